@@ -1,0 +1,129 @@
+"""Presets (how long to train) and the announced context of a chapter run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import torch
+
+from ltnb import data
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training schedule; ``milestones`` and ``drw_start`` are fractions of ``epochs``."""
+    name: str
+    epochs: int
+    width: float = 1.0
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    warmup_epochs: int = 5
+    milestones: tuple[float, ...] = (0.8, 0.9)
+    lr_decay: float = 0.1
+    drw_start: float = 0.8
+    stage2_epochs: int = 10
+    stage2_lr: float = 0.1
+    max_steps: int | None = None  # per epoch; smoke only
+    test_limit: int | None = None  # evaluate on the first N test images; smoke only
+    eval_every: int = 0  # test accuracy every N epochs during training (0: only at the end)
+
+    def milestone_epochs(self) -> tuple[int, ...]:
+        return tuple(int(round(f * self.epochs)) for f in self.milestones)
+
+    def drw_epoch(self) -> int:
+        return int(round(self.drw_start * self.epochs))
+
+
+PRESETS: dict[str, Preset] = {
+    # Cao et al. 2019 / the five papers: 200 epochs, batch 128, lr 0.1 with 5 warm-up epochs,
+    # decayed 10x at epochs 160 and 180, weight decay 2e-4, DRW from epoch 160.
+    "paper": Preset("paper", epochs=200, eval_every=10),
+    # Two CPU cores: the same depth at half width and a 10-epoch schedule of the same shape
+    # (warm-up, 10x decays at 80% and 90%, DRW from 80%): about 4 minutes a run.
+    "cpu": Preset("cpu", epochs=10, width=0.5, warmup_epochs=1, stage2_epochs=10),
+    # Seconds: a few steps per epoch on a quarter-width net; numbers mean nothing.
+    "smoke": Preset("smoke", epochs=2, width=0.25, batch_size=64, warmup_epochs=0,
+                    stage2_epochs=2, max_steps=3, test_limit=400),
+}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} asked for, but CUDA is not available here; use 'cpu' or 'auto'")
+    return dev
+
+
+def resolve_preset(name: str = "auto", device: torch.device | None = None) -> tuple[Preset, str]:
+    """The preset in force and why: ``auto`` is ``$LTNB_PRESET`` if set, else ``paper`` on CUDA, else ``cpu``."""
+    why = "asked for"
+    if name in (None, "auto"):
+        env = os.environ.get("LTNB_PRESET")
+        if env:
+            name, why = env, "auto: $LTNB_PRESET"
+        else:
+            cuda = (device or resolve_device()).type == "cuda"
+            name, why = ("paper", "auto: CUDA present") if cuda else ("cpu", "auto: no CUDA")
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)} or 'auto'")
+    return PRESETS[name], why
+
+
+def resolve_dataset(name: str = "auto", root=None) -> tuple[str, str]:
+    """``auto`` picks CIFAR-10 when it is in the data root, else the embedded Fashion-MNIST."""
+    if name in (None, "auto"):
+        if data.available("cifar10", root):
+            return "cifar10", "auto: CIFAR-10 found"
+        return "fmnist", f"auto: CIFAR-10 not in {data.data_root(root)}, using the embedded Fashion-MNIST"
+    data.dataset_info(name)  # raises on an unknown name
+    return name, "asked for"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a chapter runs with; ``stamp`` goes on every figure and table."""
+    dataset: str
+    imb: float
+    preset: Preset
+    seeds: tuple[int, ...]
+    device: torch.device
+    notes: tuple[str, ...] = ()
+
+    @property
+    def stamp(self) -> str:
+        seeds = ",".join(str(s) for s in self.seeds)
+        return (f"{self.dataset}-LT imb {self.imb:g} · preset {self.preset.name} · "
+                f"seed{'s' if len(self.seeds) > 1 else ''} {seeds} · {self.device.type}")
+
+    def with_preset(self, **changes) -> "Context":
+        return replace(self, preset=replace(self.preset, **changes))
+
+
+def setup(dataset: str = "auto", imb: float = 100, preset: str = "auto", seed=0,
+          device: str = "auto", verbose: bool = True) -> Context:
+    """Check a chapter's parameters early, load nothing yet, and announce what is in force."""
+    try:
+        imb = float(imb)
+    except (TypeError, ValueError):
+        raise ValueError(f"imb must be a number >= 1, got {imb!r}") from None
+    if imb < 1:
+        raise ValueError(f"imbalance factor imb must be >= 1 (n_max / n_min), got {imb:g}")
+    seeds = tuple(int(s) for s in (seed if isinstance(seed, (list, tuple)) else [seed]))
+    dev = resolve_device(device)
+    p, pwhy = resolve_preset(preset, dev)
+    ds, dwhy = resolve_dataset(dataset)
+    if not data.available(ds):
+        # fail in seconds with the instructions, before any training starts
+        data.load(ds, train=True)
+    ctx = Context(ds, imb, p, seeds, dev, (f"preset {p.name} ({pwhy})", f"dataset {ds} ({dwhy})"))
+    if verbose:
+        print(f"ltnb · {ctx.stamp}")
+        for n in ctx.notes:
+            print(f"  {n}")
+        if ds == "fmnist":
+            print("  Fashion-MNIST-LT is not CIFAR: compare trends with the papers, not numbers.")
+    return ctx

@@ -1,0 +1,177 @@
+"""Runs: a frozen config, a stable key, artifacts stored atomically, reused when asked again."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ltnb.paths import repo_root
+from ltnb.presets import PRESETS
+
+# Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.
+KERNEL_VERSION = 1
+
+STAGE2_METHODS = ("crt", "lws", "tau_norm")
+LOSSES = ("ce", "ldam", "balanced_softmax")
+
+
+class CorruptRun(RuntimeError):
+    """A stored run whose files cannot be read; it is left in place for the user to inspect."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's numbers. Stage 2 (``stage2`` set) starts from the same config without it."""
+    dataset: str = "fmnist"
+    imb: float = 100.0
+    seed: int = 0
+    preset: str = "cpu"
+    loss: str = "ce"
+    head: str = "linear"
+    mixup_alpha: float = 0.0
+    drw: bool = False
+    sampler: str = "instance"
+    stage2: str | None = None
+    tau: float = 1.0
+    extra: tuple = field(default_factory=tuple)  # chapter knobs as sorted (name, value) pairs
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; a run needs a resolved one of {sorted(PRESETS)}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
+        if self.stage2 is not None and self.stage2 not in STAGE2_METHODS:
+            raise ValueError(f"unknown stage-2 method {self.stage2!r}; choose one of {STAGE2_METHODS}")
+        if self.imb < 1:
+            raise ValueError(f"imbalance factor must be >= 1, got {self.imb}")
+        object.__setattr__(self, "imb", float(self.imb))
+
+    @property
+    def parent(self) -> "RunConfig | None":
+        return dataclasses.replace(self, stage2=None, tau=1.0) if self.stage2 else None
+
+    def describe(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["extra"] = [list(kv) for kv in self.extra]
+        d["schedule"] = dataclasses.asdict(PRESETS[self.preset])
+        d["kernel_version"] = KERNEL_VERSION
+        return d
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps(self.describe(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        parts = [self.loss]
+        if self.mixup_alpha:
+            parts.append("mixup")
+        if self.drw:
+            parts.append("drw")
+        if self.stage2:
+            parts.append(self.stage2)
+        return "+".join(parts)
+
+
+def store_root(root=None) -> Path:
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("LTNB_RUNS")
+    return Path(env) if env else repo_root() / ".ltnb-runs"
+
+
+@dataclass
+class Run:
+    config: RunConfig
+    path: Path
+    metrics: dict
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        with np.load(self.path / "arrays.npz") as z:
+            return {k: z[k] for k in z.files}
+
+    def features(self) -> dict[str, np.ndarray]:
+        with np.load(self.path / "features.npz") as z:
+            return {k: z[k] for k in z.files}
+
+    def state_dict(self) -> dict:
+        return torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+
+
+REQUIRED = ("config.json", "metrics.json", "arrays.npz")
+
+
+def _read(cfg: RunConfig, path: Path) -> Run:
+    try:
+        missing = [f for f in REQUIRED if not (path / f).is_file()]
+        if missing:
+            raise CorruptRun(f"missing {', '.join(missing)}")
+        stored = json.loads((path / "config.json").read_text())
+        if stored != json.loads(json.dumps(cfg.describe(), default=str)):
+            raise CorruptRun("its config.json does not match the config of its key")
+        metrics = json.loads((path / "metrics.json").read_text())
+        with np.load(path / "arrays.npz") as z:
+            z.files  # noqa: B018 - opening checks the archive
+    except (CorruptRun, ValueError, OSError, KeyError) as err:
+        raise CorruptRun(
+            f"the stored run {path} cannot be used ({err}). It was left untouched: move it "
+            f"aside (mv {path} {path}.bad) or delete it, then run again to retrain it.") from err
+    return Run(cfg, path, metrics)
+
+
+def load(cfg: RunConfig, root=None) -> Run | None:
+    """The stored run of ``cfg``, or None when there is none."""
+    path = store_root(root) / cfg.key
+    return _read(cfg, path) if path.exists() else None
+
+
+def save(cfg: RunConfig, metrics: dict, arrays: dict, features: dict | None = None,
+         state_dict: dict | None = None, root=None) -> Run:
+    """Write every file into a temporary folder, then rename it into place in one step."""
+    root = store_root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / cfg.key
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=root))
+    try:
+        (tmp / "config.json").write_text(json.dumps(cfg.describe(), indent=1, default=str))
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
+        np.savez_compressed(tmp / "arrays.npz", **arrays)
+        if features is not None:
+            np.savez_compressed(tmp / "features.npz", **features)
+        if state_dict is not None:
+            torch.save(state_dict, tmp / "model.pt")
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.exists():
+                raise
+            shutil.rmtree(tmp)  # another process stored the same run first: keep theirs
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _read(cfg, final)
+
+
+def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None) -> Run:
+    """The stored run of ``cfg`` if there is one, else train it (and its stage-1 parent) and store it."""
+    run = load(cfg, root)
+    if run is not None:
+        return run
+    from ltnb import train  # late import: training pulls in the data and the models
+
+    if cfg.stage2:
+        parent = get_or_train(cfg.parent, device, progress, root)
+        metrics, arrays = train.train_stage2(cfg, parent, device=device, progress=progress)
+        return save(cfg, metrics, arrays, root=root)
+    metrics, arrays, features, state = train.train_stage1(cfg, device=device, progress=progress)
+    return save(cfg, metrics, arrays, features, state, root=root)

@@ -1,0 +1,265 @@
+"""One trainer for every method: stage 1 end to end, stage 2 on a frozen backbone's features."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ltnb import data as D
+from ltnb import evaluate, logit_adjust, margins, models, samplers
+from ltnb.presets import PRESETS, Preset, resolve_device
+from ltnb.runs import Run, RunConfig
+
+FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angles)
+
+
+@functools.lru_cache(maxsize=4)
+def dataset(name: str, imb: float) -> D.LongTailed:
+    """The long-tailed training set and the balanced test set (cached in the process)."""
+    return D.long_tailed(name, imb)
+
+
+def learning_rate(step: int, steps_per_epoch: int, p: Preset, base_lr: float | None = None) -> float:
+    """Linear warm-up over ``warmup_epochs``, then a 10x step decay at each milestone."""
+    lr = p.lr if base_lr is None else base_lr
+    epoch = step / steps_per_epoch
+    if epoch < p.warmup_epochs:
+        return lr * (step + 1) / (p.warmup_epochs * steps_per_epoch)
+    return lr * p.lr_decay ** sum(epoch >= m for m in p.milestone_epochs())
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    enabled = enabled and os.environ.get("LTNB_PROGRESS", "1") != "0"
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr,
+                mininterval=2.0, dynamic_ncols=True, leave=True)
+
+
+def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device):
+    """The stage-1 loss of ``cfg`` at ``epoch`` (DRW switches class weights on at ``p.drw_epoch()``)."""
+    weight = None
+    if cfg.drw and epoch >= p.drw_epoch():
+        weight = logit_adjust.effective_number_weights(counts).to(device)
+    if cfg.loss == "ce":
+        return lambda out, y: F.cross_entropy(out, y, weight=weight)
+    if cfg.loss == "balanced_softmax":
+        return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight)
+    m = logit_adjust.ldam_margins(counts).to(device)
+    return lambda out, y: logit_adjust.ldam_loss(out, y, m, s=30.0, weight=weight)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, images: D.DeviceImages, limit: int | None = None,
+            batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features, logits and labels of the (un-augmented) images, in order, on the CPU."""
+    model.eval()
+    n = len(images) if limit is None else min(limit, len(images))
+    feats, logits = [], []
+    autocast = _autocast(images.device)
+    for i in range(0, n, batch_size):
+        x, _ = images.batch(torch.arange(i, min(i + batch_size, n), device=images.device), augment=False)
+        with autocast:
+            z = model.features(_layout(x))
+            out = model.head(z)
+        feats.append(z.float().cpu())
+        logits.append(out.float().cpu())
+    return torch.cat(feats), torch.cat(logits), images.labels[:n].cpu()
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def _layout(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+
+def _head_arrays(head: torch.nn.Module) -> dict[str, np.ndarray]:
+    out = {"weight": head.weight.detach().float().cpu().numpy()}
+    if getattr(head, "bias", None) is not None:
+        out["bias"] = head.bias.detach().float().cpu().numpy()
+    return out
+
+
+def _feature_subset(labels: torch.Tensor, per_class: int) -> np.ndarray:
+    labels = labels.numpy()
+    return np.concatenate([np.where(labels == c)[0][:per_class] for c in np.unique(labels)])
+
+
+def _summary(logits, labels, counts, extra: dict) -> tuple[dict, np.ndarray]:
+    m, conf = evaluate.metrics(logits, labels, counts)
+    m.update(extra)
+    return m, conf
+
+
+def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
+    """Train backbone and head end to end; returns (metrics, arrays, features, state_dict)."""
+    p = PRESETS[cfg.preset]
+    dev = resolve_device(device)
+    lt = dataset(cfg.dataset, cfg.imb)
+    counts = lt.counts
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    train = D.DeviceImages(lt.train, dev)
+    test = D.DeviceImages(lt.test, dev)
+    head = "cosine" if cfg.loss == "ldam" else cfg.head
+    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head).to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    labels_cpu = lt.train.labels
+    steps = len(samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, torch.Generator()))
+    steps = min(steps, p.max_steps or steps)
+    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": []}
+    autocast = _autocast(dev)
+    bar = _progress(p.epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
+    t0, seen, step = time.time(), 0, 0
+    for epoch in range(p.epochs):
+        model.train()
+        loss_fn = make_loss(cfg, counts, epoch, p, dev)
+        batches = samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, gen)[:steps]
+        tot_loss = torch.zeros((), device=dev)
+        tot_correct = torch.zeros((), device=dev)
+        n_ep = 0
+        for idx in batches:
+            for g in opt.param_groups:
+                g["lr"] = learning_rate(step, steps, p)
+            x, y = train.batch(idx.to(dev), augment=True, generator=gen)
+            if cfg.mixup_alpha > 0:
+                x, ya, yb, lam = D.mixup(x, y, cfg.mixup_alpha, gen)
+            with autocast:
+                out = model(_layout(x))
+            out = out.float()
+            if cfg.mixup_alpha > 0:
+                loss = lam * loss_fn(out, ya) + (1 - lam) * loss_fn(out, yb)
+                pred = out.argmax(1)
+                correct = lam * (pred == ya).sum() + (1 - lam) * (pred == yb).sum()
+            else:
+                loss = loss_fn(out, y)
+                correct = (out.argmax(1) == y).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot_loss += loss.detach() * len(idx)
+            tot_correct += correct
+            n_ep += len(idx)
+            step += 1
+        seen += n_ep
+        test_acc = float("nan")
+        if p.eval_every and ((epoch + 1) % p.eval_every == 0) and epoch + 1 < p.epochs:
+            _, lg, lb = predict(model, test, p.test_limit)
+            test_acc = float((lg.argmax(1) == lb).float().mean())
+        history["epoch"].append(epoch + 1)
+        history["loss"].append(float(tot_loss) / max(n_ep, 1))
+        history["train_acc"].append(float(tot_correct) / max(n_ep, 1))
+        history["lr"].append(opt.param_groups[0]["lr"])
+        history["test_acc"].append(test_acc)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
+        bar.update(1)
+    bar.close()
+    train_seconds = time.time() - t0
+    t1 = time.time()
+    test_z, test_logits, test_y = predict(model, test, p.test_limit)
+    eval_seconds = time.time() - t1
+    train_z, train_logits, train_y = predict(model, train, p.test_limit)
+    if cfg.loss == "ldam":  # LDAM's logits are the cosines times s; the margin is a training-only device
+        test_logits, train_logits = 30.0 * test_logits, 30.0 * train_logits
+    history["test_acc"][-1] = float((test_logits.argmax(1) == test_y).float().mean())
+    keep = _feature_subset(test_y, FEATURES_PER_CLASS)
+    metrics, conf = _summary(test_logits, test_y, counts, {
+        "history": history, "counts": counts.tolist(), "train_seconds": train_seconds,
+        "train_images_per_second": seen / max(train_seconds, 1e-9),
+        "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
+        "device": str(dev), "torch": torch.__version__, "stage": 1,
+        "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
+    })
+    arrays = {"confusion": conf, "test_logits": test_logits.numpy().astype(np.float32),
+              "test_labels": test_y.numpy(), "train_mean_logits": _class_means(train_logits, train_y),
+              "feature_idx": keep, "test_features": test_z[keep].numpy(),
+              **_head_arrays(model.head)}
+    features = {"train": train_z.numpy(), "train_labels": train_y.numpy(),
+                "test": test_z.numpy(), "test_labels": test_y.numpy()}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return metrics, arrays, features, state
+
+
+def _class_means(values: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """Row ``c``: the mean of ``values`` over the images of class ``c``."""
+    C = values.shape[1]
+    sums = torch.zeros(C, values.shape[1]).index_add_(0, labels, values.float())
+    return (sums / torch.bincount(labels, minlength=C).clamp_min(1).unsqueeze(1)).numpy()
+
+
+def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
+    """Decoupled stage 2 on the parent's frozen features: cRT, LWS (trained) or tau-norm (post hoc).
+
+    Features are computed once without augmentation (the parent stores them), so a stage-2
+    run costs seconds; class-balanced sampling as in Kang et al. (2020).
+    """
+    p = PRESETS[cfg.preset]
+    feats = parent.features()
+    counts = np.asarray(parent.metrics["counts"])
+    z_tr, y_tr = torch.from_numpy(feats["train"]), torch.from_numpy(feats["train_labels"])
+    z_te, y_te = torch.from_numpy(feats["test"]), torch.from_numpy(feats["test_labels"])
+    arr = parent.arrays
+    C, d = arr["weight"].shape
+    linear = torch.nn.Linear(d, C)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(arr["weight"]))
+        linear.bias.copy_(torch.from_numpy(arr.get("bias", np.zeros(C, np.float32))))
+    torch.manual_seed(cfg.seed)
+    t0 = time.time()
+    if cfg.stage2 == "tau_norm":
+        head = torch.nn.Linear(d, C)
+        with torch.no_grad():
+            head.weight.copy_(margins.tau_norm_weight(linear.weight, cfg.tau))
+            head.bias.copy_(linear.bias)
+        trainable = 0
+    else:
+        head = models.LinearHead(d, C) if cfg.stage2 == "crt" else margins.LWS(linear)
+        trainable = models.count_parameters(head)
+        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label)
+    with torch.no_grad():
+        logits = head(z_te)
+        train_logits = head(z_tr)
+    metrics, conf = _summary(logits, y_te, counts, {
+        "counts": counts.tolist(), "train_seconds": time.time() - t0, "stage": 2,
+        "trainable_parameters": trainable, "device": "cpu", "torch": torch.__version__,
+        "train_accuracy": float((train_logits.argmax(1) == y_tr).float().mean()),
+    })
+    head_arr = {"weight": (head.weight * head.scales.unsqueeze(1)).detach().numpy()
+                if isinstance(head, margins.LWS) else head.weight.detach().numpy()}
+    if isinstance(head, margins.LWS):
+        head_arr["scales"] = head.scales.detach().numpy()
+    arrays = {"confusion": conf, "test_logits": logits.numpy().astype(np.float32),
+              "test_labels": y_te.numpy(), "train_mean_logits": _class_means(train_logits, y_tr),
+              **head_arr}
+    return metrics, arrays
+
+
+def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str):
+    """SGD with class-balanced batches and a cosine learning rate over ``stage2_epochs``."""
+    gen = torch.Generator().manual_seed(seed)
+    params = [q for q in head.parameters() if q.requires_grad]
+    opt = torch.optim.SGD(params, lr=p.stage2_lr, momentum=0.9,
+                          weight_decay=p.weight_decay if isinstance(head, torch.nn.Linear) else 0.0)
+    steps = -(-len(y) // p.batch_size) * p.stage2_epochs
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    bar = _progress(p.stage2_epochs, f"stage 2 {label}", progress)
+    for _ in range(p.stage2_epochs):
+        for idx in samplers.epoch_batches(y, counts, "class_balanced", p.batch_size, gen):
+            loss = F.cross_entropy(head(z[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.update(1)
+    bar.close()

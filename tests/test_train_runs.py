@@ -1,0 +1,111 @@
+"""The trainer on a few smoke steps, and the run store."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ltnb import runs, train
+from ltnb.presets import PRESETS
+from ltnb.runs import CorruptRun, RunConfig, get_or_train
+
+
+def test_learning_rate_warmup_and_steps():
+    p = dataclasses.replace(PRESETS["paper"], epochs=10, warmup_epochs=2, milestones=(0.5, 0.8))
+    lrs = [train.learning_rate(s, 4, p) for s in range(40)]
+    assert lrs[0] == pytest.approx(0.1 / 8) and lrs[7] == pytest.approx(0.1)
+    assert lrs[8] == pytest.approx(0.1) and lrs[19] == pytest.approx(0.1)
+    assert lrs[20] == pytest.approx(0.01) and lrs[32] == pytest.approx(0.001)
+
+
+def test_config_key_is_stable_and_covers_the_schedule():
+    a, b = RunConfig(imb=100, preset="smoke"), RunConfig(imb=100.0, preset="smoke")
+    assert a.key == b.key and len(a.key) == 16
+    assert RunConfig(preset="smoke", seed=1).key != a.key
+    assert RunConfig(preset="cpu").key != RunConfig(preset="smoke").key
+    assert RunConfig(preset="smoke", stage2="crt").parent == a
+
+
+@pytest.mark.parametrize("kw, msg", [(dict(loss="hinge"), "unknown loss"), (dict(preset="auto"), "unknown preset"),
+                                      (dict(stage2="marr"), "unknown stage-2"), (dict(imb=0.9), ">= 1")])
+def test_bad_configs_are_refused(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        RunConfig(**kw)
+
+
+def test_smoke_runs_train_store_and_reuse(tmp_store, monkeypatch):
+    cfg = RunConfig(dataset="fmnist", imb=100, preset="smoke", loss="ldam", drw=True)
+    run = get_or_train(cfg, device="cpu", progress=False)
+    m = run.metrics
+    assert 0 <= m["accuracy"] <= 1 and len(m["per_class"]) == 10 and m["stage"] == 1
+    assert len(m["history"]["loss"]) == PRESETS["smoke"].epochs
+    assert run.arrays["confusion"].sum() == PRESETS["smoke"].test_limit
+    assert run.arrays["weight"].shape == (10, 16)
+    assert (tmp_store / cfg.key / "model.pt").is_file()
+    # a second call reuses the stored run: training is not called again
+    monkeypatch.setattr(train, "train_stage1", lambda *a, **k: pytest.fail("retrained a stored run"))
+    again = get_or_train(cfg, device="cpu", progress=False)
+    assert again.metrics == m
+
+
+def test_stage2_methods_on_the_stored_backbone(tmp_store):
+    base = dict(dataset="fmnist", imb=100, preset="smoke")
+    ce = get_or_train(RunConfig(**base), progress=False)
+    crt = get_or_train(RunConfig(**base, stage2="crt"), progress=False)
+    lws = get_or_train(RunConfig(**base, stage2="lws"), progress=False)
+    t0 = get_or_train(RunConfig(**base, stage2="tau_norm", tau=0.0), progress=False)
+    assert crt.metrics["trainable_parameters"] == 10 * 16 + 10
+    assert lws.metrics["trainable_parameters"] == 10
+    assert t0.metrics["trainable_parameters"] == 0
+    # tau = 0 leaves the classifier as it was: the same predictions as the stage-1 run
+    assert np.array_equal(t0.arrays["confusion"], ce.arrays["confusion"])
+    assert np.allclose(t0.arrays["test_logits"], ce.arrays["test_logits"], atol=1e-4)
+
+
+def test_cpu_rerun_gives_the_same_numbers(tmp_path):
+    cfg = RunConfig(dataset="fmnist", imb=100, preset="smoke", mixup_alpha=1.0)
+    a = get_or_train(cfg, progress=False, root=tmp_path / "a")
+    b = get_or_train(cfg, progress=False, root=tmp_path / "b")
+    assert a.metrics["history"]["loss"] == b.metrics["history"]["loss"]
+    assert np.array_equal(a.arrays["test_logits"], b.arrays["test_logits"])
+
+
+def test_interrupted_save_leaves_nothing(tmp_store, monkeypatch):
+    cfg = RunConfig(preset="smoke", seed=7)
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs.np, "savez_compressed", boom)
+    with pytest.raises(KeyboardInterrupt):
+        runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
+    assert not (tmp_store / cfg.key).exists()
+    assert list(tmp_store.iterdir()) == []  # no half-written temporary folder either
+
+
+def test_corrupt_run_is_a_clear_error_and_is_kept(tmp_store):
+    cfg = RunConfig(preset="smoke", seed=3)
+    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
+    metrics = tmp_store / cfg.key / "metrics.json"
+    metrics.write_text("{ truncated")
+    with pytest.raises(CorruptRun, match="left untouched"):
+        get_or_train(cfg, progress=False)
+    assert metrics.read_text() == "{ truncated"
+
+
+def test_run_whose_config_does_not_match_is_not_reused(tmp_store):
+    cfg = RunConfig(preset="smoke", seed=4)
+    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
+    path = tmp_store / cfg.key / "config.json"
+    stored = json.loads(path.read_text())
+    stored["kernel_version"] = -1
+    path.write_text(json.dumps(stored))
+    with pytest.raises(CorruptRun, match="does not match"):
+        runs.load(cfg)
+
+
+def test_balanced_softmax_and_mixup_smoke_train(tmp_store):
+    for kw in (dict(loss="balanced_softmax"), dict(mixup_alpha=1.0), dict(sampler="class_balanced")):
+        m = get_or_train(RunConfig(preset="smoke", **kw), progress=False).metrics
+        assert np.isfinite(m["history"]["loss"]).all() and 0 <= m["accuracy"] <= 1
