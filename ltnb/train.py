@@ -65,7 +65,7 @@ def predict(model: torch.nn.Module, images: D.DeviceImages, limit: int | None = 
     for i in range(0, n, batch_size):
         x, _ = images.batch(torch.arange(i, min(i + batch_size, n), device=images.device), augment=False)
         with autocast:
-            z = model.features(_layout(x))
+            z = model.features(x)
             out = model.head(z)
         feats.append(z.float().cpu())
         logits.append(out.float().cpu())
@@ -74,10 +74,6 @@ def predict(model: torch.nn.Module, images: D.DeviceImages, limit: int | None = 
 
 def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-
-
-def _layout(x: torch.Tensor) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
 
 
 def _head_arrays(head: torch.nn.Module) -> dict[str, np.ndarray]:
@@ -98,27 +94,33 @@ def _summary(logits, labels, counts, extra: dict) -> tuple[dict, np.ndarray]:
     return m, conf
 
 
-def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
-    """Train backbone and head end to end; returns (metrics, arrays, features, state_dict)."""
-    p = PRESETS[cfg.preset]
+def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bool = True,
+        fast: bool | None = None):
+    """Stage 1's training loop; returns the model and its history (with images/s of the loop).
+
+    ``fast`` (default: on CUDA) autocasts to bf16 and keeps activations channels-last; the
+    batches are always gathered and augmented on the device, from uint8 tensors kept there.
+    """
     dev = resolve_device(device)
-    lt = dataset(cfg.dataset, cfg.imb)
+    fast = (dev.type == "cuda") if fast is None else fast
     counts = lt.counts
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     train = D.DeviceImages(lt.train, dev)
-    test = D.DeviceImages(lt.test, dev)
     head = "cosine" if cfg.loss == "ldam" else cfg.head
     model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head).to(dev)
-    if dev.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    layout = torch.channels_last if fast else torch.contiguous_format
+    model = model.to(memory_format=layout)
     opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
     labels_cpu = lt.train.labels
-    steps = len(samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, torch.Generator()))
+    steps = -(-len(labels_cpu) // p.batch_size)
     steps = min(steps, p.max_steps or steps)
     history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": []}
-    autocast = _autocast(dev)
+    autocast = _autocast(dev) if fast else nullcontext()
+    if fast and dev.type == "cpu":
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    test = D.DeviceImages(lt.test, dev) if p.eval_every else None
     bar = _progress(p.epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
     t0, seen, step = time.time(), 0, 0
     for epoch in range(p.epochs):
@@ -131,11 +133,11 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
         for idx in batches:
             for g in opt.param_groups:
                 g["lr"] = learning_rate(step, steps, p)
-            x, y = train.batch(idx.to(dev), augment=True, generator=gen)
+            x, y = train.batch(idx.to(dev, non_blocking=True), augment=True, generator=gen)
             if cfg.mixup_alpha > 0:
                 x, ya, yb, lam = D.mixup(x, y, cfg.mixup_alpha, gen)
             with autocast:
-                out = model(_layout(x))
+                out = model(x.contiguous(memory_format=layout))
             out = out.float()
             if cfg.mixup_alpha > 0:
                 loss = lam * loss_fn(out, ya) + (1 - lam) * loss_fn(out, yb)
@@ -153,29 +155,45 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
             step += 1
         seen += n_ep
         test_acc = float("nan")
-        if p.eval_every and ((epoch + 1) % p.eval_every == 0) and epoch + 1 < p.epochs:
+        if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < p.epochs:
             _, lg, lb = predict(model, test, p.test_limit)
             test_acc = float((lg.argmax(1) == lb).float().mean())
         history["epoch"].append(epoch + 1)
-        history["loss"].append(float(tot_loss) / max(n_ep, 1))
+        history["loss"].append(float(tot_loss) / max(n_ep, 1))  # float() syncs once an epoch
         history["train_acc"].append(float(tot_correct) / max(n_ep, 1))
         history["lr"].append(opt.param_groups[0]["lr"])
         history["test_acc"].append(test_acc)
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
         bar.update(1)
     bar.close()
-    train_seconds = time.time() - t0
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    history["seconds"] = time.time() - t0
+    history["images_per_second"] = seen / max(history["seconds"], 1e-9)
+    return model, history
+
+
+def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
+    """Train backbone and head end to end; returns (metrics, arrays, features, state_dict)."""
+    p = PRESETS[cfg.preset]
+    dev = resolve_device(device)
+    lt = dataset(cfg.dataset, cfg.imb)
+    counts = lt.counts
+    model, history = fit(cfg, lt, p, dev, progress)
+    train_seconds = history.pop("seconds")
+    train_ips = history.pop("images_per_second")
+    test = D.DeviceImages(lt.test, dev)
     t1 = time.time()
     test_z, test_logits, test_y = predict(model, test, p.test_limit)
     eval_seconds = time.time() - t1
-    train_z, train_logits, train_y = predict(model, train, p.test_limit)
+    train_z, train_logits, train_y = predict(model, D.DeviceImages(lt.train, dev), p.test_limit)
     if cfg.loss == "ldam":  # LDAM's logits are the cosines times s; the margin is a training-only device
         test_logits, train_logits = 30.0 * test_logits, 30.0 * train_logits
     history["test_acc"][-1] = float((test_logits.argmax(1) == test_y).float().mean())
     keep = _feature_subset(test_y, FEATURES_PER_CLASS)
     metrics, conf = _summary(test_logits, test_y, counts, {
         "history": history, "counts": counts.tolist(), "train_seconds": train_seconds,
-        "train_images_per_second": seen / max(train_seconds, 1e-9),
+        "train_images_per_second": train_ips,
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
         "device": str(dev), "torch": torch.__version__, "stage": 1,
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),

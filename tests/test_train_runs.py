@@ -109,3 +109,20 @@ def test_balanced_softmax_and_mixup_smoke_train(tmp_store):
     for kw in (dict(loss="balanced_softmax"), dict(mixup_alpha=1.0), dict(sampler="class_balanced")):
         m = get_or_train(RunConfig(preset="smoke", **kw), progress=False).metrics
         assert np.isfinite(m["history"]["loss"]).all() and 0 <= m["accuracy"] <= 1
+
+
+def test_fast_path_matches_the_plain_path():
+    """bf16 autocast + channels-last (the CUDA fast path, here on the CPU) trains to the same numbers."""
+    import dataclasses as dc
+
+    lt = train.dataset("fmnist", 100)
+    p = dc.replace(PRESETS["smoke"], epochs=2, max_steps=6)
+    cfg = RunConfig(preset="smoke")
+    plain, hp = train.fit(cfg, lt, p, "cpu", progress=False, fast=False)
+    fast, hf = train.fit(cfg, lt, p, "cpu", progress=False, fast=True)
+    assert np.allclose(hp["loss"], hf["loss"], rtol=0.05), (hp["loss"], hf["loss"])
+    test = train.D.DeviceImages(lt.test, "cpu")
+    _, lp, y = train.predict(plain, test, 1000)
+    _, lf, _ = train.predict(fast, test, 1000)
+    acc_p, acc_f = (lp.argmax(1) == y).float().mean(), (lf.argmax(1) == y).float().mean()
+    assert abs(float(acc_p - acc_f)) < 0.05

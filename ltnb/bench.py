@@ -1,0 +1,183 @@
+"""``make bench``: training throughput of ltnb's trainer against an official-codebase pipeline.
+
+Both sides train the same full-width ResNet-32 on 32x32x3 images at batch 128, on a
+CIFAR-10-LT-sized training set (imb 100: 12,406 images) of random pixels, in one process
+on one machine. The reference is built the way the official codebases build theirs: a
+torchvision dataset returning PIL images, RandomCrop(32, padding=4), RandomHorizontalFlip,
+ToTensor and Normalize per image, a DataLoader with 4 workers, fp32.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import multiprocessing as mp
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ltnb import data as D
+from ltnb import models
+from ltnb.presets import PRESETS, resolve_device
+
+BATCH = 128
+
+
+def synthetic_lt(n_test: int = 10000, seed: int = 0) -> D.LongTailed:
+    """Random CIFAR-shaped uint8 images with the CIFAR-10-LT (imb 100) class counts."""
+    counts = D.lt_counts(5000, 10, 100)
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.repeat_interleave(torch.arange(10), torch.tensor(counts))
+    train = D.ImageSet(torch.randint(0, 256, (len(labels), 3, 32, 32), dtype=torch.uint8, generator=g),
+                       labels, D.DATASETS["cifar10"])
+    test = D.ImageSet(torch.randint(0, 256, (n_test, 3, 32, 32), dtype=torch.uint8, generator=g),
+                      torch.arange(n_test) % 10, D.DATASETS["cifar10"])
+    return D.LongTailed(train, test, np.asarray(counts), 100.0)
+
+
+def _preset(steps: int | None, epochs: int = 1):
+    return dataclasses.replace(PRESETS["paper"], name="bench", epochs=epochs, warmup_epochs=0,
+                               max_steps=steps, eval_every=0)
+
+
+def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1) -> dict:
+    """The real trainer (``ltnb.train.fit``) on the synthetic set: images/s over its training loop."""
+    from ltnb import train
+    from ltnb.runs import RunConfig
+
+    cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
+    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False)
+    return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model}
+
+
+class PILImages(torch.utils.data.Dataset):
+    """What ``torchvision.datasets.CIFAR10.__getitem__`` does: HWC uint8 -> PIL image -> transform."""
+
+    def __init__(self, images_hwc: np.ndarray, labels: np.ndarray, transform):
+        self.images, self.labels, self.transform = images_hwc, labels, transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def reference_pipeline(lt, device, steps: int | None, workers: int = 4) -> dict:
+    import torchvision.transforms as T
+
+    info = lt.info
+    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+                    T.Normalize(info.mean, info.std)])
+    ds = PILImages(lt.train.images.permute(0, 2, 3, 1).numpy(), lt.train.labels.numpy(), tf)
+    warnings.filterwarnings("ignore", message="This DataLoader will create")  # 4 workers, as the codebases do
+    loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True, num_workers=workers,
+                                         pin_memory=device.type == "cuda", drop_last=False,
+                                         persistent_workers=False)
+    torch.manual_seed(0)
+    model = models.resnet32(10).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
+    model.train()
+    seen, t0 = 0, time.time()
+    for i, (x, y) in enumerate(loader):
+        if steps is not None and i >= steps:
+            break
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        seen += len(y)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    dt = time.time() - t0
+    return {"images_per_second": seen / dt, "seconds": dt}
+
+
+def evaluation(lt, device, model) -> float:
+    from ltnb.train import predict
+
+    test = D.DeviceImages(lt.test, device)
+    predict(model, test, limit=1000)  # warm-up
+    t0 = time.time()
+    predict(model, test)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return len(lt.test) / (time.time() - t0)
+
+
+def _worker(args):
+    device, steps, threads = args
+    torch.set_num_threads(threads)
+    return ltnb_trainer(synthetic_lt(n_test=10), torch.device(device), steps)["images_per_second"]
+
+
+def concurrent(k: int, device, steps: int | None) -> dict:
+    """``k`` independent trainings in ``k`` processes at once: aggregate images/s."""
+    threads = max(1, torch.get_num_threads() // k) if device.type == "cpu" else 1
+    ctx = mp.get_context("spawn")
+    t0 = time.time()
+    with ctx.Pool(k) as pool:
+        rates = pool.map(_worker, [(str(device), steps, threads)] * k)
+    return {"runs": k, "aggregate_images_per_second": float(sum(rates)), "wall_seconds": time.time() - t0}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ltnb.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="training steps measured per side (default: 40 on CPU, a whole epoch on CUDA)")
+    ap.add_argument("--concurrent", type=int, nargs="*", default=None,
+                    help="numbers of concurrent runs to measure (default: 2 on CPU, 2 4 8 on CUDA)")
+    ap.add_argument("--workers", type=int, default=4, help="DataLoader workers of the reference")
+    ap.add_argument("--save", default=None, help="also write the numbers as JSON to this file")
+    args = ap.parse_args(argv)
+    dev = resolve_device(args.device)
+    cpu = dev.type == "cpu"
+    steps = args.steps if args.steps is not None else (40 if cpu else None)
+    conc = args.concurrent if args.concurrent is not None else ([2] if cpu else [2, 4, 8])
+    lt = synthetic_lt()
+    n = len(lt.train)
+    name = torch.cuda.get_device_name(dev) if not cpu else f"CPU, {torch.get_num_threads()} threads"
+    print(f"ltnb bench · ResNet-32 · 32x32x3 · batch {BATCH} · {n:,} training images (CIFAR-10-LT imb 100 sizes, random pixels)")
+    print(f"device: {name} · torch {torch.__version__} · python {platform.python_version()}")
+    print(f"measured over {'one epoch' if steps is None else f'{steps} steps'} per side after a warm-up\n", flush=True)
+    # warm-up both (allocations, cuDNN autotuning, compilation)
+    ltnb_trainer(lt, dev, 5 if steps else 10)
+    ours = ltnb_trainer(lt, dev, steps)
+    ref = reference_pipeline(lt, dev, steps, args.workers)
+    ev = evaluation(lt, dev, ours["model"])
+    rows = [("ltnb trainer", ours["images_per_second"]), ("reference (DataLoader+PIL, fp32)", ref["images_per_second"])]
+    print(f"{'pipeline':38s} {'train img/s':>12s} {'epoch (s)':>10s} {'200 epochs':>11s}")
+    for label, ips in rows:
+        print(f"{label:38s} {ips:12,.0f} {n / ips:10.2f} {200 * n / ips / 60:9.1f} min")
+    print(f"{'speed-up (ltnb / reference)':38s} {ours['images_per_second'] / ref['images_per_second']:12.2f}x")
+    print(f"{'evaluation (ltnb predict)':38s} {ev:12,.0f} img/s")
+    result = {"device": name, "device_type": dev.type, "torch": torch.__version__,
+              "python": platform.python_version(), "date": datetime.date.today().isoformat(),
+              "train_images": n, "batch": BATCH, "steps": steps, "workers": args.workers,
+              "ltnb_images_per_second": ours["images_per_second"],
+              "reference_images_per_second": ref["images_per_second"],
+              "eval_images_per_second": ev, "concurrent": []}
+    for k in conc:
+        c = concurrent(k, dev, steps)
+        result["concurrent"].append(c)
+        print(f"{f'{k} concurrent ltnb runs (aggregate)':38s} {c['aggregate_images_per_second']:12,.0f}")
+    if args.save:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.save).write_text(json.dumps(result, indent=1))
+        print(f"\nsaved to {args.save}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

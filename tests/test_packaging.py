@@ -1,0 +1,49 @@
+"""pyproject.toml and environment.yml pin the same versions; every notebook pair is in sync."""
+import re
+import tomllib
+from pathlib import Path
+
+import jupytext
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pins(lines):
+    out = {}
+    for line in lines:
+        m = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)==([^\s;]+)\s*", line)
+        if m:
+            out[m.group(1).lower()] = m.group(2)
+    return out
+
+
+def test_environment_yml_pins_match_pyproject():
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(proj["dependencies"]) + [d for ds in proj["optional-dependencies"].values() for d in ds]
+    py = _pins(deps)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda = _pins(pip)
+    assert py and py == conda
+    assert all("==" in d for d in deps), "every dependency is pinned"
+
+
+def test_notebook_pairs_are_in_sync_and_runnable_by_papermill():
+    pys = sorted((ROOT / "notebooks").glob("*.py"))
+    assert pys
+    for py in pys:
+        ipynb = py.with_suffix(".ipynb")
+        assert ipynb.is_file(), f"{py.name} has no paired .ipynb (run jupytext --sync)"
+        src, pair = jupytext.read(py), jupytext.read(ipynb)
+        assert [c.source for c in src.cells] == [c.source for c in pair.cells], f"{py.name}: run jupytext --sync"
+        assert pair.metadata["kernelspec"]["name"] == "python3", "papermill needs a kernelspec"
+        tagged = [c for c in pair.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1 and tagged[0].cell_type == "code"
+        assert all(not c.get("outputs") for c in pair.cells if c.cell_type == "code"), "commit notebooks without outputs"
+
+
+def test_toc_lists_every_chapter():
+    toc = (ROOT / "_toc.yml").read_text()
+    for py in (ROOT / "notebooks").glob("*.py"):
+        assert f"notebooks/{py.stem}" in toc
