@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     print(f"device: {name} · torch {torch.__version__} · python {platform.python_version()}")
     print(f"measured over {'one epoch' if steps is None else f'{steps} steps'} per side after a warm-up\n", flush=True)
     # warm-up both (allocations, cuDNN autotuning, compilation)
-    ltnb_trainer(lt, dev, 5 if steps else 10)
+    ltnb_trainer(lt, dev, min(5, steps) if steps else 10)
     ours = ltnb_trainer(lt, dev, steps)
     ref = reference_pipeline(lt, dev, steps, args.workers)
     ev = evaluation(lt, dev, ours["model"])
