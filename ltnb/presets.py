@@ -20,6 +20,7 @@ class Preset:
     momentum: float = 0.9
     weight_decay: float = 2e-4
     warmup_epochs: int = 5
+    lr_schedule: str = "step"  # "step": lr_decay at each milestone; "cosine": cosine to 0 after warm-up
     milestones: tuple[float, ...] = (0.8, 0.9)
     lr_decay: float = 0.1
     drw_start: float = 0.8

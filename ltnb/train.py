@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import time
@@ -27,11 +28,16 @@ def dataset(name: str, imb: float) -> D.LongTailed:
 
 
 def learning_rate(step: int, steps_per_epoch: int, p: Preset, base_lr: float | None = None) -> float:
-    """Linear warm-up over ``warmup_epochs``, then a 10x step decay at each milestone."""
+    """Linear warm-up over ``warmup_epochs``, then step decays at the milestones or a cosine to zero."""
     lr = p.lr if base_lr is None else base_lr
     epoch = step / steps_per_epoch
     if epoch < p.warmup_epochs:
         return lr * (step + 1) / (p.warmup_epochs * steps_per_epoch)
+    if p.lr_schedule == "cosine":
+        done = (epoch - p.warmup_epochs) / max(p.epochs - p.warmup_epochs, 1e-9)
+        return lr * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+    if p.lr_schedule != "step":
+        raise ValueError(f"unknown lr_schedule {p.lr_schedule!r}; choose 'step' or 'cosine'")
     return lr * p.lr_decay ** sum(epoch >= m for m in p.milestone_epochs())
 
 

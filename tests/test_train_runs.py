@@ -126,3 +126,12 @@ def test_fast_path_matches_the_plain_path():
     _, lf, _ = train.predict(fast, test, 1000)
     acc_p, acc_f = (lp.argmax(1) == y).float().mean(), (lf.argmax(1) == y).float().mean()
     assert abs(float(acc_p - acc_f)) < 0.05
+
+
+def test_cosine_learning_rate():
+    p = dataclasses.replace(PRESETS["paper"], epochs=12, warmup_epochs=2, lr_schedule="cosine")
+    assert train.learning_rate(8, 4, p) == pytest.approx(0.1)  # first step after warm-up
+    assert train.learning_rate(28, 4, p) == pytest.approx(0.05)  # half way through the cosine
+    assert train.learning_rate(48, 4, p) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train.learning_rate(20, 4, dataclasses.replace(p, lr_schedule="poly"))
