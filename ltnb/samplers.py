@@ -10,7 +10,15 @@ import numpy as np
 import torch
 
 
-def class_weights(counts, kind: str, beta: float = 0.9999) -> np.ndarray:
+def cben_beta(counts, a: float = 0.999, b: float = 0.0009) -> np.ndarray:
+    """CBEN's ``beta_j = b * (delta_j - delta_min) / (delta_max - delta_min) + a`` from log cloud sizes (GCL Eq. 14)."""
+    n = np.asarray(counts, dtype=np.float64)
+    d = np.log(n.max()) - np.log(n)
+    span = d.max() - d.min()
+    return a + b * ((d - d.min()) / span if span > 0 else np.zeros_like(d))
+
+
+def class_weights(counts, kind: str, beta: float = 0.9999, a: float = 0.999, b: float = 0.0009) -> np.ndarray:
     """Target class frequencies (normalised) of a sampler ``kind`` given training counts."""
     n = np.asarray(counts, dtype=np.float64)
     if kind == "instance":
@@ -22,12 +30,16 @@ def class_weights(counts, kind: str, beta: float = 0.9999) -> np.ndarray:
     elif kind == "effective_number":
         # Cui et al. 2019: weight each class by the inverse effective number (1 - beta) / (1 - beta^n).
         w = n * (1 - beta) / (1 - beta ** n)
+    elif kind == "cben":
+        # GCL Eq. 13: each image of class j is drawn with rho_j = (1 - beta_j) / (1 - beta_j^n_j).
+        bj = cben_beta(n, a, b)
+        w = n * (1 - bj) / (1 - bj ** n)
     else:
         raise ValueError(f"unknown sampler {kind!r}; choose one of {SAMPLERS}")
     return w / w.sum()
 
 
-SAMPLERS = ("instance", "class_balanced", "square_root", "effective_number")
+SAMPLERS = ("instance", "class_balanced", "square_root", "effective_number", "cben")
 
 
 def sample_probabilities(labels, counts, class_freq) -> torch.Tensor:

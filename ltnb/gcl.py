@@ -1,0 +1,54 @@
+"""Gaussian clouded logit adjustment (Li, Cheung and Lu, CVPR 2022)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CLOUD_STRATEGIES = ("log", "cos", "pow3", "pow4")
+
+
+def cloud_size(counts, strategy: str = "log") -> torch.Tensor:
+    """Cloud sizes ``delta_j`` (Eq. 9 and Table 3), divided by their maximum (Sec. 4.2); zero for the largest class."""
+    n = np.asarray(counts, dtype=np.float64)
+    nmax = n.max()
+    if strategy == "log":
+        d = np.log(nmax) - np.log(n)
+    elif strategy == "cos":
+        d = np.cos(n / nmax * np.pi / 2)
+    elif strategy == "pow3":
+        d = nmax ** (1 / 3) - n ** (1 / 3)
+    elif strategy == "pow4":
+        d = nmax ** 0.25 - n ** 0.25
+    else:
+        raise ValueError(f"unknown cloud-size strategy {strategy!r}; choose one of {CLOUD_STRATEGIES}")
+    top = d.max()
+    return torch.as_tensor(d / top if top > 0 else d, dtype=torch.float32)
+
+
+def cloud_noise(shape, generator: torch.Generator | None = None, device="cpu") -> torch.Tensor:
+    """``eps ~ N(0, sigma = 1/3)`` clamped to [-1, 1] (Sec. 4.2), one draw per sample and class."""
+    eps = torch.randn(shape, generator=generator) / 3.0
+    return eps.clamp(-1.0, 1.0).to(device)
+
+
+def clouded_cosine_logits(cosine, target, delta, noise, noise_mul: float = 0.5,
+                          margin: float = 0.0, s: float = 30.0) -> torch.Tensor:
+    """Eq. 11: ``s * (cos_j - noise_mul * |eps| * delta_j - margin * [j = y])``."""
+    delta = delta.to(cosine.device, cosine.dtype)
+    out = cosine - noise_mul * noise.abs().to(cosine.dtype) * delta
+    if margin:
+        out = out - margin * F.one_hot(target, cosine.shape[1]).to(cosine.dtype)
+    return s * out
+
+
+def gcl_loss(cosine, target, delta, noise, noise_mul: float = 0.5, margin: float = 0.0,
+             s: float = 30.0, weight=None) -> torch.Tensor:
+    """Eq. 12: softmax cross-entropy on the clouded cosine logits."""
+    return F.cross_entropy(clouded_cosine_logits(cosine, target, delta, noise, noise_mul, margin, s),
+                           target, weight=weight)
+
+
+def target_logit_gradient(logit_difference: torch.Tensor) -> torch.Tensor:
+    """``|dL/dz_y| = 1 - p_y`` for two classes whose logits differ by ``z_y - z_j`` (the softmax-saturation plot)."""
+    return torch.sigmoid(-logit_difference)  # = 1 - sigmoid(d), without the cancellation
