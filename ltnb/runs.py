@@ -20,7 +20,10 @@ from ltnb.presets import PRESETS
 KERNEL_VERSION = 1
 
 STAGE2_METHODS = ("crt", "lws", "tau_norm")
-LOSSES = ("ce", "ldam", "balanced_softmax")
+# knobs in ``extra`` that only a stage-2 run reads; its parent is the config without them
+STAGE2_KNOBS = {"sampler2", "s2", "margin2"}
+LOSSES = ("ce", "ldam", "balanced_softmax", "gcl")
+COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
 
 
 class CorruptRun(RuntimeError):
@@ -53,10 +56,15 @@ class RunConfig:
         if self.imb < 1:
             raise ValueError(f"imbalance factor must be >= 1, got {self.imb}")
         object.__setattr__(self, "imb", float(self.imb))
+        object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
 
     @property
     def parent(self) -> "RunConfig | None":
-        return dataclasses.replace(self, stage2=None, tau=1.0) if self.stage2 else None
+        """The stage-1 run a stage-2 run starts from: the same config without its stage-2 knobs."""
+        if not self.stage2:
+            return None
+        extra = tuple(kv for kv in self.extra if kv[0] not in STAGE2_KNOBS)
+        return dataclasses.replace(self, stage2=None, tau=1.0, extra=extra)
 
     def describe(self) -> dict:
         d = dataclasses.asdict(self)
@@ -69,6 +77,15 @@ class RunConfig:
     def key(self) -> str:
         blob = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def knob(self, name: str, default=None):
+        """A chapter knob from ``extra`` (e.g. GCL's ``noise_mul``), or ``default``."""
+        return dict(self.extra).get(name, default)
+
+    @property
+    def logit_scale(self) -> float:
+        """The ``s`` that turns a cosine head's outputs into logits (1 for a linear head)."""
+        return float(self.knob("s", COSINE_LOSSES[self.loss])) if self.loss in COSINE_LOSSES else 1.0
 
     @property
     def label(self) -> str:

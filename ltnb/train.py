@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import evaluate, logit_adjust, margins, models, samplers
+from ltnb import evaluate, gcl, logit_adjust, margins, models, samplers
 from ltnb.presets import PRESETS, Preset, resolve_device
-from ltnb.runs import Run, RunConfig
+from ltnb.runs import COSINE_LOSSES, Run, RunConfig
 
 FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angles)
 
@@ -47,7 +47,7 @@ def _progress(total: int, desc: str, enabled: bool):
                 mininterval=2.0, dynamic_ncols=True, leave=True)
 
 
-def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device):
+def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=None):
     """The stage-1 loss of ``cfg`` at ``epoch`` (DRW switches class weights on at ``p.drw_epoch()``)."""
     weight = None
     if cfg.drw and epoch >= p.drw_epoch():
@@ -56,8 +56,13 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device):
         return lambda out, y: F.cross_entropy(out, y, weight=weight)
     if cfg.loss == "balanced_softmax":
         return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight)
+    if cfg.loss == "gcl":  # a fresh cloud for every call: mixup's two targets get two draws, as in the paper's code
+        delta = gcl.cloud_size(counts, cfg.knob("cloud", "log")).to(device)
+        return lambda out, y: gcl.gcl_loss(
+            out, y, delta, gcl.cloud_noise(out.shape, generator, out.device), noise_mul=cfg.knob("noise_mul", 0.5),
+            margin=cfg.knob("margin", 0.0), s=cfg.logit_scale, weight=weight)
     m = logit_adjust.ldam_margins(counts).to(device)
-    return lambda out, y: logit_adjust.ldam_loss(out, y, m, s=30.0, weight=weight)
+    return lambda out, y: logit_adjust.ldam_loss(out, y, m, s=cfg.logit_scale, weight=weight)
 
 
 @torch.no_grad()
@@ -114,7 +119,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     np.random.seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     train = D.DeviceImages(lt.train, dev)
-    head = "cosine" if cfg.loss == "ldam" else cfg.head
+    head = "cosine" if cfg.loss in COSINE_LOSSES else cfg.head
     model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head).to(dev)
     layout = torch.channels_last if fast else torch.contiguous_format
     model = model.to(memory_format=layout)
@@ -131,7 +136,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     t0, seen, step = time.time(), 0, 0
     for epoch in range(p.epochs):
         model.train()
-        loss_fn = make_loss(cfg, counts, epoch, p, dev)
+        loss_fn = make_loss(cfg, counts, epoch, p, dev, gen)
         batches = samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, gen)[:steps]
         tot_loss = torch.zeros((), device=dev)
         tot_correct = torch.zeros((), device=dev)
@@ -193,8 +198,8 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     test_z, test_logits, test_y = predict(model, test, p.test_limit)
     eval_seconds = time.time() - t1
     train_z, train_logits, train_y = predict(model, D.DeviceImages(lt.train, dev), p.test_limit)
-    if cfg.loss == "ldam":  # LDAM's logits are the cosines times s; the margin is a training-only device
-        test_logits, train_logits = 30.0 * test_logits, 30.0 * train_logits
+    # cosine losses (LDAM, GCL): logits are the cosines times s; margins and clouds are training-only
+    test_logits, train_logits = cfg.logit_scale * test_logits, cfg.logit_scale * train_logits
     history["test_acc"][-1] = float((test_logits.argmax(1) == test_y).float().mean())
     keep = _feature_subset(test_y, FEATURES_PER_CLASS)
     metrics, conf = _summary(test_logits, test_y, counts, {
@@ -221,6 +226,29 @@ def _class_means(values: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
     return (sums / torch.bincount(labels, minlength=C).clamp_min(1).unsqueeze(1)).numpy()
 
 
+def frozen_classifier(parent: Run):
+    """The parent's stored features and its classifier as one ``nn.Linear`` on them.
+
+    A cosine head (LDAM, GCL) becomes a linear one on L2-normalised features with weights
+    ``s W_j / ||W_j||`` and no bias: the same logits, so every stage-2 method sees one form.
+    """
+    feats, arr = parent.features(), parent.arrays
+    z_tr, y_tr = torch.from_numpy(feats["train"]), torch.from_numpy(feats["train_labels"])
+    z_te, y_te = torch.from_numpy(feats["test"]), torch.from_numpy(feats["test_labels"])
+    W = torch.from_numpy(arr["weight"])
+    C, d = W.shape
+    linear = torch.nn.Linear(d, C)
+    with torch.no_grad():
+        if parent.config.loss in COSINE_LOSSES:
+            z_tr, z_te = F.normalize(z_tr, dim=1), F.normalize(z_te, dim=1)
+            linear.weight.copy_(parent.config.logit_scale * F.normalize(W, dim=1))
+            linear.bias.zero_()
+        else:
+            linear.weight.copy_(W)
+            linear.bias.copy_(torch.from_numpy(arr.get("bias", np.zeros(C, np.float32))))
+    return z_tr, y_tr, z_te, y_te, linear
+
+
 def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
     """Decoupled stage 2 on the parent's frozen features: cRT, LWS (trained) or tau-norm (post hoc).
 
@@ -228,16 +256,9 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
     run costs seconds; class-balanced sampling as in Kang et al. (2020).
     """
     p = PRESETS[cfg.preset]
-    feats = parent.features()
     counts = np.asarray(parent.metrics["counts"])
-    z_tr, y_tr = torch.from_numpy(feats["train"]), torch.from_numpy(feats["train_labels"])
-    z_te, y_te = torch.from_numpy(feats["test"]), torch.from_numpy(feats["test_labels"])
-    arr = parent.arrays
-    C, d = arr["weight"].shape
-    linear = torch.nn.Linear(d, C)
-    with torch.no_grad():
-        linear.weight.copy_(torch.from_numpy(arr["weight"]))
-        linear.bias.copy_(torch.from_numpy(arr.get("bias", np.zeros(C, np.float32))))
+    z_tr, y_tr, z_te, y_te, linear = frozen_classifier(parent)
+    C, d = linear.weight.shape
     torch.manual_seed(cfg.seed)
     t0 = time.time()
     if cfg.stage2 == "tau_norm":
@@ -246,10 +267,27 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
             head.weight.copy_(margins.tau_norm_weight(linear.weight, cfg.tau))
             head.bias.copy_(linear.bias)
         trainable = 0
+    elif cfg.stage2 == "crt" and parent.config.loss == "gcl":
+        # GCL's Algorithm 1: the cosine classifier, started from stage 1's, re-trained with the
+        # clouded loss (Eq. 12) on CBEN batches; the official code uses margin 0.1, s = 20 here.
+        s2 = float(cfg.knob("s2", 20.0))
+        head = models.CosineHead(d, C, scale=1.0)
+        with torch.no_grad():
+            head.weight.copy_(linear.weight)
+        delta = gcl.cloud_size(counts, parent.config.knob("cloud", "log"))
+        noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        loss_fn = lambda out, y: gcl.gcl_loss(  # noqa: E731
+            out, y, delta, gcl.cloud_noise(out.shape, noise_gen), noise_mul=cfg.knob("noise_mul", 0.5),
+            margin=cfg.knob("margin2", 0.1), s=s2)
+        trainable = models.count_parameters(head)
+        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
+                  sampler=cfg.knob("sampler2", "cben"), loss_fn=loss_fn)
+        head.scale = s2
     else:
         head = models.LinearHead(d, C) if cfg.stage2 == "crt" else margins.LWS(linear)
         trainable = models.count_parameters(head)
-        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label)
+        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
+                  sampler=cfg.knob("sampler2", "class_balanced"))
     with torch.no_grad():
         logits = head(z_te)
         train_logits = head(z_tr)
@@ -268,8 +306,10 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
     return metrics, arrays
 
 
-def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str):
-    """SGD with class-balanced batches and a cosine learning rate over ``stage2_epochs``."""
+def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str,
+              sampler: str = "class_balanced", loss_fn=None):
+    """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate over ``stage2_epochs``."""
+    loss_fn = loss_fn or F.cross_entropy
     gen = torch.Generator().manual_seed(seed)
     params = [q for q in head.parameters() if q.requires_grad]
     opt = torch.optim.SGD(params, lr=p.stage2_lr, momentum=0.9,
@@ -278,8 +318,8 @@ def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: s
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     bar = _progress(p.stage2_epochs, f"stage 2 {label}", progress)
     for _ in range(p.stage2_epochs):
-        for idx in samplers.epoch_batches(y, counts, "class_balanced", p.batch_size, gen):
-            loss = F.cross_entropy(head(z[idx]), y[idx])
+        for idx in samplers.epoch_batches(y, counts, sampler, p.batch_size, gen):
+            loss = loss_fn(head(z[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

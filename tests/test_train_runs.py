@@ -135,3 +135,19 @@ def test_cosine_learning_rate():
     assert train.learning_rate(48, 4, p) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="lr_schedule"):
         train.learning_rate(20, 4, dataclasses.replace(p, lr_schedule="poly"))
+
+
+def test_gcl_two_stages_smoke(tmp_store):
+    """GCL stage 1 (cosine head, clouded loss, mixup) and its CBEN cRT; the cosine parent's classifier
+    survives the conversion to a linear one on normalised features (tau-norm at 0 = stage 1)."""
+    base = dict(preset="smoke", loss="gcl", mixup_alpha=1.0, extra=(("noise_mul", 0.5),))
+    s1 = get_or_train(RunConfig(**base), progress=False)
+    assert np.isfinite(s1.metrics["history"]["loss"]).all()
+    crt = get_or_train(RunConfig(**base, stage2="crt"), progress=False)
+    assert crt.metrics["trainable_parameters"] == 10 * 16
+    t0 = get_or_train(RunConfig(**base, stage2="tau_norm", tau=0.0), progress=False)
+    assert np.allclose(t0.arrays["test_logits"], s1.arrays["test_logits"], atol=1e-3)
+    ib_cfg = RunConfig(**(base | {"extra": base["extra"] + (("sampler2", "instance"),)}), stage2="crt")
+    assert ib_cfg.parent == s1.config and ib_cfg.key != crt.config.key
+    ib = get_or_train(ib_cfg, progress=False)
+    assert ib.metrics["stage"] == 2
