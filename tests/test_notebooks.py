@@ -48,6 +48,23 @@ def test_readme_command_runs_the_baselines_chapter(store, tmp_path):
 
 
 @pytest.mark.slow
+def test_readme_command_runs_the_gcl_chapter(store, tmp_path):
+    out = tmp_path / "gcl.ipynb"
+    r = subprocess.run([BIN / "papermill", "notebooks/gcl.ipynb", str(out), "-p", "imb", "200",
+                        "-p", "preset", "smoke"], cwd=ROOT, env=_env(store), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    outs = _outputs(out)
+    assert not [o for o in outs if o["output_type"] == "error"]
+    html = "".join("".join(o["data"]["text/html"]) for o in outs if "text/html" in o.get("data", {}))
+    for caption in ("Table 1 (measured)", "Table 3: cloud-size", "Table 4: sampler", "Table 5: re-training"):
+        assert caption in html
+    for row in ("CE + mixup + cRT", "GCL (stage 1 only)", "GCL + CBEN + cRT", "pow. diff. (e:1/4)", "CBEN + LWS"):
+        assert f">{row}<" in html
+    assert "82.68" in html  # the paper's GCL number, beside the measured one
+    assert len([o for o in outs if "image/png" in o.get("data", {})]) == 4
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("param, value, message", [("imb", "0.5", "imb must be >= 1"),
                                                    ("dataset", "mnist", "unknown dataset")])
 def test_bad_parameters_fail_early(store, tmp_path, param, value, message):
