@@ -1,5 +1,5 @@
 # Thin targets; each sets itself up. `make book` is the main job, `make test` the test suite.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -11,9 +11,8 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 all: book
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=python3.x"; exit 1; }
+	@[ -n "$(PYTHON)" ] || { echo "error: no python3.11 or python3 found; install Python 3.11 (make PYTHON=/path/to/python)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[book,test]"
 	@touch $@
 
