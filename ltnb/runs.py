@@ -19,9 +19,10 @@ from ltnb.presets import PRESETS
 # Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.
 KERNEL_VERSION = 1
 
-STAGE2_METHODS = ("crt", "lws", "tau_norm")
-# knobs in ``extra`` that only a stage-2 run reads; its parent is the config without them
-STAGE2_KNOBS = {"sampler2", "s2", "margin2"}
+STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign")
+# knobs in ``extra`` that only a stage-2 run reads; its parent is the config without them.
+# ``backbone_imb``: the parent was trained at this imbalance factor, stage 2 fits on ``imb`` (MARR Table 7).
+STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb"}
 LOSSES = ("ce", "ldam", "balanced_softmax", "gcl")
 COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
 
@@ -60,11 +61,13 @@ class RunConfig:
 
     @property
     def parent(self) -> "RunConfig | None":
-        """The stage-1 run a stage-2 run starts from: the same config without its stage-2 knobs."""
+        """The stage-1 run a stage-2 run starts from: the same config without its stage-2 knobs
+        (at ``backbone_imb`` when that knob is set)."""
         if not self.stage2:
             return None
         extra = tuple(kv for kv in self.extra if kv[0] not in STAGE2_KNOBS)
-        return dataclasses.replace(self, stage2=None, tau=1.0, extra=extra)
+        imb = self.knob("backbone_imb", self.imb)
+        return dataclasses.replace(self, imb=imb, stage2=None, tau=1.0, extra=extra)
 
     def describe(self) -> dict:
         d = dataclasses.asdict(self)

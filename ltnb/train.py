@@ -226,14 +226,17 @@ def _class_means(values: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
     return (sums / torch.bincount(labels, minlength=C).clamp_min(1).unsqueeze(1)).numpy()
 
 
-def frozen_classifier(parent: Run):
+def frozen_classifier(parent: Run, train_features: tuple | None = None):
     """The parent's stored features and its classifier as one ``nn.Linear`` on them.
 
     A cosine head (LDAM, GCL) becomes a linear one on L2-normalised features with weights
     ``s W_j / ||W_j||`` and no bias: the same logits, so every stage-2 method sees one form.
+    ``train_features`` (features, labels) replaces the parent's own training features.
     """
     feats, arr = parent.features(), parent.arrays
     z_tr, y_tr = torch.from_numpy(feats["train"]), torch.from_numpy(feats["train_labels"])
+    if train_features is not None:
+        z_tr, y_tr = train_features
     z_te, y_te = torch.from_numpy(feats["test"]), torch.from_numpy(feats["test_labels"])
     W = torch.from_numpy(arr["weight"])
     C, d = W.shape
@@ -250,18 +253,31 @@ def frozen_classifier(parent: Run):
 
 
 def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
-    """Decoupled stage 2 on the parent's frozen features: cRT, LWS (trained) or tau-norm (post hoc).
+    """Decoupled stage 2 on the parent's frozen features: cRT, LWS, MARR, DisAlign (trained) or tau-norm (post hoc).
 
     Features are computed once without augmentation (the parent stores them), so a stage-2
-    run costs seconds; class-balanced sampling as in Kang et al. (2020).
+    run costs seconds; class-balanced sampling as in Kang et al. (2020) for cRT and LWS,
+    instance-balanced for MARR and DisAlign as in MARR's Algorithm 2.
     """
     p = PRESETS[cfg.preset]
     counts = np.asarray(parent.metrics["counts"])
-    z_tr, y_tr, z_te, y_te, linear = frozen_classifier(parent)
+    own = None
+    if parent.config.imb != cfg.imb:  # a backbone trained at another factor, fitted on this one's set (MARR Table 7)
+        counts, own = _other_training_set(cfg, parent, p, device)
+    z_tr, y_tr, z_te, y_te, linear = frozen_classifier(parent, own)
     C, d = linear.weight.shape
     torch.manual_seed(cfg.seed)
     t0 = time.time()
-    if cfg.stage2 == "tau_norm":
+    if cfg.stage2 in ("marr", "disalign"):
+        # MARR Sec. 4.1 / Algorithm 2: the frozen network, instance-balanced batches, the U_y-weighted
+        # loss (Eqs. 11-12), SGD with a cosine learning rate from 0.05 to 0; DisAlign is fitted the same way.
+        head = margins.MARR(linear) if cfg.stage2 == "marr" else margins.DisAlign(linear)
+        U = margins.class_weights(counts, float(cfg.knob("gamma", MARR_GAMMA)))
+        trainable = models.count_parameters(head)
+        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label, sampler="instance",
+                  loss_fn=lambda out, y: margins.reweighted_loss(out, y, U), lr=MARR_LR,
+                  batch_size=MARR_BATCH_SIZE, iterations=cfg.knob("iterations"))
+    elif cfg.stage2 == "tau_norm":
         head = torch.nn.Linear(d, C)
         with torch.no_grad():
             head.weight.copy_(margins.tau_norm_weight(linear.weight, cfg.tau))
@@ -300,6 +316,8 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
                 if isinstance(head, margins.LWS) else head.weight.detach().numpy()}
     if isinstance(head, margins.LWS):
         head_arr["scales"] = head.scales.detach().numpy()
+    if isinstance(head, (margins.MARR, margins.DisAlign)):  # the frozen bias and what was fitted
+        head_arr.update({n: getattr(head, n).detach().numpy() for n in ("bias", "omega", "beta", "v") if hasattr(head, n)})
     arrays = {"confusion": conf, "test_logits": logits.numpy().astype(np.float32),
               "test_labels": y_te.numpy(), "train_mean_logits": _class_means(train_logits, y_tr),
               **head_arr}
@@ -307,23 +325,53 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
 
 
 def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str,
-              sampler: str = "class_balanced", loss_fn=None):
-    """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate over ``stage2_epochs``."""
+              sampler: str = "class_balanced", loss_fn=None, lr: float | None = None,
+              batch_size: int | None = None, iterations: int | None = None):
+    """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate to 0.
+
+    Defaults: the preset's ``stage2_lr`` and ``batch_size``, for ``stage2_epochs`` epochs;
+    ``iterations`` counts steps instead (epochs are drawn until it is reached).
+    """
     loss_fn = loss_fn or F.cross_entropy
+    lr = p.stage2_lr if lr is None else lr
+    batch_size = batch_size or p.batch_size
     gen = torch.Generator().manual_seed(seed)
     params = [q for q in head.parameters() if q.requires_grad]
-    opt = torch.optim.SGD(params, lr=p.stage2_lr, momentum=0.9,
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9,
                           weight_decay=p.weight_decay if isinstance(head, torch.nn.Linear) else 0.0)
-    steps = -(-len(y) // p.batch_size) * p.stage2_epochs
+    steps = int(iterations) if iterations else -(-len(y) // batch_size) * p.stage2_epochs
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    bar = _progress(p.stage2_epochs, f"stage 2 {label}", progress)
-    for _ in range(p.stage2_epochs):
-        for idx in samplers.epoch_batches(y, counts, sampler, p.batch_size, gen):
+    bar = _progress(steps, f"stage 2 {label}", progress)
+    step = 0
+    while step < steps:
+        for idx in samplers.epoch_batches(y, counts, sampler, batch_size, gen)[:steps - step]:
             loss = loss_fn(head(z[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            step += 1
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        bar.update(1)
+        bar.update(step - bar.n)
     bar.close()
+
+
+# MARR Sec. 4.1: stage two with "a cosine learning rate schedule ... from 0.05 to 0 for all datasets",
+# batch size 512 on CIFAR, gamma = 1.2; the CIFAR stage-two length is not given (10 epochs on
+# ImageNet-LT and Places-LT), so the default is the preset's stage2_epochs at this batch size.
+MARR_LR = 0.05
+MARR_BATCH_SIZE = 512
+MARR_GAMMA = 1.2
+
+
+def _other_training_set(cfg: RunConfig, parent: Run, p: Preset, device):
+    """Counts and features of ``cfg``'s training set through ``parent``'s stored network (trained at another factor)."""
+    if parent.config.loss in COSINE_LOSSES:
+        raise ValueError("a backbone at another imbalance factor is supported for linear heads only")
+    dev = resolve_device(device)
+    lt = dataset(cfg.dataset, cfg.imb)
+    pp = PRESETS[parent.config.preset]
+    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], pp.width, parent.config.head)
+    model.load_state_dict(parent.state_dict())
+    z, _, y = predict(model.to(dev), D.DeviceImages(lt.train, dev), p.test_limit)
+    return lt.counts, (z, y)

@@ -28,7 +28,7 @@ def test_config_key_is_stable_and_covers_the_schedule():
 
 
 @pytest.mark.parametrize("kw, msg", [(dict(loss="hinge"), "unknown loss"), (dict(preset="auto"), "unknown preset"),
-                                      (dict(stage2="marr"), "unknown stage-2"), (dict(imb=0.9), ">= 1")])
+                                      (dict(stage2="platt"), "unknown stage-2"), (dict(imb=0.9), ">= 1")])
 def test_bad_configs_are_refused(kw, msg):
     with pytest.raises(ValueError, match=msg):
         RunConfig(**kw)
@@ -151,3 +151,39 @@ def test_gcl_two_stages_smoke(tmp_store):
     assert ib_cfg.parent == s1.config and ib_cfg.key != crt.config.key
     ib = get_or_train(ib_cfg, progress=False)
     assert ib.metrics["stage"] == 2
+
+
+def test_stage2_knobs_leave_the_parent_the_baselines_ce_run():
+    marr = RunConfig(dataset="fmnist", imb=100, preset="cpu", stage2="marr", extra=(("gamma", 1.2), ("iterations", 50)))
+    assert marr.parent.key == RunConfig(dataset="fmnist", imb=100, preset="cpu").key
+    t7 = RunConfig(dataset="fmnist", imb=100, preset="cpu", stage2="marr", extra=(("backbone_imb", 50), ("gamma", 1.2)))
+    assert t7.parent.key == RunConfig(dataset="fmnist", imb=50, preset="cpu").key
+    # existing keys did not move: a config without the new knobs describes itself as before
+    assert "gamma" not in json.dumps(RunConfig(preset="cpu", stage2="crt").describe())
+
+
+def test_marr_and_disalign_on_the_stored_backbone(tmp_store, monkeypatch):
+    base = dict(dataset="fmnist", imb=100, preset="smoke")
+    ce = get_or_train(RunConfig(**base), progress=False)
+    monkeypatch.setattr(train, "train_stage1", lambda *a, **k: pytest.fail("retrained the stored backbone"))
+    marr = get_or_train(RunConfig(**base, stage2="marr", extra=(("gamma", 1.2), ("iterations", 7))), progress=False)
+    dis = get_or_train(RunConfig(**base, stage2="disalign", extra=(("gamma", 1.2),)), progress=False)
+    assert marr.metrics["trainable_parameters"] == 2 * 10
+    assert dis.metrics["trainable_parameters"] == 16 + 2 * 10
+    a = marr.arrays
+    assert a["omega"].shape == (10,) and a["beta"].shape == (10,) and not np.allclose(a["omega"], 1)
+    assert np.array_equal(a["weight"], ce.arrays["weight"])  # the classifier stayed frozen
+    # the stored logits are the rectified ones: omega * eta + beta * ||W|| on the parent's test features
+    z = torch.from_numpy(ce.features()["test"])
+    eta = z @ torch.from_numpy(a["weight"]).t() + torch.from_numpy(a["bias"])
+    rect = torch.from_numpy(a["omega"]) * eta + torch.from_numpy(a["beta"]) * torch.from_numpy(a["weight"]).norm(dim=1)
+    assert np.allclose(rect.numpy(), a["test_logits"], atol=1e-4)
+
+
+def test_marr_on_a_backbone_trained_at_another_factor(tmp_store):
+    base = dict(dataset="fmnist", imb=200, preset="smoke")
+    cfg = RunConfig(**base, stage2="marr", extra=(("backbone_imb", 50),))
+    run = get_or_train(cfg, progress=False)
+    assert runs.load(RunConfig(dataset="fmnist", imb=50, preset="smoke")) is not None
+    assert runs.load(RunConfig(**base)) is None  # no backbone at 200 was needed
+    assert run.metrics["counts"] == train.dataset("fmnist", 200).counts.tolist()  # fitted on the imb-200 set
