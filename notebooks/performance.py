@@ -79,9 +79,12 @@ if rows:
 # full-width throughput by the number of stage-1 runs each chapter trains per seed.
 
 # %%
-# (runs per seed, training images): CIFAR-10-LT at imb 100 has 12,406 images.
+# Stage-1 runs per seed of the paper preset (CIFAR-10-LT at imb 100 has 12,406 images).
 CHAPTERS = {
-    "baselines (CE, CE+mixup, LDAM-DRW, Balanced Softmax; cRT/LWS/τ-norm on CE)": 4,
+    "baselines: CE, CE+mixup, LDAM-DRW, Balanced Softmax (cRT, LWS, τ-norm on stored CE features)": 4,
+    "gcl: GCL with four cloud-size strategies, plus CE, CE+mixup, LDAM-DRW": 7,
+    "marr: CE, LDAM-DRW, Balanced Softmax, and CE backbones at three other factors (Table 7)": 6,
+    "the whole book, each shared run counted once": 4 + 4 + 3,
 }
 cost = []
 for r in records:
