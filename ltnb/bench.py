@@ -54,7 +54,8 @@ def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1) -> dict:
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
     model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False)
-    return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model}
+    return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model,
+            "precision": hist["precision"]}
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -156,7 +157,8 @@ def main(argv=None) -> int:
     ours = ltnb_trainer(lt, dev, steps)
     ref = reference_pipeline(lt, dev, steps, args.workers)
     ev = evaluation(lt, dev, ours["model"])
-    rows = [("ltnb trainer", ours["images_per_second"]), ("reference (DataLoader+PIL, fp32)", ref["images_per_second"])]
+    rows = [(f"ltnb trainer ({ours['precision']})", ours["images_per_second"]),
+            ("reference (DataLoader+PIL, fp32)", ref["images_per_second"])]
     print(f"{'pipeline':38s} {'train img/s':>12s} {'epoch (s)':>10s} {'200 epochs':>11s}")
     for label, ips in rows:
         print(f"{label:38s} {ips:12,.0f} {n / ips:10.2f} {200 * n / ips / 60:9.1f} min")
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     result = {"device": name, "device_type": dev.type, "torch": torch.__version__,
               "python": platform.python_version(), "date": datetime.date.today().isoformat(),
               "train_images": n, "batch": BATCH, "steps": steps, "workers": args.workers,
-              "ltnb_images_per_second": ours["images_per_second"],
+              "ltnb_images_per_second": ours["images_per_second"], "ltnb_precision": ours["precision"],
               "reference_images_per_second": ref["images_per_second"],
               "eval_images_per_second": ev, "concurrent": []}
     for k in conc:

@@ -76,15 +76,26 @@ def predict(model: torch.nn.Module, images: D.DeviceImages, limit: int | None = 
     for i in range(0, n, batch_size):
         x, _ = images.batch(torch.arange(i, min(i + batch_size, n), device=images.device), augment=False)
         with autocast:
-            z = model.features(x)
-            out = model.head(z)
-        feats.append(z.float().cpu())
+            z = model.features(x).float()
+        out = model.head(z)  # the head in fp32: stored features reproduce these logits exactly
+        feats.append(z.cpu())
         logits.append(out.float().cpu())
     return torch.cat(feats), torch.cat(logits), images.labels[:n].cpu()
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+def fast_default(device: torch.device) -> bool:
+    """bf16 autocast where it pays: every CUDA device, and CPUs with native bf16 (AVX512-BF16, AMX)."""
+    if device.type == "cuda":
+        return True
+    try:
+        return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _autocast(device: torch.device, fast: bool | None = None):
+    fast = fast_default(device) if fast is None else fast
+    return torch.autocast(device.type, dtype=torch.bfloat16) if fast else nullcontext()
 
 
 def _head_arrays(head: torch.nn.Module) -> dict[str, np.ndarray]:
@@ -109,11 +120,12 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         fast: bool | None = None):
     """Stage 1's training loop; returns the model and its history (with images/s of the loop).
 
-    ``fast`` (default: on CUDA) autocasts to bf16 and keeps activations channels-last; the
-    batches are always gathered and augmented on the device, from uint8 tensors kept there.
+    ``fast`` (default: :func:`fast_default`) autocasts to bf16, with channels-last activations
+    on CUDA; the batches are always gathered and augmented on the device, from uint8 tensors
+    kept there.
     """
     dev = resolve_device(device)
-    fast = (dev.type == "cuda") if fast is None else fast
+    fast = fast_default(dev) if fast is None else fast
     counts = lt.counts
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -121,16 +133,14 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     train = D.DeviceImages(lt.train, dev)
     head = "cosine" if cfg.loss in COSINE_LOSSES else cfg.head
     model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head).to(dev)
-    layout = torch.channels_last if fast else torch.contiguous_format
+    layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
     opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
     labels_cpu = lt.train.labels
     steps = -(-len(labels_cpu) // p.batch_size)
     steps = min(steps, p.max_steps or steps)
     history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": []}
-    autocast = _autocast(dev) if fast else nullcontext()
-    if fast and dev.type == "cpu":
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    autocast = _autocast(dev, fast)
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
     bar = _progress(p.epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
     t0, seen, step = time.time(), 0, 0
@@ -181,6 +191,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         torch.cuda.synchronize()
     history["seconds"] = time.time() - t0
     history["images_per_second"] = seen / max(history["seconds"], 1e-9)
+    history["precision"] = "bf16 autocast" if fast else "fp32"
     return model, history
 
 
@@ -193,6 +204,7 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     model, history = fit(cfg, lt, p, dev, progress)
     train_seconds = history.pop("seconds")
     train_ips = history.pop("images_per_second")
+    precision = history.pop("precision")
     test = D.DeviceImages(lt.test, dev)
     t1 = time.time()
     test_z, test_logits, test_y = predict(model, test, p.test_limit)
@@ -206,7 +218,7 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
         "history": history, "counts": counts.tolist(), "train_seconds": train_seconds,
         "train_images_per_second": train_ips,
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
-        "device": str(dev), "torch": torch.__version__, "stage": 1,
+        "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision,
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
     })
     arrays = {"confusion": conf, "test_logits": test_logits.numpy().astype(np.float32),

@@ -7,7 +7,7 @@ def test_bench_runs_both_pipelines_and_saves(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "--workers", "0", "--save", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "ltnb trainer" in text and "reference (DataLoader+PIL, fp32)" in text and "speed-up" in text
+    assert "ltnb trainer (" in text and "reference (DataLoader+PIL, fp32)" in text and "speed-up" in text
     r = json.loads(out.read_text())
     assert r["train_images"] == 12406 and r["ltnb_images_per_second"] > 0 and r["reference_images_per_second"] > 0
 
