@@ -47,13 +47,13 @@ def _preset(steps: int | None, epochs: int = 1):
                                max_steps=steps, eval_every=0)
 
 
-def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1) -> dict:
+def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None) -> dict:
     """The real trainer (``ltnb.train.fit``) on the synthetic set: images/s over its training loop."""
     from ltnb import train
     from ltnb.runs import RunConfig
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
-    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False)
+    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast)
     return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model,
             "precision": hist["precision"]}
 
@@ -155,10 +155,13 @@ def main(argv=None) -> int:
     # warm-up both (allocations, cuDNN autotuning, compilation)
     ltnb_trainer(lt, dev, min(5, steps) if steps else 10)
     ours = ltnb_trainer(lt, dev, steps)
+    plain = ltnb_trainer(lt, dev, steps, fast=False) if ours["precision"] != "fp32" else ours
     ref = reference_pipeline(lt, dev, steps, args.workers)
     ev = evaluation(lt, dev, ours["model"])
-    rows = [(f"ltnb trainer ({ours['precision']})", ours["images_per_second"]),
-            ("reference (DataLoader+PIL, fp32)", ref["images_per_second"])]
+    rows = [(f"ltnb trainer ({ours['precision']})", ours["images_per_second"])]
+    if plain is not ours:
+        rows.append(("ltnb trainer (fp32, data path only)", plain["images_per_second"]))
+    rows.append(("reference (DataLoader+PIL, fp32)", ref["images_per_second"]))
     print(f"{'pipeline':38s} {'train img/s':>12s} {'epoch (s)':>10s} {'200 epochs':>11s}")
     for label, ips in rows:
         print(f"{label:38s} {ips:12,.0f} {n / ips:10.2f} {200 * n / ips / 60:9.1f} min")
@@ -168,6 +171,7 @@ def main(argv=None) -> int:
               "python": platform.python_version(), "date": datetime.date.today().isoformat(),
               "train_images": n, "batch": BATCH, "steps": steps, "workers": args.workers,
               "ltnb_images_per_second": ours["images_per_second"], "ltnb_precision": ours["precision"],
+              "ltnb_fp32_images_per_second": plain["images_per_second"],
               "reference_images_per_second": ref["images_per_second"],
               "eval_images_per_second": ev, "concurrent": []}
     for k in conc:

@@ -62,6 +62,7 @@ for r in records:
     rows.append({
         "device": r["device"], "date": r["date"], "torch": r["torch"],
         "ltnb train img/s": f"{r['ltnb_images_per_second']:,.0f} ({r.get('ltnb_precision', 'fp32')})",
+        "ltnb fp32 img/s": f"{r.get('ltnb_fp32_images_per_second', r['ltnb_images_per_second']):,.0f}",
         "reference img/s": f"{r['reference_images_per_second']:,.0f}",
         "ltnb / reference": f"{r['ltnb_images_per_second'] / r['reference_images_per_second']:.2f}x",
         "epoch, ltnb (s)": f"{r['train_images'] / r['ltnb_images_per_second']:.1f}",
