@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltnb.paths import repo_root
+from ltnb.paths import configured_dir
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -59,10 +59,7 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data root: ``root``, else ``$LTNB_DATA``, else ``data/`` in the repository."""
-    if root is not None:
-        return Path(root)
-    env = os.environ.get("LTNB_DATA")
-    return Path(env) if env else repo_root() / "data"
+    return configured_dir(root, "LTNB_DATA", "data")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltnb.paths import repo_root
+from ltnb.paths import configured_dir
 from ltnb.presets import PRESETS
 
 # Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.
@@ -103,10 +103,8 @@ class RunConfig:
 
 
 def store_root(root=None) -> Path:
-    if root is not None:
-        return Path(root)
-    env = os.environ.get("LTNB_RUNS")
-    return Path(env) if env else repo_root() / ".ltnb-runs"
+    """The run store: ``root``, else ``$LTNB_RUNS``, else ``.ltnb-runs/`` in the repository."""
+    return configured_dir(root, "LTNB_RUNS", ".ltnb-runs")
 
 
 @dataclass

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import evaluate, gcl, logit_adjust, margins, models, samplers
+from ltnb import evaluate, gcl, logit_adjust, losses, margins, models, samplers
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.runs import COSINE_LOSSES, Run, RunConfig
 
@@ -161,7 +161,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
                 out = model(x.contiguous(memory_format=layout))
             out = out.float()
             if cfg.mixup_alpha > 0:
-                loss = lam * loss_fn(out, ya) + (1 - lam) * loss_fn(out, yb)
+                loss = losses.mixup_loss(loss_fn, out, ya, yb, lam)
                 pred = out.argmax(1)
                 correct = lam * (pred == ya).sum() + (1 - lam) * (pred == yb).sum()
             else:

@@ -134,3 +134,12 @@ def test_cosine_head_is_bounded_cosine():
     assert out.abs().max() <= 2.0 + 1e-5
     expect = 2 * F.cosine_similarity(z[:, None, :], head.weight[None], dim=2)
     assert torch.allclose(out, expect, atol=1e-5)
+
+
+def test_mixup_loss_by_hand():
+    from ltnb.losses import mixup_loss
+
+    logits = torch.tensor([[2.0, 0.0]])
+    a, b = torch.tensor([0]), torch.tensor([1])
+    expect = 0.25 * F.cross_entropy(logits, a) + 0.75 * F.cross_entropy(logits, b)
+    assert torch.allclose(mixup_loss(F.cross_entropy, logits, a, b, 0.25), expect)
