@@ -47,15 +47,23 @@ def _preset(steps: int | None, epochs: int = 1):
                                max_steps=steps, eval_every=0)
 
 
-def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None) -> dict:
+def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None,
+                 compile: str | None = None, cuda_graphs: bool | None = None) -> dict:
     """The real trainer (``ltnb.train.fit``) on the synthetic set: images/s over its training loop."""
     from ltnb import train
     from ltnb.runs import RunConfig
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
-    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast)
+    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast, compile=compile,
+                            cuda_graphs=cuda_graphs)
     return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model,
-            "precision": hist["precision"]}
+            "precision": hist["precision"], "compile": hist["compile"], "cuda_graphs": hist["cuda_graphs"]}
+
+
+def _label(r: dict) -> str:
+    how = ", CUDA graphs" if r["cuda_graphs"] else ""
+    how += "" if r["compile"] == "off" else f", compile {r['compile']}"
+    return f"ltnb trainer ({r['precision']}{how})"
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -73,7 +81,7 @@ class PILImages(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def reference_pipeline(lt, device, steps: int | None, workers: int = 4) -> dict:
+def reference_pipeline(lt, device, steps: int | None, workers: int = 4, epochs: int = 1) -> dict:
     import torchvision.transforms as T
 
     info = lt.info
@@ -89,15 +97,16 @@ def reference_pipeline(lt, device, steps: int | None, workers: int = 4) -> dict:
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     model.train()
     seen, t0 = 0, time.time()
-    for i, (x, y) in enumerate(loader):
-        if steps is not None and i >= steps:
-            break
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        seen += len(y)
+    for _ in range(epochs if steps is None else 1):
+        for i, (x, y) in enumerate(loader):
+            if steps is not None and i >= steps:
+                break
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(y)
     if device.type == "cuda":
         torch.cuda.synchronize()
     dt = time.time() - t0
@@ -116,20 +125,31 @@ def evaluation(lt, device, model) -> float:
     return len(lt.test) / (time.time() - t0)
 
 
-def _worker(args):
-    device, steps, threads = args
+def _worker(device, steps, epochs, threads, barrier, queue):
     torch.set_num_threads(threads)
-    return ltnb_trainer(synthetic_lt(n_test=10), torch.device(device), steps)["images_per_second"]
+    lt = synthetic_lt(n_test=10)
+    dev = torch.device(device)
+    ltnb_trainer(lt, dev, 10)  # warm-up: allocations, autotuning, compilation
+    barrier.wait()
+    t0 = time.time()
+    r = ltnb_trainer(lt, dev, steps, epochs)
+    queue.put((t0, time.time(), r["images_per_second"] * r["seconds"]))
 
 
-def concurrent(k: int, device, steps: int | None) -> dict:
-    """``k`` independent trainings in ``k`` processes at once: aggregate images/s."""
+def concurrent(k: int, device, steps: int | None, epochs: int = 1) -> dict:
+    """``k`` independent trainings in ``k`` processes, started together after their warm-ups: aggregate images/s."""
     threads = max(1, torch.get_num_threads() // k) if device.type == "cpu" else 1
     ctx = mp.get_context("spawn")
-    t0 = time.time()
-    with ctx.Pool(k) as pool:
-        rates = pool.map(_worker, [(str(device), steps, threads)] * k)
-    return {"runs": k, "aggregate_images_per_second": float(sum(rates)), "wall_seconds": time.time() - t0}
+    barrier, queue = ctx.Barrier(k), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(str(device), steps, epochs, threads, barrier, queue)) for _ in range(k)]
+    for p in procs:
+        p.start()
+    got = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    start, end = min(g[0] for g in got), max(g[1] for g in got)
+    images = sum(g[2] for g in got)
+    return {"runs": k, "aggregate_images_per_second": images / (end - start), "wall_seconds": end - start}
 
 
 def main(argv=None) -> int:
@@ -140,44 +160,58 @@ def main(argv=None) -> int:
     ap.add_argument("--concurrent", type=int, nargs="*", default=None,
                     help="numbers of concurrent runs to measure (default: 2 on CPU, 2 4 8 on CUDA)")
     ap.add_argument("--workers", type=int, default=4, help="DataLoader workers of the reference")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="epochs measured when --steps is not given (default: 3 on CUDA)")
+    ap.add_argument("--compile", nargs="*", default=[],
+                    help="torch.compile modes of ltnb to measure besides the default (e.g. default reduce-overhead)")
     ap.add_argument("--save", default=None, help="also write the numbers as JSON to this file")
     args = ap.parse_args(argv)
     dev = resolve_device(args.device)
     cpu = dev.type == "cpu"
     steps = args.steps if args.steps is not None else (40 if cpu else None)
+    epochs = 1 if steps is not None else (args.epochs or 3)
     conc = args.concurrent if args.concurrent is not None else ([2] if cpu else [2, 4, 8])
+    variants_asked = [dict(cuda_graphs=False)] if not cpu else []  # CUDA: also the eager step, for comparison
+    variants_asked += [dict(compile=m, cuda_graphs=False) for m in args.compile if m != "off"]
     lt = synthetic_lt()
     n = len(lt.train)
     name = torch.cuda.get_device_name(dev) if not cpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"ltnb bench · ResNet-32 · 32x32x3 · batch {BATCH} · {n:,} training images (CIFAR-10-LT imb 100 sizes, random pixels)")
     print(f"device: {name} · torch {torch.__version__} · python {platform.python_version()}")
-    print(f"measured over {'one epoch' if steps is None else f'{steps} steps'} per side after a warm-up\n", flush=True)
-    # warm-up both (allocations, cuDNN autotuning, compilation)
-    ltnb_trainer(lt, dev, min(5, steps) if steps else 10)
-    ours = ltnb_trainer(lt, dev, steps)
-    plain = ltnb_trainer(lt, dev, steps, fast=False) if ours["precision"] != "fp32" else ours
-    ref = reference_pipeline(lt, dev, steps, args.workers)
+    span = f"{epochs} epochs" if steps is None else f"{steps} steps"
+    print(f"measured over {span} per pipeline after a warm-up\n", flush=True)
+    ltnb_trainer(lt, dev, 10)  # warm-up: allocations, cuDNN autotuning, compilation
+    ours = ltnb_trainer(lt, dev, steps, epochs)
+    variants = []
+    for kw in variants_asked:
+        ltnb_trainer(lt, dev, 10, **kw)
+        variants.append(ltnb_trainer(lt, dev, steps, epochs, **kw))
+    plain = ltnb_trainer(lt, dev, steps, epochs, fast=False, compile="off") if ours["precision"] != "fp32" else ours
+    ref = reference_pipeline(lt, dev, steps, args.workers, epochs)
     ev = evaluation(lt, dev, ours["model"])
-    rows = [(f"ltnb trainer ({ours['precision']})", ours["images_per_second"])]
+    rows = [(_label(ours), ours["images_per_second"])] + [(_label(v), v["images_per_second"]) for v in variants]
     if plain is not ours:
         rows.append(("ltnb trainer (fp32, data path only)", plain["images_per_second"]))
     rows.append(("reference (DataLoader+PIL, fp32)", ref["images_per_second"]))
-    print(f"{'pipeline':38s} {'train img/s':>12s} {'epoch (s)':>10s} {'200 epochs':>11s}")
+    print(f"{'pipeline':52s} {'train img/s':>12s} {'epoch (s)':>10s} {'200 epochs':>11s}")
     for label, ips in rows:
-        print(f"{label:38s} {ips:12,.0f} {n / ips:10.2f} {200 * n / ips / 60:9.1f} min")
-    print(f"{'speed-up (ltnb / reference)':38s} {ours['images_per_second'] / ref['images_per_second']:12.2f}x")
-    print(f"{'evaluation (ltnb predict)':38s} {ev:12,.0f} img/s")
+        print(f"{label:52s} {ips:12,.0f} {n / ips:10.2f} {200 * n / ips / 60:9.1f} min")
+    print(f"{'speed-up (ltnb / reference)':52s} {ours['images_per_second'] / ref['images_per_second']:12.2f}x")
+    print(f"{'evaluation (ltnb predict)':52s} {ev:12,.0f} img/s", flush=True)
     result = {"device": name, "device_type": dev.type, "torch": torch.__version__,
               "python": platform.python_version(), "date": datetime.date.today().isoformat(),
-              "train_images": n, "batch": BATCH, "steps": steps, "workers": args.workers,
+              "train_images": n, "batch": BATCH, "steps": steps, "epochs": epochs, "workers": args.workers,
               "ltnb_images_per_second": ours["images_per_second"], "ltnb_precision": ours["precision"],
+              "ltnb_compile": ours["compile"], "ltnb_cuda_graphs": ours["cuda_graphs"],
+              "ltnb_variants": [{"label": _label(v), "compile": v["compile"], "cuda_graphs": v["cuda_graphs"], "precision": v["precision"],
+                                 "images_per_second": v["images_per_second"]} for v in variants],
               "ltnb_fp32_images_per_second": plain["images_per_second"],
               "reference_images_per_second": ref["images_per_second"],
               "eval_images_per_second": ev, "concurrent": []}
     for k in conc:
-        c = concurrent(k, dev, steps)
+        c = concurrent(k, dev, steps, epochs)
         result["concurrent"].append(c)
-        print(f"{f'{k} concurrent ltnb runs (aggregate)':38s} {c['aggregate_images_per_second']:12,.0f}")
+        print(f"{f'{k} concurrent ltnb runs (aggregate)':52s} {c['aggregate_images_per_second']:12,.0f}", flush=True)
     if args.save:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         Path(args.save).write_text(json.dumps(result, indent=1))

@@ -293,21 +293,32 @@ class DeviceImages:
         return len(self.labels)
 
     def batch(self, idx: torch.Tensor, augment: bool, generator: torch.Generator | None = None,
-              dtype=torch.float32):
+              dtype=torch.float32, draws=None):
+        """Normalised images ``idx`` (padded, cropped and flipped by ``draws``, else drawn from ``generator``)."""
         x = self.images[idx]
         if augment:
-            x = pad_crop_flip(x, self.info.pad, generator)
+            x = pad_crop_flip(x, self.info.pad, generator, draws)
         x = (x.to(dtype) - self.mean.to(dtype)) / self.std.to(dtype)
         return x, self.labels[idx]
 
 
-def pad_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Zero-pad by ``pad``, crop back at a random offset per image, flip half the images."""
+def crop_flip_draws(n: int, pad: int, generator: torch.Generator | None = None):
+    """The random numbers of :func:`pad_crop_flip` for ``n`` images, drawn on the CPU: offsets (2, n), flips (n,)."""
+    off = torch.randint(0, 2 * pad + 1, (2, n), generator=generator, device="cpu")
+    flip = torch.rand(n, generator=generator, device="cpu") < 0.5
+    return off, flip
+
+
+def pad_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator | None = None, draws=None) -> torch.Tensor:
+    """Zero-pad by ``pad``, crop back at a random offset per image, flip half the images.
+
+    ``draws`` (from :func:`crop_flip_draws`, on any device) replaces drawing from ``generator``.
+    """
     n, _, h, w = x.shape
     dev = x.device
+    off, flip = draws if draws is not None else crop_flip_draws(n, pad, generator)
+    off, flip = off.to(dev), flip.to(dev)
     xp = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    off = torch.randint(0, 2 * pad + 1, (2, n), generator=generator, device="cpu").to(dev)
-    flip = torch.rand(n, generator=generator, device="cpu").to(dev) < 0.5
     rows = (off[0].view(n, 1) + torch.arange(h, device=dev).view(1, h))  # n, h
     cols = torch.arange(w, device=dev).view(1, w)
     cols = torch.where(flip.view(n, 1), w - 1 - cols, cols) + off[1].view(n, 1)  # n, w
@@ -316,11 +327,20 @@ def pad_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator | None =
     return xp[b, c, rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]
 
 
-def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator | None = None):
-    """Mixup (Zhang et al. 2018): returns mixed x, both targets and lambda ~ Beta(alpha, alpha)."""
+def mixup_draws(n: int, alpha: float, generator: torch.Generator | None = None):
+    """The random numbers of :func:`mixup` for a batch of ``n``: lambda ~ Beta(alpha, alpha) and a permutation."""
     lam = float(np.random.default_rng(
         int(torch.randint(0, 2**31 - 1, (1,), generator=generator))).beta(alpha, alpha))
-    perm = torch.randperm(len(y), generator=generator, device="cpu").to(x.device)
+    return lam, torch.randperm(n, generator=generator, device="cpu")
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator | None = None, draws=None):
+    """Mixup (Zhang et al. 2018): returns mixed x, both targets and lambda ~ Beta(alpha, alpha).
+
+    ``draws`` (from :func:`mixup_draws`) replaces drawing from ``generator``.
+    """
+    lam, perm = draws if draws is not None else mixup_draws(len(y), alpha, generator)
+    perm = perm.to(x.device)
     return lam * x + (1 - lam) * x[perm], y, y[perm], lam
 
 

@@ -27,9 +27,9 @@ def log_prior(counts) -> torch.Tensor:
     return torch.log(n / n.sum())
 
 
-def balanced_softmax_loss(logits, target, counts, weight=None):
-    """Balanced Softmax (Ren et al. 2020): cross-entropy on ``logits + log n_j``."""
-    adj = log_prior(counts).to(logits.device, logits.dtype)
+def balanced_softmax_loss(logits, target, counts, weight=None, prior=None):
+    """Balanced Softmax (Ren et al. 2020): cross-entropy on ``logits + log n_j`` (``prior``: a precomputed log_prior)."""
+    adj = (log_prior(counts) if prior is None else prior).to(logits.device, logits.dtype)
     return F.cross_entropy(logits + adj, target, weight=weight)
 
 

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from ltnb import data as D
 from ltnb import evaluate, gcl, logit_adjust, losses, margins, models, samplers
+from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.runs import COSINE_LOSSES, Run, RunConfig
 
@@ -47,19 +48,24 @@ def _progress(total: int, desc: str, enabled: bool):
                 mininterval=2.0, dynamic_ncols=True, leave=True)
 
 
-def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=None):
-    """The stage-1 loss of ``cfg`` at ``epoch`` (DRW switches class weights on at ``p.drw_epoch()``)."""
+def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=None, noise=None):
+    """The stage-1 loss of ``cfg`` at ``epoch`` (DRW switches class weights on at ``p.drw_epoch()``).
+
+    ``noise(shape)`` gives GCL's cloud noise (default: drawn from ``generator`` at each call).
+    """
     weight = None
     if cfg.drw and epoch >= p.drw_epoch():
         weight = logit_adjust.effective_number_weights(counts).to(device)
     if cfg.loss == "ce":
         return lambda out, y: F.cross_entropy(out, y, weight=weight)
     if cfg.loss == "balanced_softmax":
-        return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight)
+        prior = logit_adjust.log_prior(counts).to(device)  # on the device once, not at every step
+        return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight, prior=prior)
     if cfg.loss == "gcl":  # a fresh cloud for every call: mixup's two targets get two draws, as in the paper's code
         delta = gcl.cloud_size(counts, cfg.knob("cloud", "log")).to(device)
+        noise = noise or (lambda shape: gcl.cloud_noise(shape, generator, device))
         return lambda out, y: gcl.gcl_loss(
-            out, y, delta, gcl.cloud_noise(out.shape, generator, out.device), noise_mul=cfg.knob("noise_mul", 0.5),
+            out, y, delta, noise(out.shape), noise_mul=cfg.knob("noise_mul", 0.5),
             margin=cfg.knob("margin", 0.0), s=cfg.logit_scale, weight=weight)
     m = logit_adjust.ldam_margins(counts).to(device)
     return lambda out, y: logit_adjust.ldam_loss(out, y, m, s=cfg.logit_scale, weight=weight)
@@ -116,13 +122,100 @@ def _summary(logits, labels, counts, extra: dict) -> tuple[dict, np.ndarray]:
     return m, conf
 
 
+def gcl_noise_draws(cfg: RunConfig) -> int:
+    """How many cloud-noise draws one step of ``cfg`` makes (one per loss call; mixup calls the loss twice)."""
+    return (2 if cfg.mixup_alpha > 0 else 1) if cfg.loss == "gcl" else 0
+
+
+def epoch_draws(batches, generator: torch.Generator, pad: int, mixup_alpha: float, noise_draws: int,
+                num_classes: int, device) -> list[dict]:
+    """Every random number the steps of one epoch use, in the order the steps use them.
+
+    Drawn on the CPU from ``generator`` (so CPU and CUDA runs of a seed see the same numbers),
+    then moved to ``device`` in one copy per kind: no step waits on a host-to-device copy.
+    """
+    steps = []
+    for idx in batches:
+        n = len(idx)
+        st = {"idx": idx, "crop": D.crop_flip_draws(n, pad, generator)}
+        if mixup_alpha > 0:
+            st["mixup"] = D.mixup_draws(n, mixup_alpha, generator)
+        st["noise"] = [gcl.cloud_noise((n, num_classes), generator) for _ in range(noise_draws)]
+        steps.append(st)
+    dev = torch.device(device)
+    if dev.type == "cpu" or not steps:
+        return steps
+
+    def moved(parts: list[torch.Tensor], dim: int = 0) -> list[torch.Tensor]:
+        flat = torch.cat(parts, dim)
+        flat = flat.pin_memory().to(dev, non_blocking=True)
+        return list(flat.split([t.shape[dim] for t in parts], dim))
+
+    idx = moved([st["idx"] for st in steps])
+    off = moved([st["crop"][0] for st in steps], 1)
+    flip = moved([st["crop"][1] for st in steps])
+    perm = moved([st["mixup"][1] for st in steps]) if mixup_alpha > 0 else None
+    lam = moved([torch.tensor([st["mixup"][0]]) for st in steps]) if mixup_alpha > 0 else None
+    noise = [moved([st["noise"][k] for st in steps]) for k in range(noise_draws)]
+    for i, st in enumerate(steps):
+        st["idx"], st["crop"] = idx[i], (off[i], flip[i])
+        if perm is not None:
+            st["mixup"] = (lam[i].view(()), perm[i])  # lambda as a device scalar: a recorded step reads it
+        st["noise"] = [noise[k][i] for k in range(noise_draws)]
+    return steps
+
+
+def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
+    """The stage-1 network of ``cfg``: ResNet-32 at the preset's width, with the head its loss needs."""
+    head = "cosine" if cfg.loss in COSINE_LOSSES else cfg.head
+    return models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
+
+
+# What a recorded CUDA graph of the step supports: these losses and heads, and these chapter knobs
+# (anything else, e.g. a loss with state kept in Python, trains eagerly).
+GRAPHABLE = {"loss": ("ce", "ldam", "balanced_softmax", "gcl"), "head": ("linear", "cosine"),
+             "extra": {"cloud", "noise_mul", "margin", "s"}}
+
+
+def graphable(cfg: RunConfig) -> bool:
+    """Whether ``cfg``'s training step can be recorded once as a CUDA graph and replayed."""
+    return (cfg.loss in GRAPHABLE["loss"] and cfg.head in GRAPHABLE["head"]
+            and {k for k, _ in cfg.extra} <= GRAPHABLE["extra"])
+
+
+def cuda_graphs_default(device: torch.device, fast: bool, cfg: RunConfig) -> bool:
+    """Replay the step as a CUDA graph on CUDA's fast path (``$LTNB_CUDA_GRAPHS=0`` turns it off)."""
+    return device.type == "cuda" and fast and graphable(cfg) and os.environ.get("LTNB_CUDA_GRAPHS", "1") != "0"
+
+
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def compile_mode(device: torch.device, fast: bool) -> str:
+    """``$LTNB_COMPILE`` if set, else off: on the H100 CUDA graphs beat compiling (``make bench``)."""
+    mode = os.environ.get("LTNB_COMPILE") or "off"
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"LTNB_COMPILE={mode!r}: choose one of {COMPILE_MODES}")
+    return mode
+
+
+def _optimizer(model: torch.nn.Module, p: Preset, device: torch.device):
+    kw = dict(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    if device.type == "cuda":  # one kernel for every parameter's update, reading lr from the device
+        kw.update(fused=True, lr=torch.tensor(p.lr, device=device))
+    return torch.optim.SGD(model.parameters(), **kw)
+
+
 def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bool = True,
-        fast: bool | None = None):
+        fast: bool | None = None, compile: str | None = None, cuda_graphs: bool | None = None):
     """Stage 1's training loop; returns the model and its history (with images/s of the loop).
 
-    ``fast`` (default: :func:`fast_default`) autocasts to bf16, with channels-last activations
-    on CUDA; the batches are always gathered and augmented on the device, from uint8 tensors
-    kept there.
+    ``fast`` (default: :func:`fast_default`) autocasts to bf16, with channels-last activations on
+    CUDA, where each full-batch step is also recorded once as a CUDA graph and replayed
+    (``cuda_graphs``, default :func:`cuda_graphs_default`). The batches are always gathered and
+    augmented on the device, from uint8 tensors kept there, with each epoch's random numbers
+    drawn up front (:func:`epoch_draws`). ``compile`` (default :func:`compile_mode`) wraps the
+    network in torch.compile instead.
     """
     dev = resolve_device(device)
     fast = fast_default(dev) if fast is None else fast
@@ -131,58 +224,94 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     np.random.seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     train = D.DeviceImages(lt.train, dev)
-    head = "cosine" if cfg.loss in COSINE_LOSSES else cfg.head
-    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head).to(dev)
+    model = build_model(cfg, lt, p).to(dev)
     layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
-    opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    mode = compile or compile_mode(dev, fast)
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"compile={mode!r}: choose one of {COMPILE_MODES}")
+    graphed = cuda_graphs_default(dev, fast, cfg) if cuda_graphs is None else bool(cuda_graphs)
+    if graphed and (dev.type != "cuda" or mode != "off"):
+        raise ValueError("cuda_graphs needs a CUDA device and compile='off'")
+    net = model if mode == "off" else torch.compile(model, mode=None if mode == "default" else mode, dynamic=False)
+    opt = _optimizer(model, p, dev)
     labels_cpu = lt.train.labels
     steps = -(-len(labels_cpu) // p.batch_size)
     steps = min(steps, p.max_steps or steps)
     history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": []}
-    autocast = _autocast(dev, fast)
+    # a recorded graph cannot keep autocast's cache of cast weights between replays
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed
+                else _autocast(dev, fast))
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
     bar = _progress(p.epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
+    state = {"noise": iter(()), "loss_fn": None}
+    acc = torch.zeros(2, device=dev)  # this epoch's summed loss and correct predictions
+    mix = cfg.mixup_alpha > 0
+
+    def noise(shape):  # this step's pre-drawn cloud noise
+        return next(state["noise"])
+
+    def train_step(inp: dict) -> None:
+        x, y = train.batch(inp["idx"], augment=True, draws=(inp["off"], inp["flip"]))
+        if mix:
+            x, ya, yb, lam = D.mixup(x, y, cfg.mixup_alpha, draws=(inp["lam"], inp["perm"]))
+        state["noise"] = iter(inp["noise"])
+        with autocast:
+            out = net(x.contiguous(memory_format=layout))
+        out = out.float() if torch.is_tensor(out) else out
+        logits = out if torch.is_tensor(out) else out["logits"].float()
+        loss_fn = state["loss_fn"]
+        if mix:
+            loss = losses.mixup_loss(loss_fn, out, ya, yb, lam)
+            pred = logits.argmax(1)
+            correct = lam * (pred == ya).sum() + (1 - lam) * (pred == yb).sum()
+        else:
+            loss = loss_fn(out, y)
+            correct = (logits.argmax(1) == y).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc[0] += loss.detach() * len(y)
+        acc[1] += correct
+
+    recorded = GraphedStep(train_step) if graphed else None
     t0, seen, step = time.time(), 0, 0
     for epoch in range(p.epochs):
         model.train()
-        loss_fn = make_loss(cfg, counts, epoch, p, dev, gen)
+        state["loss_fn"] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
+        phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
         batches = samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, gen)[:steps]
-        tot_loss = torch.zeros((), device=dev)
-        tot_correct = torch.zeros((), device=dev)
+        draws = epoch_draws(batches, gen, lt.info.pad, cfg.mixup_alpha, gcl_noise_draws(cfg),
+                            lt.info.num_classes, dev)
+        acc.zero_()
         n_ep = 0
-        for idx in batches:
+        for st in draws:
+            lr = learning_rate(step, steps, p)
             for g in opt.param_groups:
-                g["lr"] = learning_rate(step, steps, p)
-            x, y = train.batch(idx.to(dev, non_blocking=True), augment=True, generator=gen)
-            if cfg.mixup_alpha > 0:
-                x, ya, yb, lam = D.mixup(x, y, cfg.mixup_alpha, gen)
-            with autocast:
-                out = model(x.contiguous(memory_format=layout))
-            out = out.float()
-            if cfg.mixup_alpha > 0:
-                loss = losses.mixup_loss(loss_fn, out, ya, yb, lam)
-                pred = out.argmax(1)
-                correct = lam * (pred == ya).sum() + (1 - lam) * (pred == yb).sum()
-            else:
-                loss = loss_fn(out, y)
-                correct = (out.argmax(1) == y).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            tot_loss += loss.detach() * len(idx)
-            tot_correct += correct
-            n_ep += len(idx)
+                if torch.is_tensor(g["lr"]):
+                    g["lr"].fill_(lr)
+                else:
+                    g["lr"] = lr
+            inp = {"idx": st["idx"], "off": st["crop"][0], "flip": st["crop"][1], "noise": st["noise"]}
+            if mix:
+                inp["lam"], inp["perm"] = st["mixup"]
+            n = len(st["idx"])
+            if recorded is not None and n == p.batch_size:
+                recorded(phase, inp)
+            else:  # eager: the CPU, or the last, smaller batch of an epoch
+                train_step(inp)
+            n_ep += n
             step += 1
         seen += n_ep
         test_acc = float("nan")
         if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < p.epochs:
             _, lg, lb = predict(model, test, p.test_limit)
             test_acc = float((lg.argmax(1) == lb).float().mean())
+        tot_loss, tot_correct = acc.tolist()  # syncs once an epoch
         history["epoch"].append(epoch + 1)
-        history["loss"].append(float(tot_loss) / max(n_ep, 1))  # float() syncs once an epoch
-        history["train_acc"].append(float(tot_correct) / max(n_ep, 1))
-        history["lr"].append(opt.param_groups[0]["lr"])
+        history["loss"].append(tot_loss / max(n_ep, 1))
+        history["train_acc"].append(tot_correct / max(n_ep, 1))
+        history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["test_acc"].append(test_acc)
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
         bar.update(1)
@@ -192,6 +321,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     history["seconds"] = time.time() - t0
     history["images_per_second"] = seen / max(history["seconds"], 1e-9)
     history["precision"] = "bf16 autocast" if fast else "fp32"
+    history["compile"] = mode
+    history["cuda_graphs"] = graphed and not recorded.failed
     return model, history
 
 
@@ -205,6 +336,7 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     train_seconds = history.pop("seconds")
     train_ips = history.pop("images_per_second")
     precision = history.pop("precision")
+    speedups = {"compile": history.pop("compile"), "cuda_graphs": history.pop("cuda_graphs")}
     test = D.DeviceImages(lt.test, dev)
     t1 = time.time()
     test_z, test_logits, test_y = predict(model, test, p.test_limit)
@@ -218,7 +350,7 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
         "history": history, "counts": counts.tolist(), "train_seconds": train_seconds,
         "train_images_per_second": train_ips,
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
-        "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision,
+        "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision, **speedups,
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
     })
     arrays = {"confusion": conf, "test_logits": test_logits.numpy().astype(np.float32),
