@@ -454,7 +454,8 @@ def mislas_settings(dataset_name: str, imb: float) -> dict:
             "shift_bn": shift if dataset_name.startswith("cifar") else True}
 
 
-_STREAMS: dict = {}  # the stage-2 feature stream of the last backbones, shared by every head trained on it
+_STREAMS: dict = {}  # the stage-2 feature streams of the last backbones and seeds, shared by every head trained on them
+STREAMS_KEPT = 8  # a few MB each on CIFAR (10 epochs x ~12k images x 64 floats): every seed of two backbones
 
 
 def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="auto", progress: bool = True):
@@ -463,7 +464,7 @@ def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="au
     With ``shift_bn`` the backbone's BatchNorm runs in training mode, so it normalises with batch
     statistics and its running statistics move to the class-balanced data (MiSLAS's BN shift).
     The stream does not depend on the head, so every MiSLAS / ALAS variant on one backbone and
-    seed reuses it (kept in memory for the last two). Returns (epochs of (features, labels)
+    seed reuses it (the last ``STREAMS_KEPT`` are kept in memory). Returns (epochs of (features, labels)
     lists, (train features, labels), (test features, labels)) after the shift, un-augmented.
     """
     dev = resolve_device(device)
@@ -498,7 +499,7 @@ def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="au
     model.eval()
     z_tr, _, y_tr = predict(model, train, p.test_limit)
     z_te, _, y_te = predict(model, D.DeviceImages(lt.test, dev), p.test_limit)
-    while len(_STREAMS) >= 2:
+    while len(_STREAMS) >= STREAMS_KEPT:
         _STREAMS.pop(next(iter(_STREAMS)))
     _STREAMS[key] = (epochs, (z_tr, y_tr), (z_te, y_te))
     return _STREAMS[key]
