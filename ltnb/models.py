@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltnb import angular
+
 
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions; the shortcut is "option A": stride-2 subsampling and zero-padded channels."""
@@ -91,7 +93,19 @@ class CosineHead(nn.Module):
         return self.scale * F.normalize(z, dim=1) @ F.normalize(self.weight, dim=1).t()
 
 
-HEADS = {"linear": LinearHead, "cosine": CosineHead}
+class AngularHead(nn.Module):
+    """Angular logits ``pi - arccos(cos(z, W_j))`` in [0, pi] (angular Eq. 1); no bias, as the angle ignores one."""
+
+    def __init__(self, dim: int, num_classes: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(num_classes, dim))
+        nn.init.kaiming_normal_(self.weight)
+
+    def forward(self, z):
+        return angular.angular_logits(z, self.weight)
+
+
+HEADS = {"linear": LinearHead, "cosine": CosineHead, "angular": AngularHead}
 
 
 class Net(nn.Module):

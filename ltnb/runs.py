@@ -13,18 +13,39 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ltnb.angular import PRUNING
 from ltnb.paths import configured_dir
 from ltnb.presets import PRESETS
 
 # Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.
 KERNEL_VERSION = 1
 
-STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign")
+STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign", "mislas", "alas")
 # knobs in ``extra`` that only a stage-2 run reads; its parent is the config without them.
 # ``backbone_imb``: the parent was trained at this imbalance factor, stage 2 fits on ``imb`` (MARR Table 7).
-STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb"}
-LOSSES = ("ce", "ldam", "balanced_softmax", "gcl")
+# MiSLAS / ALAS (angular chapter): label-aware smoothing factors and form, classifier lr factor, BN shift.
+STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb",
+                "las_eps_head", "las_eps_tail", "las_form", "lr_factor", "shift_bn"}
+LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem")
 COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
+
+
+def _check_pruning(cfg) -> None:
+    """A pruned run (angular chapter, Fig. 6) names a method and a fraction in [0, 1); scoring runs stop early."""
+    method, fraction = cfg.knob("prune"), cfg.knob("prune_fraction")
+    if (method is None) != (fraction is None):
+        raise ValueError("a pruned run needs both knobs 'prune' (the method) and 'prune_fraction'")
+    if method is not None:
+        if method not in PRUNING:
+            raise ValueError(f"unknown pruning method {method!r}; choose one of {PRUNING}")
+        if not 0 <= float(fraction) < 1:
+            raise ValueError(f"prune_fraction must lie in [0, 1), got {fraction}")
+        for k in ("score_runs", "score_epochs"):
+            if int(cfg.knob(k, 1)) < 1:
+                raise ValueError(f"{k} must be a positive integer, got {cfg.knob(k)}")
+    stop = cfg.knob("stop_epoch")
+    if stop is not None and int(stop) < 1:
+        raise ValueError(f"stop_epoch must be a positive number of epochs, got {stop}")
 
 
 class CorruptRun(RuntimeError):
@@ -58,6 +79,7 @@ class RunConfig:
             raise ValueError(f"imbalance factor must be >= 1, got {self.imb}")
         object.__setattr__(self, "imb", float(self.imb))
         object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
+        _check_pruning(self)
 
     @property
     def parent(self) -> "RunConfig | None":
@@ -189,7 +211,7 @@ def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None
 
     if cfg.stage2:
         parent = get_or_train(cfg.parent, device, progress, root)
-        metrics, arrays = train.train_stage2(cfg, parent, device=device, progress=progress)
-        return save(cfg, metrics, arrays, root=root)
+        # (metrics, arrays) on stored features; MiSLAS / ALAS, which see images, also return features
+        return save(cfg, *train.train_stage2(cfg, parent, device=device, progress=progress), root=root)
     metrics, arrays, features, state = train.train_stage1(cfg, device=device, progress=progress)
     return save(cfg, metrics, arrays, features, state, root=root)

@@ -14,9 +14,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import evaluate, gcl, logit_adjust, losses, margins, models, samplers
+from ltnb import angular, evaluate, gcl, logit_adjust, losses, margins, models, samplers
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
+from ltnb import runs as R
 from ltnb.runs import COSINE_LOSSES, Run, RunConfig
 
 FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angles)
@@ -48,6 +49,12 @@ def _progress(total: int, desc: str, enabled: bool):
                 mininterval=2.0, dynamic_ncols=True, leave=True)
 
 
+def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> models.Net:
+    """The stage-1 network of ``cfg``: cosine head for LDAM and GCL, angular head for AEM, else ``cfg.head``."""
+    head = "cosine" if cfg.loss in COSINE_LOSSES else "angular" if cfg.loss == "aem" else cfg.head
+    return models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
+
+
 def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=None, noise=None):
     """The stage-1 loss of ``cfg`` at ``epoch`` (DRW switches class weights on at ``p.drw_epoch()``).
 
@@ -61,6 +68,8 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=N
     if cfg.loss == "balanced_softmax":
         prior = logit_adjust.log_prior(counts).to(device)  # on the device once, not at every step
         return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight, prior=prior)
+    if cfg.loss == "aem":  # angular Eq. 6 on the angular head's P^A; no class weights
+        return angular.aem_loss
     if cfg.loss == "gcl":  # a fresh cloud for every call: mixup's two targets get two draws, as in the paper's code
         delta = gcl.cloud_size(counts, cfg.knob("cloud", "log")).to(device)
         noise = noise or (lambda shape: gcl.cloud_noise(shape, generator, device))
@@ -165,16 +174,10 @@ def epoch_draws(batches, generator: torch.Generator, pad: int, mixup_alpha: floa
     return steps
 
 
-def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
-    """The stage-1 network of ``cfg``: ResNet-32 at the preset's width, with the head its loss needs."""
-    head = "cosine" if cfg.loss in COSINE_LOSSES else cfg.head
-    return models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
-
-
 # What a recorded CUDA graph of the step supports: these losses and heads, and these chapter knobs
 # (anything else, e.g. a loss with state kept in Python, trains eagerly).
 GRAPHABLE = {"loss": ("ce", "ldam", "balanced_softmax", "gcl"), "head": ("linear", "cosine"),
-             "extra": {"cloud", "noise_mul", "margin", "s"}}
+             "extra": {"cloud", "noise_mul", "margin", "s", "stop_epoch"}}
 
 
 def graphable(cfg: RunConfig) -> bool:
@@ -243,7 +246,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed
                 else _autocast(dev, fast))
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
-    bar = _progress(p.epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
+    epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))  # scoring runs stop early on the same schedule
+    bar = _progress(epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
     state = {"noise": iter(()), "loss_fn": None}
     acc = torch.zeros(2, device=dev)  # this epoch's summed loss and correct predictions
     mix = cfg.mixup_alpha > 0
@@ -276,7 +280,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
 
     recorded = GraphedStep(train_step) if graphed else None
     t0, seen, step = time.time(), 0, 0
-    for epoch in range(p.epochs):
+    for epoch in range(epochs):
         model.train()
         state["loss_fn"] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
@@ -330,8 +334,9 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     """Train backbone and head end to end; returns (metrics, arrays, features, state_dict)."""
     p = PRESETS[cfg.preset]
     dev = resolve_device(device)
-    lt = dataset(cfg.dataset, cfg.imb)
-    counts = lt.counts
+    full = dataset(cfg.dataset, cfg.imb)
+    lt = pruned(cfg, full, dev) if cfg.knob("prune") else full
+    counts = full.counts  # splits follow the long-tailed set, also for a pruned run
     model, history = fit(cfg, lt, p, dev, progress)
     train_seconds = history.pop("seconds")
     train_ips = history.pop("images_per_second")
@@ -352,15 +357,43 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
         "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision, **speedups,
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
+        "trained_counts": lt.counts.tolist(),
     })
     arrays = {"confusion": conf, "test_logits": test_logits.numpy().astype(np.float32),
               "test_labels": test_y.numpy(), "train_mean_logits": _class_means(train_logits, train_y),
               "feature_idx": keep, "test_features": test_z[keep].numpy(),
               **_head_arrays(model.head)}
+    if cfg.knob("stop_epoch") is not None:  # a scoring run: EL2N and AVH of every training image
+        z_all, logits_all, y_all = predict(model, D.DeviceImages(lt.train, dev))
+        arrays["train_el2n"] = angular.el2n_score(logits_all, y_all).numpy()
+        arrays["train_avh"] = angular.avh_score(z_all, model.head.weight.detach().float().cpu(), y_all).numpy()
     features = {"train": train_z.numpy(), "train_labels": train_y.numpy(),
                 "test": test_z.numpy(), "test_labels": test_y.numpy()}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return metrics, arrays, features, state
+
+
+def scoring_configs(cfg: RunConfig) -> list[RunConfig]:
+    """The short CE runs whose scores a pruned run averages: seeds 0..score_runs-1, stopped after score_epochs."""
+    return [RunConfig(dataset=cfg.dataset, imb=cfg.imb, preset=cfg.preset, seed=s,
+                      extra=(("stop_epoch", int(cfg.knob("score_epochs", 10))),))
+            for s in range(int(cfg.knob("score_runs", 10)))]
+
+
+def pruning_scores(cfg: RunConfig, method: str, device="auto") -> torch.Tensor:
+    """``E[S(x)]`` over the scoring runs (EL2N Eq. 11, AVH Eq. 12), one per training image."""
+    scores = [R.get_or_train(c, device=device, progress=False).arrays[f"train_{method}"] for c in scoring_configs(cfg)]
+    return torch.from_numpy(np.mean(scores, axis=0))
+
+
+def pruned(cfg: RunConfig, lt: D.LongTailed, device="auto") -> D.LongTailed:
+    """``lt`` with ``prune_fraction`` of its training images removed by the ``prune`` method (angular Sec. 4.3)."""
+    method, fraction = cfg.knob("prune"), float(cfg.knob("prune_fraction"))
+    scores = pruning_scores(cfg, method, device) if method in ("el2n", "avh") else None
+    keep = angular.keep_after_pruning(lt.train.labels, fraction, method, scores,
+                                      torch.Generator().manual_seed(cfg.seed))
+    train = lt.train.subset(keep.numpy())
+    return D.LongTailed(train, lt.test, D.class_counts(train.labels.numpy(), lt.info.num_classes), lt.imb)
 
 
 def _class_means(values: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
@@ -403,6 +436,8 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
     run costs seconds; class-balanced sampling as in Kang et al. (2020) for cRT and LWS,
     instance-balanced for MARR and DisAlign as in MARR's Algorithm 2.
     """
+    if cfg.stage2 in IMAGE_STAGE2:
+        return stage2_on_images(cfg, parent, device, progress)
     p = PRESETS[cfg.preset]
     counts = np.asarray(parent.metrics["counts"])
     own = None
@@ -519,3 +554,159 @@ def _other_training_set(cfg: RunConfig, parent: Run, p: Preset, device):
     model.load_state_dict(parent.state_dict())
     z, _, y = predict(model.to(dev), D.DeviceImages(lt.train, dev), p.test_limit)
     return lt.counts, (z, y)
+
+
+# ------------------------------------------------------------------ MiSLAS / ALAS: stage 2 on images
+
+IMAGE_STAGE2 = ("mislas", "alas")
+# MiSLAS's official CIFAR stage-2 configs (dvlab-research/MiSLAS, config/cifar*/*_stage2_mislas.yaml):
+# imbalance factor -> (smooth_head, smooth_tail, lr_factor of the classifier, shift_bn); 10 epochs,
+# lr 0.1 cosine by epoch, batch 128, weight decay 2e-4, class-balanced sampling, concave f.
+MISLAS_STAGE2 = {
+    "cifar10": {100: (0.3, 0.0, 0.5, False), 50: (0.2, 0.0, 0.2, False), 10: (0.1, 0.0, 0.2, False)},
+    "cifar100": {100: (0.4, 0.1, 0.2, True), 50: (0.3, 0.0, 0.1, True), 10: (0.2, 0.0, 0.1, True)},
+}
+
+
+def mislas_settings(dataset_name: str, imb: float) -> dict:
+    """MiSLAS's stage-2 settings for the official config nearest in log imbalance factor.
+
+    Data sets of 10 classes (Fashion-MNIST) take CIFAR-10's smoothing and lr factor, but keep
+    the BN shift on: the official configs switch it off only for CIFAR-10.
+    """
+    table = MISLAS_STAGE2["cifar100" if dataset_name == "cifar100" else "cifar10"]
+    nearest = min(table, key=lambda b: abs(math.log(b) - math.log(max(imb, 1.0))))
+    head, tail, lr_factor, shift = table[nearest]
+    return {"las_eps_head": head, "las_eps_tail": tail, "las_form": "concave", "lr_factor": lr_factor,
+            "shift_bn": shift if dataset_name.startswith("cifar") else True}
+
+
+_STREAMS: dict = {}  # the stage-2 feature streams of the last backbones and seeds, shared by every head trained on them
+STREAMS_KEPT = 8  # a few MB each on CIFAR (10 epochs x ~12k images x 64 floats): every seed of two backbones
+
+
+def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="auto", progress: bool = True):
+    """Features of stage 2's class-balanced, augmented batches through the frozen backbone, epoch by epoch.
+
+    With ``shift_bn`` the backbone's BatchNorm runs in training mode, so it normalises with batch
+    statistics and its running statistics move to the class-balanced data (MiSLAS's BN shift).
+    The stream does not depend on the head, so every MiSLAS / ALAS variant on one backbone and
+    seed reuses it (the last ``STREAMS_KEPT`` are kept in memory). Returns (epochs of (features, labels)
+    lists, (train features, labels), (test features, labels)) after the shift, un-augmented.
+    """
+    dev = resolve_device(device)
+    key = (parent.config.key, seed, bool(shift_bn), p, str(dev))
+    if key in _STREAMS:
+        return _STREAMS[key]
+    lt = dataset(parent.config.dataset, parent.config.imb)
+    model = build_model(parent.config, lt, PRESETS[parent.config.preset])
+    model.load_state_dict(parent.state_dict())
+    model.to(dev).eval()
+    if shift_bn:
+        model.backbone.train()
+    train = D.DeviceImages(lt.train, dev)
+    labels = lt.train.labels
+    steps = -(-len(labels) // p.batch_size)
+    steps = min(steps, p.max_steps or steps)
+    gen = torch.Generator().manual_seed(seed)
+    autocast = _autocast(dev)
+    epochs = []
+    bar = _progress(p.stage2_epochs, f"stage 2 features {parent.config.label} seed {seed}", progress)
+    with torch.no_grad():
+        for _ in range(p.stage2_epochs):
+            zs, ys = [], []
+            for idx in samplers.epoch_batches(labels, lt.counts, "class_balanced", p.batch_size, gen)[:steps]:
+                x, y = train.batch(idx.to(dev), augment=True, generator=gen)
+                with autocast:
+                    zs.append(model.features(x).float())
+                ys.append(y)
+            epochs.append((zs, ys))
+            bar.update(1)
+    bar.close()
+    model.eval()
+    z_tr, _, y_tr = predict(model, train, p.test_limit)
+    z_te, _, y_te = predict(model, D.DeviceImages(lt.test, dev), p.test_limit)
+    while len(_STREAMS) >= STREAMS_KEPT:
+        _STREAMS.pop(next(iter(_STREAMS)))
+    _STREAMS[key] = (epochs, (z_tr, y_tr), (z_te, y_te))
+    return _STREAMS[key]
+
+
+def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
+    """MiSLAS stage 2 (label-aware smoothing + LWS, BN shift) or ALAS (angular Eq. 5, no LWS) on the parent.
+
+    The classifier starts from stage 1's and is fine-tuned with SGD at ``lr_factor`` times a cosine
+    (by epoch) from the preset's ``stage2_lr``; LWS scales at the full rate, as in MiSLAS's code.
+    MiSLAS predicts with the LWS-scaled linear logits, ALAS with the angular ones (ATL);
+    both are stored, with the shifted features.
+    """
+    if cfg.knob("backbone_imb") not in (None, cfg.imb):
+        raise ValueError("backbone_imb is supported by the stage-2 methods on stored features, not by mislas / alas")
+    p = PRESETS[cfg.preset]
+    dev = resolve_device(device)
+    s = mislas_settings(cfg.dataset, cfg.imb)
+    s.update({k: cfg.knob(k) for k in s if cfg.knob(k) is not None})
+    losses.check_form(s["las_form"])
+    if cfg.tau < 0:
+        raise ValueError(f"ALAS tau must be >= 0, got {cfg.tau}")
+    t0 = time.time()
+    epochs, (z_tr, y_tr), (z_te, y_te) = feature_stream(parent, cfg.seed, bool(s["shift_bn"]), p, dev, progress)
+    counts = np.asarray(parent.metrics["counts"])
+    arr = parent.arrays
+    W = torch.from_numpy(arr["weight"])
+    C, d = W.shape
+    torch.manual_seed(cfg.seed)
+    head = torch.nn.Linear(d, C)
+    with torch.no_grad():
+        head.weight.copy_(W)
+        head.bias.copy_(torch.from_numpy(arr.get("bias", np.zeros(C, np.float32))))
+    head.to(dev)
+    groups = [{"params": list(head.parameters()), "factor": float(s["lr_factor"])}]
+    scales = None
+    if cfg.stage2 == "mislas":
+        scales = torch.nn.Parameter(torch.ones(C, device=dev))
+        groups.append({"params": [scales], "factor": 1.0})
+    opt = torch.optim.SGD(groups, lr=p.stage2_lr, momentum=0.9, weight_decay=p.weight_decay)
+    eps = losses.label_aware_epsilons(counts, float(s["las_eps_head"]), float(s["las_eps_tail"]), s["las_form"]).to(dev)
+    factor = eps.clone()  # ALAS: R^0_y = f(N_y), MiSLAS's smoothing factor
+    bar = _progress(len(epochs), f"stage 2 {cfg.label} seed {cfg.seed}", progress)
+    for e, (zs, ys) in enumerate(epochs):
+        lr = 0.5 * p.stage2_lr * (1 + math.cos(math.pi * e / len(epochs)))
+        for g in opt.param_groups:
+            g["lr"] = g["factor"] * lr
+        for z, y in zip(zs, ys):
+            out = head(z)
+            if scales is not None:
+                loss = losses.label_aware_smoothing_loss(scales * out, y, eps)
+            else:
+                with torch.no_grad():
+                    factor = angular.alas_update(
+                        factor, angular.angular_probabilities(z, head.weight).mean(0), cfg.tau, s["las_form"])
+                loss = angular.alas_loss(out, y, factor)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        bar.update(1)
+    bar.close()
+    head.cpu()
+    with torch.no_grad():
+        sc = scales.detach().cpu() if scales is not None else torch.ones(C)
+        lin_te, lin_tr = head(z_te), head(z_tr)
+        ang_te, ang_tr = angular.angular_logits(z_te, head.weight), angular.angular_logits(z_tr, head.weight)
+        main_te, main_tr = (sc * lin_te, sc * lin_tr) if scales is not None else (ang_te, ang_tr)
+    by = {name: evaluate.metrics(lg, y_te, counts)[0] for name, lg in (("linear", lin_te), ("angular", ang_te))}
+    metrics, conf = _summary(main_te, y_te, counts, {
+        "counts": counts.tolist(), "train_seconds": time.time() - t0, "stage": 2, "device": str(dev),
+        "torch": torch.__version__, "prediction": "linear with LWS" if scales is not None else "angular",
+        "settings": {**s, "tau": cfg.tau}, "trainable_parameters": models.count_parameters(head) + (C if scales is not None else 0),
+        "train_accuracy": float((main_tr.argmax(1) == y_tr).float().mean()), **by,
+    })
+    arrays = {"confusion": conf, "test_logits": main_te.numpy().astype(np.float32),
+              "test_linear": lin_te.numpy().astype(np.float32), "test_angular": ang_te.numpy().astype(np.float32),
+              "test_labels": y_te.numpy(), "train_mean_logits": _class_means(main_tr, y_tr),
+              "weight": head.weight.detach().numpy(), "bias": head.bias.detach().numpy(),
+              "final_factor": factor.cpu().numpy() if scales is None else eps.cpu().numpy()}
+    if scales is not None:
+        arrays["scales"] = sc.numpy()
+    features = {"train": z_tr.numpy(), "train_labels": y_tr.numpy(), "test": z_te.numpy(), "test_labels": y_te.numpy()}
+    return metrics, arrays, features
