@@ -140,12 +140,20 @@ class Run:
         with np.load(self.path / "arrays.npz") as z:
             return {k: z[k] for k in z.files}
 
+    def _need(self, name: str) -> Path:
+        path = self.path / name
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"the run {self.path} has no {name}: recorded runs keep small files only. Train this "
+                f"config into your run store to get it (LTNB_RECORDED=/nonexistent hides the recorded runs).")
+        return path
+
     def features(self) -> dict[str, np.ndarray]:
-        with np.load(self.path / "features.npz") as z:
+        with np.load(self._need("features.npz")) as z:
             return {k: z[k] for k in z.files}
 
     def state_dict(self) -> dict:
-        return torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+        return torch.load(self._need("model.pt"), map_location="cpu", weights_only=True)
 
 
 REQUIRED = ("config.json", "metrics.json", "arrays.npz")
@@ -169,10 +177,22 @@ def _read(cfg: RunConfig, path: Path) -> Run:
     return Run(cfg, path, metrics)
 
 
+def recorded_root(root=None) -> Path:
+    """Recorded runs kept with the repository (small files only): ``root``, else ``$LTNB_RECORDED``, else ``results/runs``."""
+    return configured_dir(root, "LTNB_RECORDED", "results/runs")
+
+
 def load(cfg: RunConfig, root=None) -> Run | None:
-    """The stored run of ``cfg``, or None when there is none."""
+    """The stored run of ``cfg``, else its recorded run (:func:`recorded_root`), else None.
+
+    Both are checked against ``cfg`` in full (config, schedule, kernel version): a run whose
+    config no longer matches its key raises :class:`CorruptRun`, never silently reused.
+    """
     path = store_root(root) / cfg.key
-    return _read(cfg, path) if path.exists() else None
+    if path.exists():
+        return _read(cfg, path)
+    recorded = recorded_root() / cfg.key
+    return _read(cfg, recorded) if recorded.exists() else None
 
 
 def save(cfg: RunConfig, metrics: dict, arrays: dict, features: dict | None = None,

@@ -187,3 +187,26 @@ def test_marr_on_a_backbone_trained_at_another_factor(tmp_store):
     assert runs.load(RunConfig(dataset="fmnist", imb=50, preset="smoke")) is not None
     assert runs.load(RunConfig(**base)) is None  # no backbone at 200 was needed
     assert run.metrics["counts"] == train.dataset("fmnist", 200).counts.tolist()  # fitted on the imb-200 set
+
+
+def test_a_recorded_run_is_used_when_the_store_lacks_it_and_never_silently_when_it_mismatches(tmp_store, tmp_path, monkeypatch):
+    cfg = RunConfig(preset="smoke", seed=7)
+    recorded = tmp_path / "recorded"
+    monkeypatch.setenv("LTNB_RECORDED", str(recorded))
+    assert runs.load(cfg) is None
+    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)}, root=recorded)  # small files only
+    run = runs.load(cfg)
+    assert run is not None and run.metrics["accuracy"] == 0.5 and run.path.parent == recorded
+    with pytest.raises(FileNotFoundError, match="recorded runs keep small files only"):
+        run.features()
+    # the store wins over the recording
+    runs.save(cfg, {"accuracy": 0.75}, {"confusion": np.eye(2)})
+    assert runs.load(cfg).metrics["accuracy"] == 0.75
+    # a recording whose config no longer matches its key is refused and left in place
+    other = RunConfig(preset="smoke", seed=8)
+    (recorded / other.key).mkdir()
+    for f in ("config.json", "metrics.json", "arrays.npz"):
+        (recorded / other.key / f).write_bytes((recorded / cfg.key / f).read_bytes())
+    with pytest.raises(runs.CorruptRun):
+        runs.load(other)
+    assert (recorded / other.key / "config.json").is_file()
