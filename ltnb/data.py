@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ltnb.augment import rand_augment  # noqa: F401 - RandAugment on device batches, re-exported here
 from ltnb.paths import configured_dir
 
 
@@ -278,10 +279,15 @@ def head_mid_tail(num_classes: int) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------- device batches
 class DeviceImages:
-    """A dataset held on the device as uint8; batches are normalised and augmented there."""
+    """A dataset held on the device as uint8; batches are normalised and augmented there.
 
-    def __init__(self, data: ImageSet, device="cpu"):
+    ``randaugment`` adds RandAugment (2 ops at magnitude 9) after the pad-crop-flip of an
+    augmented batch, still on uint8 (LGLA, following PaCo and NCL).
+    """
+
+    def __init__(self, data: ImageSet, device="cpu", randaugment: bool = False):
         self.device = torch.device(device)
+        self.randaugment = bool(randaugment)
         self.images = data.images.to(self.device)
         self.labels = data.labels.to(self.device)
         self.info = data.info
@@ -293,11 +299,14 @@ class DeviceImages:
         return len(self.labels)
 
     def batch(self, idx: torch.Tensor, augment: bool, generator: torch.Generator | None = None,
-              dtype=torch.float32, draws=None):
-        """Normalised images ``idx`` (padded, cropped and flipped by ``draws``, else drawn from ``generator``)."""
+              dtype=torch.float32, draws=None, ra_draws=None):
+        """Normalised images ``idx`` (padded, cropped and flipped by ``draws``, else drawn from ``generator``;
+        RandAugment, when on, by ``ra_draws`` from :func:`ltnb.augment.rand_augment_draws`)."""
         x = self.images[idx]
         if augment:
             x = pad_crop_flip(x, self.info.pad, generator, draws)
+            if self.randaugment:
+                x = rand_augment(x, generator, draws=ra_draws)
         x = (x.to(dtype) - self.mean.to(dtype)) / self.std.to(dtype)
         return x, self.labels[idx]
 

@@ -1,4 +1,4 @@
-"""Logit adjustments: LDAM margins, Balanced Softmax, deferred re-weighting (DRW)."""
+"""Logit adjustments: LDAM margins, Balanced Softmax, deferred re-weighting (DRW), LGLA's CLA and AAW."""
 from __future__ import annotations
 
 import numpy as np
@@ -38,3 +38,8 @@ def effective_number_weights(counts, beta: float = 0.9999) -> torch.Tensor:
     n = np.asarray(counts, dtype=np.float64)
     w = (1.0 - beta) / (1.0 - np.power(beta, n))
     return torch.as_tensor(w / w.sum() * len(n), dtype=torch.float32)
+
+
+# LGLA (Tao et al. 2023): class groups, the CLA table and its margins, AAW weights, the multi-expert loss.
+from ltnb.lgla import (aaw_weights, adjustment_table, class_groups, cla_margins, cla_table,  # noqa: E402,F401
+                       expert_loss)

@@ -9,13 +9,16 @@ from ltnb import angular
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convolutions; the shortcut is "option A": stride-2 subsampling and zero-padded channels."""
+    """Two 3x3 convolutions; the shortcut is "option A": stride-2 subsampling and zero-padded channels.
 
-    def __init__(self, cin: int, cout: int, stride: int = 1):
+    ``groups > 1`` makes both convolutions grouped (the group-convolution experts of LGLA).
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, groups: int = 1):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False, groups=groups)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False, groups=groups)
         self.bn2 = nn.BatchNorm2d(cout)
         self.stride, self.extra = stride, cout - cin
 
@@ -131,3 +134,15 @@ def resnet32(num_classes: int, in_channels: int = 3, width: float = 1.0, head: s
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+_EXPERTS = ("EXPERT_TYPES", "ExpertHeads", "MultiExpertResNet", "multi_expert_resnet32")
+
+
+def __getattr__(name):
+    """The multi-expert ResNet-32 lives in :mod:`ltnb.experts` (which imports BasicBlock from here)."""
+    if name in _EXPERTS:
+        from ltnb import experts
+
+        return getattr(experts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

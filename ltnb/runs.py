@@ -26,7 +26,11 @@ STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign", "mislas", "alas"
 # MiSLAS / ALAS (angular chapter): label-aware smoothing factors and form, classifier lr factor, BN shift.
 STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb",
                 "las_eps_head", "las_eps_tail", "las_form", "lr_factor", "shift_bn"}
-LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem")
+LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem", "cla")
+# head "experts": LGLA's multi-expert ResNet-32 (knobs: experts, expert_type, gla_tau, aaw, s), trained
+# with one of these losses per expert (Softmax, BALMS, CLA); "cla" needs it.
+HEADS = ("linear", "cosine", "angular", "experts")
+EXPERT_LOSSES = ("ce", "balanced_softmax", "cla")
 COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
 
 
@@ -77,6 +81,15 @@ class RunConfig:
             raise ValueError(f"unknown stage-2 method {self.stage2!r}; choose one of {STAGE2_METHODS}")
         if self.imb < 1:
             raise ValueError(f"imbalance factor must be >= 1, got {self.imb}")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose one of {HEADS}")
+        if self.head == "experts":
+            if self.loss not in EXPERT_LOSSES:
+                raise ValueError(f"a multi-expert run trains with one of {EXPERT_LOSSES}, not {self.loss!r}")
+            if self.mixup_alpha or self.drw or self.stage2:
+                raise ValueError("a multi-expert run supports neither mixup, DRW nor a stage 2")
+        elif self.loss == "cla":
+            raise ValueError("loss 'cla' (LGLA's class-aware adjustment) needs head='experts'")
         object.__setattr__(self, "imb", float(self.imb))
         object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
         _check_pruning(self)
@@ -115,6 +128,12 @@ class RunConfig:
     @property
     def label(self) -> str:
         parts = [self.loss]
+        if self.head == "experts":
+            parts.append(f"{self.knob('experts', 3)}{self.knob('expert_type', 'gc')}")
+            if self.knob("aaw"):
+                parts.append("aaw")
+        if self.knob("randaugment"):
+            parts.append("ra")
         if self.mixup_alpha:
             parts.append("mixup")
         if self.drw:

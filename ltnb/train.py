@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import angular, evaluate, gcl, logit_adjust, losses, margins, models, samplers
+from ltnb import angular, augment, evaluate, experts, gcl, lgla, logit_adjust, losses, margins, models, samplers
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb import runs as R
@@ -49,8 +49,12 @@ def _progress(total: int, desc: str, enabled: bool):
                 mininterval=2.0, dynamic_ncols=True, leave=True)
 
 
-def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> models.Net:
-    """The stage-1 network of ``cfg``: cosine head for LDAM and GCL, angular head for AEM, else ``cfg.head``."""
+def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
+    """The stage-1 network of ``cfg``: cosine head for LDAM and GCL, angular head for AEM, LGLA's
+    multi-expert ResNet-32 for head ``experts``, else ``cfg.head``."""
+    if cfg.head == "experts":
+        return experts.multi_expert_resnet32(lt.info.num_classes, lt.info.shape[0], p.width, cfg.knob("experts", 3),
+                                             cfg.knob("expert_type", "gc"), cfg.knob("s", lgla.SCALE))
     head = "cosine" if cfg.loss in COSINE_LOSSES else "angular" if cfg.loss == "aem" else cfg.head
     return models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
 
@@ -60,6 +64,10 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=N
 
     ``noise(shape)`` gives GCL's cloud noise (default: drawn from ``generator`` at each call).
     """
+    if cfg.head == "experts":  # LGLA's multi-expert model: Softmax, BALMS or CLA per expert, AAW optional
+        return lgla.make_expert_loss(cfg.loss, counts, cfg.knob("experts", 3),
+                                     cfg.knob("gla_tau", lgla.official_tau(len(counts))), cfg.knob("aaw", False),
+                                     cfg.knob("s", lgla.SCALE), device)
     weight = None
     if cfg.drw and epoch >= p.drw_epoch():
         weight = logit_adjust.effective_number_weights(counts).to(device)
@@ -137,16 +145,19 @@ def gcl_noise_draws(cfg: RunConfig) -> int:
 
 
 def epoch_draws(batches, generator: torch.Generator, pad: int, mixup_alpha: float, noise_draws: int,
-                num_classes: int, device) -> list[dict]:
+                num_classes: int, device, randaugment: bool = False) -> list[dict]:
     """Every random number the steps of one epoch use, in the order the steps use them.
 
     Drawn on the CPU from ``generator`` (so CPU and CUDA runs of a seed see the same numbers),
     then moved to ``device`` in one copy per kind: no step waits on a host-to-device copy.
+    RandAugment's op choices stay on the CPU: they only pick which images each op transforms.
     """
     steps = []
     for idx in batches:
         n = len(idx)
         st = {"idx": idx, "crop": D.crop_flip_draws(n, pad, generator)}
+        if randaugment:
+            st["ra"] = augment.rand_augment_draws(n, generator)
         if mixup_alpha > 0:
             st["mixup"] = D.mixup_draws(n, mixup_alpha, generator)
         st["noise"] = [gcl.cloud_noise((n, num_classes), generator) for _ in range(noise_draws)]
@@ -226,7 +237,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    train = D.DeviceImages(lt.train, dev)
+    train = D.DeviceImages(lt.train, dev, randaugment=cfg.knob("randaugment", False))
     model = build_model(cfg, lt, p).to(dev)
     layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
@@ -256,7 +267,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         return next(state["noise"])
 
     def train_step(inp: dict) -> None:
-        x, y = train.batch(inp["idx"], augment=True, draws=(inp["off"], inp["flip"]))
+        x, y = train.batch(inp["idx"], augment=True, draws=(inp["off"], inp["flip"]), ra_draws=inp.get("ra"))
         if mix:
             x, ya, yb, lam = D.mixup(x, y, cfg.mixup_alpha, draws=(inp["lam"], inp["perm"]))
         state["noise"] = iter(inp["noise"])
@@ -286,7 +297,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
         batches = samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, gen)[:steps]
         draws = epoch_draws(batches, gen, lt.info.pad, cfg.mixup_alpha, gcl_noise_draws(cfg),
-                            lt.info.num_classes, dev)
+                            lt.info.num_classes, dev, train.randaugment)
         acc.zero_()
         n_ep = 0
         for st in draws:
@@ -297,6 +308,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
                 else:
                     g["lr"] = lr
             inp = {"idx": st["idx"], "off": st["crop"][0], "flip": st["crop"][1], "noise": st["noise"]}
+            if "ra" in st:
+                inp["ra"] = st["ra"]
             if mix:
                 inp["lam"], inp["perm"] = st["mixup"]
             n = len(st["idx"])

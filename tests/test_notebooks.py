@@ -1,4 +1,5 @@
 """The chapters under papermill with the smoke preset, the README's command, and the book build."""
+import json
 import shutil
 import subprocess
 
@@ -45,6 +46,43 @@ def test_bad_parameters_fail_early(store, tmp_path, param, value, message):
 
 
 @pytest.mark.slow
+def test_users_command_runs_the_lgla_chapter(store, tmp_path):
+    # in the module's store, so that the book build below reuses these smoke runs
+    r, outs, text, html = run_chapter("lgla", tmp_path, store, "imb", "100", "preset", "smoke")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not errors(outs)
+    assert "ltnb · fmnist-LT imb 100 · preset smoke · seed 0" in text.splitlines()[0]
+    assert "LGLA: K = 3 experts (gc), tau = 3" in text
+    for caption in ("Table 1 (measured)", "Table 1, the paper's other rows", "Table 5: ablation, 3 experts (GC)",
+                    "Table 4: RandAugment on and off"):
+        assert caption in html
+    for row in ("CE (one ResNet-32)", "LDAM-DRW (one ResNet-32)", "Balanced Softmax (one ResNet-32)",
+                "BALMS (3 experts, GC)", "LGLA (GC)", "CLA + AAW", "NCL (quoted)"):
+        assert f">{row}<" in html
+    for number in (">87.5<", ">77<", ">57.15<", ">55.24<", ">49.58<"):  # the paper's Tables 1, 5, 4 beside
+        assert number in html
+    assert "preset smoke" in html  # the tables carry the stamp
+    assert figures(outs) == 6  # groups and CLA table, Figs. 3, 5, 6, 7, 8
+    assert "parameters at K = 2, width 0.25: IC 57,564, GC 57,564" in text
+    # the reduced sweep: LGLA and BALMS at K = 3, LGLA at K = 2 in both expert types, three baselines
+    stored = [json.loads(p.read_text()) for p in store.glob("*/config.json")]
+    stored = [c for c in stored if c["imb"] == 100.0 and c["stage2"] is None]
+    multi = sorted((c["loss"], dict(c["extra"])["experts"], dict(c["extra"])["expert_type"])
+                   for c in stored if c["head"] == "experts")
+    assert multi == [("balanced_softmax", 3, "gc"), ("cla", 2, "gc"), ("cla", 2, "ic"), ("cla", 3, "gc")]
+    assert {"balanced_softmax", "ce", "ldam"} <= {c["loss"] for c in stored if c["head"] != "experts"}
+
+
+@pytest.mark.slow
+def test_a_bad_lgla_expert_type_fails_before_training(store, tmp_path):
+    # the other LGLA parameters go through the same check (tests/test_lgla.py covers each case)
+    before = sorted(store.iterdir())
+    r, *_ = run_chapter("lgla", tmp_path, store, "expert_type", "dense", "preset", "smoke")
+    assert r.returncode != 0 and "unknown expert type 'dense'" in r.stderr + r.stdout
+    assert sorted(store.iterdir()) == before  # nothing was trained
+
+
+@pytest.mark.slow
 def test_book_builds(store, tmp_path):
     """The book with every chapter executed (smoke preset via LTNB_PRESET) into a temporary folder."""
     src = tmp_path / "src"
@@ -55,5 +93,7 @@ def test_book_builds(store, tmp_path):
     html = (src / "_build" / "html" / "notebooks" / "baselines.html").read_text()
     assert "Chapter 0" in html and "preset smoke" in html and "<table" in html
     assert html.count("<img") >= 5
+    lgla = (src / "_build" / "html" / "notebooks" / "lgla.html").read_text()
+    assert "Table 5: ablation" in lgla and lgla.count("<img") >= 6
     intro = (src / "_build" / "html" / "book" / "intro.html").read_text()
     assert "Cao" in intro  # the bibliography resolved
