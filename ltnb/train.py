@@ -47,13 +47,13 @@ def training_set(cfg: RunConfig) -> D.LongTailed:
 
 def bet_settings(cfg: RunConfig, num_classes: int) -> dict:
     """B3RS / BET settings of a ``sampler="bet"`` run: Table 6's for this many classes, then the knobs."""
-    try:
-        s = samplers.b3rs_defaults(num_classes)
-    except ValueError:
-        s = dict(blocks=1, r0=0.05, alpha=2.0, interval=60, iterations=samplers.BET_ITERATIONS)
-    for name, knob in (("blocks", "bet_blocks"), ("r0", "bet_r_min"), ("alpha", "bet_alpha"),
-                       ("interval", "bet_interval"), ("iterations", "bet_iterations")):
-        s[name] = cfg.knob(knob, s[name])
+    s = samplers.b3rs_defaults(num_classes) if num_classes in samplers.B3RS_TABLE6 else {}
+    knobs = {"blocks": "bet_blocks", "r0": "bet_r_min", "alpha": "bet_alpha", "interval": "bet_interval",
+             "iterations": "bet_iterations"}
+    s.update({name: cfg.knob(knob) for name, knob in knobs.items() if cfg.knob(knob) is not None})
+    missing = [knobs[n] for n in knobs if n not in s]
+    if missing:
+        raise ValueError(f"Table 6 has no B3RS settings for {num_classes} classes: set the knobs {missing}")
     samplers.check_b3rs(num_classes, **s)
     return s
 

@@ -101,12 +101,16 @@ T2 = int(b3rs_iterations)
 alpha = float(alpha)
 samplers.check_b3rs(K, G, r0, alpha, T, T2)
 if imbs == "auto":
-    factors = [ctx.imb] + ([f for f in (200.0, 100.0, 50.0, 10.0) if f != ctx.imb] if ctx.preset.name == "paper" else [])
-else:
-    factors = [float(f) for f in (imbs if isinstance(imbs, (list, tuple)) else [imbs])]
+    factors = [200.0, 100.0, 50.0, 10.0] if ctx.preset.name == "paper" else []
+else:  # a list, one number, or a string such as "200, 100" or "[200, 100]"
+    listed = imbs if isinstance(imbs, (list, tuple)) else str(imbs).strip("[]() ").replace(",", " ").split()
+    try:
+        factors = [float(f) for f in listed]
+    except ValueError:
+        raise ValueError(f"imbs must be 'auto' or imbalance factors such as [200, 100], got {imbs!r}") from None
     if any(f < 1 for f in factors):
         raise ValueError(f"imbs must be imbalance factors >= 1, got {imbs}")
-    factors = [ctx.imb] + [f for f in factors if f != ctx.imb]
+factors = sorted(set(factors) | {ctx.imb}, reverse=True)
 r_eff = samplers.b3rs_min_ratio(counts, G, r0, alpha, ctx.preset.batch_size)
 print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} at imb {ctx.imb:g}; "
       f"BET: T = {T}, T2 = {T2}; channel whitening {'on' if whitening else 'off'}, epsilon = {eps:g}")

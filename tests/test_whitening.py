@@ -234,3 +234,13 @@ def test_balanced_reference_set_caps_each_class():
     assert torch.equal(lt.train.images[lt.train.labels == 3], train.dataset("fmnist", 1).train.images[first])
     with pytest.raises(ValueError, match="per_class"):
         train.training_set(RunConfig(dataset="fmnist", imb=1, preset="smoke", extra=(("per_class", 0),)))
+
+
+def test_bet_settings_come_from_table6_then_the_knobs():
+    cfg = RunConfig(preset="smoke", sampler="bet")
+    assert train.bet_settings(cfg, 100) == dict(blocks=10, r0=0.01, alpha=2.0, interval=30, iterations=10)
+    assert train.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_interval", 7),)), 10)["interval"] == 7
+    with pytest.raises(ValueError, match="bet_blocks"):
+        train.bet_settings(cfg, 7)  # no Table 6 row for 7 classes, no knobs
+    with pytest.raises(ValueError, match="divisor"):
+        train.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_blocks", 3),)), 10)
