@@ -86,20 +86,23 @@ table6 = samplers.B3RS_TABLE6.get(K, {})
 
 
 def table6_or(value, name, what):
-    if value != "auto":
-        return value
-    if name not in table6:
-        raise ValueError(f"{what} = 'auto' takes Table 6's value, which exists for 10 and 100 classes only; "
-                         f"this data set has {K}: pass {what} explicitly")
-    return table6[name]
+    """The parameter as a number; 'auto' takes Table 6's value for this many classes."""
+    if value == "auto":
+        if name not in table6:
+            raise ValueError(f"{what} = 'auto' takes Table 6's value, which exists for 10 and 100 classes only; "
+                             f"this data set has {K}: pass {what} explicitly")
+        value = table6[name]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number or 'auto', got {value!r}") from None
 
 
-G = int(table6_or(blocks, "blocks", "blocks"))
-r0 = float(table6_or(r_min, "r0", "r_min"))
-T = int(table6_or(interval, "interval", "interval"))
-T2 = int(b3rs_iterations)
-alpha = float(alpha)
+G, r0, T = (table6_or(v, n, w) for v, n, w in ((blocks, "blocks", "blocks"), (r_min, "r0", "r_min"),
+                                               (interval, "interval", "interval")))
+T2, alpha = table6_or(b3rs_iterations, "", "b3rs_iterations"), table6_or(alpha, "", "alpha")
 samplers.check_b3rs(K, G, r0, alpha, T, T2)
+G, T, T2 = int(G), int(T), int(T2)
 if imbs == "auto":
     factors = [200.0, 100.0, 50.0, 10.0] if ctx.preset.name == "paper" else []
 else:  # a list, one number, or a string such as "200, 100" or "[200, 100]"
