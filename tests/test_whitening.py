@@ -244,3 +244,12 @@ def test_bet_settings_come_from_table6_then_the_knobs():
         train.bet_settings(cfg, 7)  # no Table 6 row for 7 classes, no knobs
     with pytest.raises(ValueError, match="divisor"):
         train.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_blocks", 3),)), 10)
+
+
+def test_head_gradient_norms_average_over_an_epoch():
+    w = torch.nn.Parameter(torch.zeros(2, 2))
+    norms = train.HeadGradientNorms(w)
+    (w * torch.tensor([[3.0, 4.0], [0.0, 1.0]])).sum().backward()  # row norms 5 and 1
+    (w * torch.tensor([[0.0, 1.0], [0.0, 3.0]])).sum().backward()  # row norms 1 and 3
+    assert norms.pop() == pytest.approx([3.0, 2.0])
+    assert norms.pop() == []  # reset: an epoch without steps has none
