@@ -138,6 +138,10 @@ class RunConfig:
             parts.append("mixup")
         if self.drw:
             parts.append("drw")
+        if self.sampler != "instance":
+            parts.append(self.sampler)
+        if self.knob("whiten"):
+            parts.append("cw")
         if self.stage2:
             parts.append(self.stage2)
         return "+".join(parts)

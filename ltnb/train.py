@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import angular, augment, evaluate, experts, gcl, lgla, logit_adjust, losses, margins, models, samplers
+from ltnb import (angular, augment, evaluate, experts, gcl, lgla, logit_adjust, losses, margins, models, samplers,
+                  whitening)
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb import runs as R
@@ -27,6 +28,74 @@ FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angl
 def dataset(name: str, imb: float) -> D.LongTailed:
     """The long-tailed training set and the balanced test set (cached in the process)."""
     return D.long_tailed(name, imb)
+
+
+def training_set(cfg: RunConfig) -> D.LongTailed:
+    """The run's training set: the long-tailed subset at ``cfg.imb``, capped at the knob
+    ``per_class`` images per class when set (the first of each class's seeded shuffle), e.g. a
+    balanced set as large as a long-tailed one (the whitening chapter's balanced reference)."""
+    lt = dataset(cfg.dataset, cfg.imb)
+    cap = cfg.knob("per_class")
+    if cap is None:
+        return lt
+    if int(cap) < 1:
+        raise ValueError(f"per_class must be a positive number of images, got {cap}")
+    labels = lt.train.labels.numpy()
+    keep = np.concatenate([np.where(labels == c)[0][:int(cap)] for c in range(lt.info.num_classes)])
+    train = lt.train.subset(np.sort(keep))
+    return D.LongTailed(train, lt.test, D.class_counts(train.labels, lt.info.num_classes), lt.imb)
+
+
+def bet_settings(cfg: RunConfig, num_classes: int) -> dict:
+    """B3RS / BET settings of a ``sampler="bet"`` run: Table 6's for this many classes, then the knobs."""
+    s = samplers.b3rs_defaults(num_classes) if num_classes in samplers.B3RS_TABLE6 else {}
+    knobs = {"blocks": "bet_blocks", "r0": "bet_r_min", "alpha": "bet_alpha", "interval": "bet_interval",
+             "iterations": "bet_iterations"}
+    s.update({name: cfg.knob(knob) for name, knob in knobs.items() if cfg.knob(knob) is not None})
+    missing = [knobs[n] for n in knobs if n not in s]
+    if missing:
+        raise ValueError(f"Table 6 has no B3RS settings for {num_classes} classes: set the knobs {missing}")
+    samplers.check_b3rs(num_classes, **s)
+    return s
+
+
+def steps_per_epoch(cfg: RunConfig, num_images: int, num_classes: int, p: Preset) -> int:
+    """Iterations of one epoch (BET adds its B3RS iterations), capped at the preset's ``max_steps``."""
+    steps = -(-num_images // p.batch_size)
+    if cfg.sampler == "bet":
+        s = bet_settings(cfg, num_classes)
+        steps = samplers.bet_length(num_images, p.batch_size, s["interval"], s["iterations"])
+    return min(steps, p.max_steps or steps)
+
+
+def epoch_plan(cfg: RunConfig, labels, counts, p: Preset, generator, epoch: int) -> list[torch.Tensor]:
+    """The index batches of one stage-1 epoch: the sampler's, or BET's (instance batches with B3RS embedded)."""
+    if cfg.sampler == "bet":
+        return samplers.bet_batches(labels, counts, p.batch_size, generator, epoch,
+                                    **bet_settings(cfg, len(counts)))
+    return samplers.epoch_batches(labels, counts, cfg.sampler, p.batch_size, generator)
+
+
+class HeadGradientNorms:
+    """Per-class ``||grad W_k||`` of the classifier, averaged over an epoch's steps (a hook on the weight;
+    the whitening paper's Figs. 3 and 6). In-place adds into buffers made up front: nothing syncs in a
+    step, and a step recorded as a CUDA graph replays the adds."""
+
+    def __init__(self, weight: torch.Tensor):
+        self.total = torch.zeros(weight.shape[-2], device=weight.device)  # (C, d), or (K, C, d) for K experts
+        self.steps = torch.zeros((), device=weight.device)
+        weight.register_hook(self)
+
+    def __call__(self, grad):
+        norms = grad.detach().float().norm(dim=-1)
+        self.total.add_(norms if norms.dim() == 1 else norms.mean(0))  # experts: their mean per class
+        self.steps.add_(1)
+
+    def pop(self) -> list[float]:
+        out = (self.total / self.steps.clamp_min(1)).tolist() if float(self.steps) > 0 else []
+        self.total.zero_()
+        self.steps.zero_()
+        return out
 
 
 def learning_rate(step: int, steps_per_epoch: int, p: Preset, base_lr: float | None = None) -> float:
@@ -56,7 +125,10 @@ def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
         return experts.multi_expert_resnet32(lt.info.num_classes, lt.info.shape[0], p.width, cfg.knob("experts", 3),
                                              cfg.knob("expert_type", "gc"), cfg.knob("s", lgla.SCALE))
     head = "cosine" if cfg.loss in COSINE_LOSSES else "angular" if cfg.loss == "aem" else cfg.head
-    return models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
+    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
+    if cfg.knob("whiten", False):  # the whitening chapter: channel whitening (Eq. 13) before the head
+        model.backbone = whitening.WhitenedBackbone(model.backbone, cfg.knob("cw_eps", whitening.DEFAULT_EPS))
+    return model
 
 
 def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=None, noise=None):
@@ -188,7 +260,9 @@ def epoch_draws(batches, generator: torch.Generator, pad: int, mixup_alpha: floa
 # What a recorded CUDA graph of the step supports: these losses and heads, and these chapter knobs
 # (anything else, e.g. a loss with state kept in Python, trains eagerly).
 GRAPHABLE = {"loss": ("ce", "ldam", "balanced_softmax", "gcl"), "head": ("linear", "cosine"),
-             "extra": {"cloud", "noise_mul", "margin", "s", "stop_epoch"}}
+             "extra": {"cloud", "noise_mul", "margin", "s", "stop_epoch",
+                       # BET only changes which images a batch holds; the balanced reference only the set
+                       "bet_alpha", "bet_blocks", "bet_interval", "bet_iterations", "bet_r_min", "per_class"}}
 
 
 def graphable(cfg: RunConfig) -> bool:
@@ -239,6 +313,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     gen = torch.Generator().manual_seed(cfg.seed)
     train = D.DeviceImages(lt.train, dev, randaugment=cfg.knob("randaugment", False))
     model = build_model(cfg, lt, p).to(dev)
+    head_grads = HeadGradientNorms(model.head.weight)
     layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
     mode = compile or compile_mode(dev, fast)
@@ -250,9 +325,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     net = model if mode == "off" else torch.compile(model, mode=None if mode == "default" else mode, dynamic=False)
     opt = _optimizer(model, p, dev)
     labels_cpu = lt.train.labels
-    steps = -(-len(labels_cpu) // p.batch_size)
-    steps = min(steps, p.max_steps or steps)
-    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": []}
+    steps = steps_per_epoch(cfg, len(labels_cpu), lt.info.num_classes, p)
+    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": [], "head_grad_norm": []}
     # a recorded graph cannot keep autocast's cache of cast weights between replays
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed
                 else _autocast(dev, fast))
@@ -295,7 +369,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         model.train()
         state["loss_fn"] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
-        batches = samplers.epoch_batches(labels_cpu, counts, cfg.sampler, p.batch_size, gen)[:steps]
+        batches = epoch_plan(cfg, labels_cpu, counts, p, gen, epoch)[:steps]
         draws = epoch_draws(batches, gen, lt.info.pad, cfg.mixup_alpha, gcl_noise_draws(cfg),
                             lt.info.num_classes, dev, train.randaugment)
         acc.zero_()
@@ -330,6 +404,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         history["train_acc"].append(tot_correct / max(n_ep, 1))
         history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["test_acc"].append(test_acc)
+        history["head_grad_norm"].append(head_grads.pop())
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
         bar.update(1)
     bar.close()
@@ -347,7 +422,7 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     """Train backbone and head end to end; returns (metrics, arrays, features, state_dict)."""
     p = PRESETS[cfg.preset]
     dev = resolve_device(device)
-    full = dataset(cfg.dataset, cfg.imb)
+    full = training_set(cfg)
     lt = pruned(cfg, full, dev) if cfg.knob("prune") else full
     counts = full.counts  # splits follow the long-tailed set, also for a pruned run
     model, history = fit(cfg, lt, p, dev, progress)
@@ -562,8 +637,7 @@ def _other_training_set(cfg: RunConfig, parent: Run, p: Preset, device):
         raise ValueError("a backbone at another imbalance factor is supported for linear heads only")
     dev = resolve_device(device)
     lt = dataset(cfg.dataset, cfg.imb)
-    pp = PRESETS[parent.config.preset]
-    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], pp.width, parent.config.head)
+    model = build_model(parent.config, lt, PRESETS[parent.config.preset])
     model.load_state_dict(parent.state_dict())
     z, _, y = predict(model.to(dev), D.DeviceImages(lt.train, dev), p.test_limit)
     return lt.counts, (z, y)
