@@ -364,11 +364,17 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         acc[1] += correct
 
     recorded = GraphedStep(train_step) if graphed else None
+    loss_of_phase: dict = {}
     t0, seen, step = time.time(), 0, 0
     for epoch in range(epochs):
         model.train()
-        state["loss_fn"] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
+        if recorded is None:
+            state["loss_fn"] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
+        else:  # one loss per phase, kept alive: a recorded graph reads its tensors (margins, clouds, weights)
+            if phase not in loss_of_phase:
+                loss_of_phase[phase] = make_loss(cfg, counts, epoch, p, dev, gen, noise=noise)
+            state["loss_fn"] = loss_of_phase[phase]
         batches = epoch_plan(cfg, labels_cpu, counts, p, gen, epoch)[:steps]
         draws = epoch_draws(batches, gen, lt.info.pad, cfg.mixup_alpha, gcl_noise_draws(cfg),
                             lt.info.num_classes, dev, train.randaugment)
