@@ -54,7 +54,9 @@ from IPython.display import Markdown, display
 from ltnb.paths import repo_root
 
 folder = repo_root() / bench_dir
-records = [json.loads(p.read_text()) | {"file": p.name} for p in sorted(folder.glob("*.json"))]
+files = sorted(folder.glob("*.json"))
+records = [json.loads(p.read_text()) | {"file": p.name} for p in files if not p.name.startswith("paper_run")]
+paper_runs = [json.loads(p.read_text()) for p in files if p.name.startswith("paper_run")]
 if not records:
     display(Markdown(f"No benchmark recorded yet in `{bench_dir}`: run `make bench`."))
 
@@ -110,7 +112,7 @@ if cost:
     display(pd.DataFrame(cost).set_index(["device", "chapter"]))
 
 # %%
-cuda = [r for r in records if r["device_type"] == "cuda"]
+cuda = [r for r in records if r.get("device_type") == "cuda"]
 for r in cuda:
     display(Markdown(
         f"On the {r['device']}, ltnb trains at {r['ltnb_images_per_second']:,.0f} images/s, "
@@ -123,3 +125,21 @@ if not cuda:
         "No GPU measurement is recorded yet: this project has not had a GPU machine when the "
         "benchmark was run. On a CUDA machine, `make bench` measures a whole epoch per side and "
         "concurrent runs of 2, 4 and 8 processes, and its record appears here."))
+
+# %% [markdown]
+# ## A measured paper-schedule run
+#
+# The estimate above, checked end to end: one 200-epoch run of the `paper` preset through
+# `ltnb.runs.get_or_train` (data loading, the training loop, evaluation every 10 epochs,
+# storing the run), then the stage-2 methods on its stored features. One seed; last-epoch
+# test accuracy.
+
+# %%
+for r in paper_runs:
+    c = r["config"]
+    display(Markdown(
+        f"**{r['device']}** · {c['dataset']}-LT imb {c['imb']} · preset {c['preset']} · seed {c['seed']}: "
+        f"{r['train_images']:,} training images × 200 epochs in {r['train_seconds']:.0f} s of training "
+        f"({r['train_images_per_second']:,.0f} img/s, CUDA graphs), {r['wall_seconds_with_data_and_evaluation']} s "
+        "in all. Last-epoch test accuracy (%): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in r["last_epoch_test_accuracy"].items()) + "."))
