@@ -279,11 +279,12 @@ def cuda_graphs_default(device: torch.device, fast: bool, cfg: RunConfig) -> boo
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
 
 
-def compile_mode(device: torch.device, fast: bool) -> str:
-    """``$LTNB_COMPILE`` if set, else off: on the H100 CUDA graphs beat compiling (``make bench``)."""
-    mode = os.environ.get("LTNB_COMPILE") or "off"
+def compile_mode(asked: str | None = None) -> str:
+    """``asked``, else ``$LTNB_COMPILE``, else off: on the H100 CUDA graphs beat compiling (``make bench``)."""
+    mode = asked or os.environ.get("LTNB_COMPILE") or "off"
     if mode not in COMPILE_MODES:
-        raise ValueError(f"LTNB_COMPILE={mode!r}: choose one of {COMPILE_MODES}")
+        source = "compile" if asked else "LTNB_COMPILE"
+        raise ValueError(f"{source}={mode!r}: choose one of {COMPILE_MODES}")
     return mode
 
 
@@ -316,9 +317,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     head_grads = HeadGradientNorms(model.head.weight)
     layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
-    mode = compile or compile_mode(dev, fast)
-    if mode not in COMPILE_MODES:
-        raise ValueError(f"compile={mode!r}: choose one of {COMPILE_MODES}")
+    mode = compile_mode(compile)
     graphed = cuda_graphs_default(dev, fast, cfg) if cuda_graphs is None else bool(cuda_graphs)
     if graphed and (dev.type != "cuda" or mode != "off"):
         raise ValueError("cuda_graphs needs a CUDA device and compile='off'")
