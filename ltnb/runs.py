@@ -32,6 +32,8 @@ LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem", "cla")
 HEADS = ("linear", "cosine", "angular", "experts")
 EXPERT_LOSSES = ("ce", "balanced_softmax", "cla")
 COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
+# AEM's angular logits lie in [0, pi]; knob ``s`` scales them (1: Eq. 6 as written, which underfits).
+SCALED_LOSSES = {**COSINE_LOSSES, "aem": 1.0}
 
 
 def _check_pruning(cfg) -> None:
@@ -93,6 +95,8 @@ class RunConfig:
         object.__setattr__(self, "imb", float(self.imb))
         object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
         _check_pruning(self)
+        if self.knob("s") is not None and not float(self.knob("s")) > 0:
+            raise ValueError(f"the logit scale s must be positive, got {self.knob('s')}")
 
     @property
     def parent(self) -> "RunConfig | None":
@@ -122,8 +126,8 @@ class RunConfig:
 
     @property
     def logit_scale(self) -> float:
-        """The ``s`` that turns a cosine head's outputs into logits (1 for a linear head)."""
-        return float(self.knob("s", COSINE_LOSSES[self.loss])) if self.loss in COSINE_LOSSES else 1.0
+        """The ``s`` that turns a cosine or angular head's outputs into logits (1 for a linear head)."""
+        return float(self.knob("s", SCALED_LOSSES[self.loss])) if self.loss in SCALED_LOSSES else 1.0
 
     @property
     def label(self) -> str:

@@ -148,8 +148,8 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=N
     if cfg.loss == "balanced_softmax":
         prior = logit_adjust.log_prior(counts).to(device)  # on the device once, not at every step
         return lambda out, y: logit_adjust.balanced_softmax_loss(out, y, counts, weight=weight, prior=prior)
-    if cfg.loss == "aem":  # angular Eq. 6 on the angular head's P^A; no class weights
-        return angular.aem_loss
+    if cfg.loss == "aem":  # angular Eq. 6 on the angular head's s * P^A; no class weights
+        return lambda out, y: angular.aem_loss(cfg.logit_scale * out, y)
     if cfg.loss == "gcl":  # a fresh cloud for every call: mixup's two targets get two draws, as in the paper's code
         delta = gcl.cloud_size(counts, cfg.knob("cloud", "log")).to(device)
         noise = noise or (lambda shape: gcl.cloud_noise(shape, generator, device))

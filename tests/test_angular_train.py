@@ -18,6 +18,18 @@ def test_aem_trains_on_the_angular_head(tmp_store):
     assert np.isfinite(run.metrics["history"]["loss"]).all()
 
 
+def test_aem_scale_knob_multiplies_the_angular_logits(tmp_store):
+    run = get_or_train(RunConfig(**BASE, loss="aem", extra=(("s", 16.0),)), device="cpu", progress=False)
+    f, a = run.features(), run.arrays
+    import torch
+    from ltnb import angular
+    ang = angular.angular_logits(torch.from_numpy(f["test"][a["feature_idx"]]), torch.from_numpy(a["weight"]))
+    assert np.allclose(a["test_logits"][a["feature_idx"]], 16 * ang.numpy(), atol=1e-3)
+    assert a["test_logits"].max() > math.pi  # scaled beyond Eq. 1's range
+    with pytest.raises(ValueError, match="logit scale s must be positive"):
+        RunConfig(**BASE, loss="aem", extra=(("s", 0.0),))
+
+
 def test_mislas_and_alas_on_one_backbone(tmp_store):
     cfgs = {m: RunConfig(**BASE, mixup_alpha=1.0, stage2=m, tau=0.75, extra=(("shift_bn", True), ("las_form", "linear")))
             for m in ("mislas", "alas")}
