@@ -247,13 +247,14 @@ class LongTailed:
         return self.train.info
 
 
-def long_tailed(name: str, imb: float, root=None, download: bool = True) -> LongTailed:
+def long_tailed(name: str, imb: float, root=None, download: bool = True, subset_seed: int = 0) -> LongTailed:
+    """The long-tailed training set at ``imb`` (the subset drawn with ``subset_seed``) and the full test set."""
     if imb < 1:
         raise ValueError(f"imbalance factor must be >= 1 (n_max / n_min), got {imb}")
     info = dataset_info(name)
     full = load(name, True, root, download)
     test = load(name, False, root, download)
-    train = full.subset(lt_indices(full.labels.numpy(), imb))
+    train = full.subset(lt_indices(full.labels.numpy(), imb, int(subset_seed)))
     return LongTailed(train, test, class_counts(train.labels, info.num_classes), imb)
 
 

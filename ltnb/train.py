@@ -25,16 +25,17 @@ FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angl
 
 
 @functools.lru_cache(maxsize=4)
-def dataset(name: str, imb: float) -> D.LongTailed:
+def dataset(name: str, imb: float, subset_seed: int = 0) -> D.LongTailed:
     """The long-tailed training set and the balanced test set (cached in the process)."""
-    return D.long_tailed(name, imb)
+    return D.long_tailed(name, imb, subset_seed=subset_seed)
 
 
 def training_set(cfg: RunConfig) -> D.LongTailed:
     """The run's training set: the long-tailed subset at ``cfg.imb``, capped at the knob
     ``per_class`` images per class when set (the first of each class's seeded shuffle), e.g. a
-    balanced set as large as a long-tailed one (the whitening chapter's balanced reference)."""
-    lt = dataset(cfg.dataset, cfg.imb)
+    balanced set as large as a long-tailed one (the whitening chapter's balanced reference).
+    The knob ``subset_seed`` draws another long-tailed subset (the leaderboard's spread over subsets)."""
+    lt = dataset(cfg.dataset, cfg.imb, int(cfg.knob("subset_seed", 0)))
     cap = cfg.knob("per_class")
     if cap is None:
         return lt
@@ -641,7 +642,7 @@ def _other_training_set(cfg: RunConfig, parent: Run, p: Preset, device):
     if parent.config.loss in COSINE_LOSSES:
         raise ValueError("a backbone at another imbalance factor is supported for linear heads only")
     dev = resolve_device(device)
-    lt = dataset(cfg.dataset, cfg.imb)
+    lt = training_set(cfg)
     model = build_model(parent.config, lt, PRESETS[parent.config.preset])
     model.load_state_dict(parent.state_dict())
     z, _, y = predict(model.to(dev), D.DeviceImages(lt.train, dev), p.test_limit)
@@ -690,7 +691,7 @@ def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="au
     key = (parent.config.key, seed, bool(shift_bn), p, str(dev))
     if key in _STREAMS:
         return _STREAMS[key]
-    lt = dataset(parent.config.dataset, parent.config.imb)
+    lt = training_set(parent.config)
     model = build_model(parent.config, lt, PRESETS[parent.config.preset])
     model.load_state_dict(parent.state_dict())
     model.to(dev).eval()

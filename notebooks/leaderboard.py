@@ -1,0 +1,337 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Every method on equal terms
+#
+# The five papers each compare against the others by quoting numbers from other codebases,
+# other long-tailed subsets, other schedules and, now and then, the best epoch on the test set.
+# The same baseline then carries very different numbers: CE on CIFAR-10-LT at imbalance 100 is
+# 70.7 in one paper and 78.7 in another. This chapter trains every method of the book on **one**
+# ResNet-32, **one** long-tailed subset, **one** schedule and the **same** seeds, and reads the
+# last epoch only.
+#
+# Every row is the very run its chapter trains with the chapter's default parameters
+# (`ltnb.leaderboard.entries` builds them; a test keeps them equal to the chapters' parameters),
+# so a build that has made the chapters trains here only what is missing: extra seeds, the
+# runs a chapter's reduced preset skips, and the combinations marked **new**, which no paper tried.
+# L2A and ABS are post-hoc views of a stored run and cost no training.
+
+# %% tags=["parameters"]
+dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
+imbs = "auto"  # imbalance factors; auto: 100 under cpu and smoke, 100, 50 and 10 under paper
+preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+seeds = "auto"  # training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper
+device = "auto"  # cpu, cuda or auto
+methods = "all"  # all, or a list of method names such as ["CE", "GCL"]
+subset_seeds = "auto"  # other long-tailed subsets for the spread figure; auto: 1 and 2, or 1 under smoke
+subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on the other subsets too
+
+# %%
+import ast
+import math
+
+import numpy as np
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from ltnb import leaderboard as L
+from ltnb import plots, report
+from ltnb import runs as R
+from ltnb.presets import setup
+from ltnb.runs import get_or_train
+from ltnb.train import dataset as lt_dataset
+
+
+def as_list(value, name, kind=float):
+    """A list parameter; ``papermill -p`` passes lists as text such as "[0, 1]"."""
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            if kind is str:
+                value = [value]
+            else:
+                raise ValueError(f"{name} must be a list such as [0, 1], got {value!r}") from None
+    value = list(value) if isinstance(value, (list, tuple)) else [value]
+    try:
+        return [kind(v) for v in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of {kind.__name__} values, got {value!r}") from None
+
+
+P = setup(dataset, 100, preset, 0, device, verbose=False).preset.name  # the preset decides the defaults
+imbs = ([100.0] if P != "paper" else [100.0, 50.0, 10.0]) if imbs == "auto" else as_list(imbs, "imbs")
+seeds = ([0, 1] if P != "paper" else [0, 1, 2]) if seeds == "auto" else as_list(seeds, "seeds", int)
+subset_seeds = ([1] if P == "smoke" else [1, 2]) if subset_seeds == "auto" else as_list(subset_seeds, "subset_seeds", int)
+if any(f < 1 for f in imbs):
+    raise ValueError(f"imbalance factors must be >= 1, got {imbs}")
+if not seeds or len(set(seeds)) != len(seeds):
+    raise ValueError(f"seeds must be distinct training seeds, got {seeds}")
+if any(s < 1 for s in subset_seeds):
+    raise ValueError(f"subset_seeds are the other subsets (subset 0 is the main one): give seeds >= 1, got {subset_seeds}")
+ctx = setup(dataset, imbs[0], preset, seeds, device)
+K = lt_dataset(ctx.dataset, imbs[0]).info.num_classes
+names = "all" if methods == "all" else as_list(methods, "methods", str)
+chosen = {f: L.select(L.entries(ctx.dataset, f, K), names) for f in imbs}  # an unknown name fails here, before training
+spread = L.select(chosen[imbs[0]], as_list(subset_methods, "subset_methods", str)) if subset_methods else []
+print(f"  {len(chosen[imbs[0]])} methods · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
+      f"other subsets {subset_seeds} for {[e.name for e in spread]}")
+
+# %% [markdown]
+# ## The runs
+#
+# Stored runs (the chapters', a recorded one, or an earlier build's) are read; the rest are
+# trained now. A stage-2 method trains on its stored stage-1 backbone.
+
+# %%
+before = {p.name for p in R.store_root().glob("*")} if R.store_root().exists() else set()
+
+
+def run_of(entry, f, sd, subset=0):
+    base = dict(dataset=ctx.dataset, imb=f, preset=P)
+    return get_or_train(L.with_subset(entry.build(base, sd), subset), device=ctx.device)
+
+
+runs = {f: {e.name: [run_of(e, f, sd) for sd in seeds] for e in chosen[f]} for f in imbs}
+subsets = {e.name: [run_of(e, imbs[0], seeds[0], k) for k in subset_seeds] for e in spread}
+used = {r.path.name for f in imbs for rs in runs[f].values() for r in rs} | \
+       {r.path.name for rs in subsets.values() for r in rs}
+trained = {p.name for p in R.store_root().glob("*")} - before
+print(f"{len(used)} stage-1 and stage-2 runs behind the table: {len(used - trained)} reused, "
+      f"{len(trained & used)} trained now (parents included in the count of trained runs: {len(trained)})")
+
+# %% [markdown]
+# ## The table
+#
+# Last-epoch test accuracy (%), mean ± standard deviation over the seeds, overall and on the
+# many (> 100 training images), medium (20–100) and few (< 20) classes; expected calibration error
+# (15 bins); trainable parameters of the network that predicts; training seconds of the method
+# (a stage-2 method counts its backbone too) and where they were measured. The last column is
+# what the papers print for the method on CIFAR-10-LT at the same imbalance factor: the
+# proposing paper's own number, else the median of the papers' quotes.
+
+
+# %%
+def load(cfg):
+    return R.load(cfg)
+
+
+def row(entry, rs, f):
+    scored = [L.score(entry, r) for r in rs]
+    out = {"method": entry.name + (" (new)" if entry.new else ""), "chapter": entry.chapter, "family": entry.family}
+    for split in ("accuracy", "many", "medium", "few"):
+        m, s = L.summarise([x.get(split, math.nan) for x in scored])
+        out[split], out[split + "_std"] = m, s
+    out["ece"], _ = L.summarise([x["ece"] for x in scored])
+    out["parameters"] = L.parameters(rs[0].config)
+    out["seconds"] = float(np.mean([L.cost_seconds(r, load) for r in rs]))
+    out["device"] = ", ".join(sorted({str(r.metrics.get("device", "?")) for r in rs}))
+    out["seeds"] = len(rs)
+    out["claimed"] = L.claimed(entry, "cifar100" if K == 100 else "cifar10", int(f)) if f == int(f) else math.nan
+    out["new"] = entry.new
+    return out
+
+
+tables = {}
+for f in imbs:
+    df = pd.DataFrame([row(e, runs[f][e.name], f) for e in chosen[f]]).set_index("method")
+    tables[f] = df.sort_values("accuracy", ascending=False)
+
+
+def cell(m, s):
+    return "–" if m != m else (f"{m:.2f}" if s != s else f"{m:.2f} ± {s:.2f}")
+
+
+for f, df in tables.items():
+    shown = pd.DataFrame({
+        "overall": [cell(m, s) for m, s in zip(df["accuracy"], df["accuracy_std"])],
+        **{k: [cell(m, s) for m, s in zip(df[k], df[k + "_std"])] for k in ("many", "medium", "few")},
+        "ECE": [f"{e:.2f}" for e in df["ece"]],
+        "parameters": [f"{p:,}" for p in df["parameters"]],
+        "train s": [f"{s:,.0f}" for s in df["seconds"]],
+        "device": df["device"], "seeds": df["seeds"], "chapter": df["chapter"],
+        "papers (CIFAR)": ["" if c != c else f"{c:.2f}" for c in df["claimed"]],
+    }, index=df.index)
+    report.show(shown, ctx.stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}"),
+                f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
+
+# %% [markdown]
+# ## Accuracy by split
+#
+# The overall number hides the trade: methods that lift the few classes usually give some of
+# the many classes back.
+
+# %%
+SPLIT_COLORS = {"many": "#4477aa", "medium": "#66ccee", "few": "#ee6677"}
+for f, df in tables.items():
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(df) + 1.2))
+    y = np.arange(len(df))[::-1]
+    h = 0.26
+    for i, split in enumerate(("many", "medium", "few")):
+        ax.barh(y + (1 - i) * h, df[split], height=h, xerr=np.nan_to_num(df[split + "_std"]),
+                color=SPLIT_COLORS[split], label=split, error_kw=dict(lw=0.6))
+    ax.plot(df["accuracy"], y, "kD", ms=4, label="overall")
+    ax.set_yticks(y, df.index, fontsize=7)
+    ax.set_xlabel("last-epoch test accuracy (%)")
+    ax.set_title(f"accuracy by split, imbalance {f:g}", loc="left")
+    ax.legend(ncol=4, loc="lower right", fontsize=7)
+    plots.stamp(fig, ctx.stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}"))
+    plt.show()
+
+# %% [markdown]
+# ## Accuracy against cost
+#
+# Training seconds on the device of the runs (a stage-2 method includes its backbone; a post-hoc
+# view costs what its stored run cost). Points up and to the left are the bargains.
+
+# %%
+FAMILY = {"one stage": "o", "two stage": "s", "post hoc": "^", "ensemble": "D"}
+for f, df in tables.items():
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for fam, marker in FAMILY.items():
+        d = df[df["family"] == fam]
+        ax.errorbar(d["seconds"], d["accuracy"], yerr=np.nan_to_num(d["accuracy_std"]), fmt=marker, ms=5,
+                    capsize=2, lw=0.8, label=fam)
+    for name, r in df.iterrows():
+        ax.annotate(name, (r["seconds"], r["accuracy"]), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"training seconds ({', '.join(sorted(set(df['device'])))})")
+    ax.set_ylabel("overall accuracy (%)")
+    ax.set_title(f"accuracy against training cost, imbalance {f:g}", loc="left")
+    ax.legend(fontsize=7)
+    plots.stamp(fig, ctx.stamp)
+    plt.show()
+
+# %% [markdown]
+# ## The spread over seeds and over long-tailed subsets
+#
+# The long-tailed subset is itself random: which images of each class are kept depends on the
+# seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
+# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
+# other subsets (subset 0 included).
+
+# %%
+if spread:
+    f = imbs[0]
+    fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
+    for i, e in enumerate(spread):
+        by_seed = [100 * L.score(e, r)["accuracy"] for r in runs[f][e.name]]
+        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[e.name]]
+        ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
+        ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
+                label="subsets" if i == 0 else None)
+        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
+              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
+    ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
+    ax.set_ylabel("overall accuracy (%)")
+    ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
+    ax.legend(fontsize=7)
+    plots.stamp(fig, ctx.stamp)
+    plt.show()
+else:
+    print("subset_methods is empty: no spread figure")
+
+# %% [markdown]
+# ## The ranking here against the ranking the papers claim
+#
+# Left: each method's rank by measured accuracy here; right: its rank by the number the papers
+# print (CIFAR-10/100-LT, so the levels differ; the order is what a reader takes away). Below: every
+# number the papers quote for the same method in the same setting, the disagreement that motivates
+# this chapter.
+
+# %%
+f = imbs[0]
+df = tables[f]
+claims = df[df["claimed"] == df["claimed"]]
+if len(claims) >= 2:
+    measured_rank = claims["accuracy"].rank(ascending=False)
+    claimed_rank = claims["claimed"].rank(ascending=False)
+    fig, ax = plt.subplots(figsize=(6, 0.3 * len(claims) + 1.5))
+    for name in claims.index:
+        a, b = measured_rank[name], claimed_rank[name]
+        ax.plot([0, 1], [a, b], "-o", ms=4, color="#ee6677" if abs(a - b) >= 3 else "0.6", lw=1)
+        ax.text(-0.03, a, f"{name} {claims.loc[name, 'accuracy']:.1f}", ha="right", va="center", fontsize=7)
+        ax.text(1.03, b, f"{claims.loc[name, 'claimed']:.1f} {name}", ha="left", va="center", fontsize=7)
+    ax.set_xlim(-0.9, 1.9)
+    ax.invert_yaxis()
+    ax.set_xticks([0, 1], [f"measured here ({ctx.dataset})", "claimed (papers, CIFAR)"])
+    ax.set_yticks([])
+    ax.set_title(f"rank, imbalance {f:g} (red: moved 3 places or more)", loc="left")
+    plots.stamp(fig, ctx.stamp)
+    plt.show()
+    rho = float(np.corrcoef(measured_rank, claimed_rank)[0, 1])
+else:
+    rho = math.nan
+    print("fewer than two methods with a number in the papers: no ranking to compare")
+
+quoted = [(e.name, L.quotes(e, "cifar100" if K == 100 else "cifar10", int(f))) for e in chosen[f]]
+quoted = [(n, q) for n, q in quoted if len({p for p, _ in q}) >= 2]
+if quoted:
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(quoted) + 1.2))
+    for i, (name, q) in enumerate(quoted):
+        for paper, value in q:
+            ax.plot(value, i, "o", color="0.3")
+            ax.annotate(paper, (value, i), fontsize=6, xytext=(0, 5), textcoords="offset points", ha="center")
+        ax.plot(tables[f].loc[name, "accuracy"], i, "D", color="#ee6677", label="measured here" if i == 0 else None)
+    ax.set_yticks(range(len(quoted)), [n for n, _ in quoted], fontsize=8)
+    ax.set_xlabel("top-1 accuracy (%)")
+    ax.set_title("one method, several numbers: what each paper quotes (CIFAR) and what is measured here", loc="left",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    plots.stamp(fig, ctx.stamp)
+    plt.show()
+
+# %% [markdown]
+# ## What the table says
+#
+# Computed from the runs above; the sentences change when the runs do.
+
+# %%
+df = tables[imbs[0]]
+best, worst = df.index[0], df.index[-1]
+lines = [f"Best here: **{best}** at {df.loc[best, 'accuracy']:.2f}%, worst: **{worst}** at "
+         f"{df.loc[worst, 'accuracy']:.2f}% ({len(df)} methods, {len(seeds)} seeds, imbalance {imbs[0]:g})."]
+if "CE" in df.index:
+    beat = df[df["accuracy"] - df["accuracy_std"].fillna(0) > df.loc["CE", "accuracy"] + np.nan_to_num(df.loc["CE", "accuracy_std"])]
+    lines.append(f"{len(beat)} of {len(df) - 1} methods beat CE by more than one standard deviation on each side.")
+if rho == rho:
+    lines.append(f"Rank correlation between the measured order and the papers' order: {rho:.2f} "
+                 f"(1: the same order, 0: unrelated) over {len(claims)} methods.")
+new = df[df["new"]]
+for name, r in new.iterrows():
+    lines.append(f"New, {name}: {r['accuracy']:.2f}% (no paper reports it).")
+if "few" in df and df["few"].notna().any():
+    top_few = df["few"].idxmax()
+    lines.append(f"Best on the few classes: **{top_few}** ({df.loc[top_few, 'few']:.2f}%).")
+cheap = df[df["seconds"] <= df["seconds"].min() * 1.5]
+lines.append(f"Cheapest to train: {', '.join(cheap.index)}; the ensembles cost "
+             f"{df[df['family'] == 'ensemble']['seconds'].mean() / df.loc['CE', 'seconds']:.1f}× CE."
+             if "CE" in df.index and (df["family"] == "ensemble").any() else "")
+display(Markdown("\n".join(f"* {x}" for x in lines if x)))
+
+# %% [markdown]
+# ## What differs from the papers
+#
+# * The data are Fashion-MNIST-LT on machines without CIFAR: compare orders, not levels, with
+#   the papers' CIFAR numbers.
+# * One schedule for all: the preset's epochs, batch 128, SGD with momentum and the same
+#   warm-up and decay, where the papers use 200 or 300 epochs and their own tricks
+#   (RandAugment for LGLA stays on, as in its paper; AutoAugment and Cutout are not used).
+# * ATL (AEM) trains on 16 × the angular logits (the angular chapter explains why: at the scale
+#   of Eq. 1 it underfits).
+# * The papers' numbers come from different subsets, schedules and sometimes epochs picked on
+#   the test set; here every number is the last epoch.

@@ -1,0 +1,136 @@
+"""The leaderboard: entries equal to the chapters' runs, subsets, scoring views, claims, and the notebook itself."""
+import ast
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from chapters import errors, figures, run_chapter
+
+from ltnb import angular, data as D, evaluate, lgla
+from ltnb import leaderboard as L
+from ltnb.runs import RunConfig, get_or_train
+from ltnb.train import training_set
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = dict(dataset="fmnist", imb=100.0, preset="smoke")
+
+
+def defaults(chapter: str) -> dict:
+    """The parameters cell of ``notebooks/CHAPTER.py`` as a dict of literal values."""
+    text = (ROOT / "notebooks" / f"{chapter}.py").read_text()
+    cell = text.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0]
+    return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell).body for t in node.targets}
+
+
+def test_entries_use_the_chapters_default_parameters():
+    assert {k: defaults("gcl")[k] for k in ("cloud", "noise_mul", "s")} == {k: L.GCL[k] for k in ("cloud", "noise_mul", "s")}
+    assert defaults("gcl")["sampler"] == L.GCL["sampler"] and defaults("gcl")["stage2"] == "crt"
+    assert defaults("marr")["gamma"] == L.MARR_GAMMA and defaults("marr")["iterations"] is None
+    a = defaults("angular")
+    assert (a["tau"], a["f_form"], a["aem_s"], a["shift_bn"]) == (L.ANGULAR["tau"], L.ANGULAR["f_form"],
+                                                                    L.ANGULAR["aem_s"], "auto")
+    g = defaults("lgla")
+    assert (g["experts"], g["expert_type"], g["randaugment"], g["tau"], g["fusion"]) == \
+        (L.LGLA["experts"], L.LGLA["expert_type"], L.LGLA["randaugment"], None, None)
+    w = defaults("whitening")
+    assert (w["epsilon"], w["alpha"], w["b3rs_iterations"]) == tuple(L.WHITENING[k] for k in ("epsilon", "alpha",
+                                                                                              "b3rs_iterations"))
+    assert w["blocks"] == w["r_min"] == w["interval"] == "auto"  # Table 6, as the entries take it
+    assert defaults("baselines")["tau"] == L.BASELINES["tau"]
+
+
+def test_entries_build_valid_distinct_configs_that_share_the_chapters_backbones():
+    es = L.entries("fmnist", 100, 10)
+    names = [e.name for e in es]
+    assert len(names) == len(set(names)) == 27
+    cfgs = {e.name: e.build(BASE, 0) for e in es}
+    assert cfgs["L2A (stage 1)"] == cfgs["ABS"] == cfgs["CE + mixup"]  # post-hoc views of one stored run
+    assert cfgs["CW + L2A"] == cfgs["CW"] and cfgs["L2A (stage 2)"] == cfgs["MiSLAS"]
+    assert cfgs["cRT"].parent == cfgs["MARR"].parent == cfgs["CE"]
+    assert cfgs["MiSLAS"].parent == cfgs["CE + mixup"] and cfgs["ATL (all)"].parent == cfgs["ATL (AEM)"]
+    assert cfgs["GCL + MARR"].parent == cfgs["GCL"].parent  # the new combination reuses GCL's backbone
+    assert cfgs["ATL (AEM)"].logit_scale == 16.0 and cfgs["LGLA (3 experts)"].knob("gla_tau") == lgla.official_tau(10)
+    assert sum(e.new for e in es) == 2
+    assert len(L.entries("fmnist", 100, 7)) == 20  # no Table 6 B3RS settings for 7 classes: no whitening rows
+
+
+def test_select_refuses_an_unknown_method_by_name():
+    es = L.entries("fmnist", 100, 10)
+    assert [e.name for e in L.select(es, ["GCL", "CE"])] == ["GCL", "CE"]
+    with pytest.raises(ValueError, match=r"unknown method\(s\) \['GLC'\]"):
+        L.select(es, ["GLC"])
+
+
+def test_subset_seed_draws_another_subset_with_the_same_counts():
+    cfg = RunConfig(**BASE)
+    assert L.with_subset(cfg, 0) == cfg
+    other = L.with_subset(cfg, 1)
+    assert other.key != cfg.key and other.knob("subset_seed") == 1
+    a, b = training_set(cfg), training_set(other)
+    assert np.array_equal(a.counts, b.counts)
+    assert not torch.equal(a.train.labels, b.train.labels) or not torch.equal(a.train.images, b.train.images)
+    idx0 = D.lt_indices(np.repeat(np.arange(3), 50), 10, 0)
+    idx1 = D.lt_indices(np.repeat(np.arange(3), 50), 10, 1)
+    assert len(idx0) == len(idx1) and set(idx0) != set(idx1)
+
+
+def test_claims_take_the_proposing_papers_own_row():
+    es = {e.name: e for e in L.entries("fmnist", 100, 10)}
+    assert L.claimed(es["ABS"]) == 82.01  # Table 2's row, not a point of Table 5's sweep
+    assert L.claimed(es["GCL"]) == 82.68 and L.claimed(es["LGLA (3 experts)"]) == 87.5
+    assert L.claimed(es["CE"]) == 71.2  # median of 70.7 (gcl), 71.2 (whitening), 78.7 (marr)
+    assert sorted(L.quotes(es["CE"])) == [("gcl", 70.7), ("marr", 78.7), ("whitening", 71.2)]
+    assert math.isnan(L.claimed(es["GCL + MARR"]))
+
+
+def test_summarise_is_mean_and_sample_std_in_percent():
+    assert L.summarise([0.5, 0.7]) == pytest.approx((60.0, 100 * np.std([0.5, 0.7], ddof=1)))
+    m, s = L.summarise([0.5])
+    assert m == 50.0 and math.isnan(s)
+
+
+def test_views_score_the_stored_features(tmp_store):
+    es = {e.name: e for e in L.entries("fmnist", 100, 10)}
+    run = get_or_train(es["CE + mixup"].build(BASE, 0), device="cpu", progress=False)
+    assert L.score(es["CE + mixup"], run) is run.metrics
+    f, W = run.features(), torch.from_numpy(run.arrays["weight"])
+    ang = angular.angular_logits(torch.from_numpy(f["test"]), W)
+    expect = evaluate.metrics(ang, torch.from_numpy(f["test_labels"]).long(), run.metrics["counts"])[0]
+    assert L.score(es["L2A (stage 1)"], run)["accuracy"] == expect["accuracy"]
+    after = L.score(es["ABS"], run)
+    assert 0 <= after["accuracy"] <= 1 and after != expect
+    assert L.cost_seconds(run, lambda c: None) == run.metrics["train_seconds"]
+    assert L.parameters(run.config) == sum(v.numel() for k, v in run.state_dict().items()
+                                           if "running" not in k and "num_batches" not in k)
+
+
+SOME = '["CE", "LDAM-DRW", "Balanced Softmax", "cRT", "L2A (stage 1)", "L2A (stage 2)", "ABS", "GCL + MARR", "CW + L2A"]'
+
+
+@pytest.mark.slow
+def test_users_command_builds_the_leaderboard(tmp_path):
+    r, outs, text, html = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", SOME)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not errors(outs)
+    assert "9 methods · imbalance 100 · seeds [0, 1] · other subsets [1]" in text
+    assert "0 reused" in text
+    assert "Leaderboard, fmnist-LT at imbalance 100" in html
+    for name in ("GCL + MARR (new)", "CW + L2A (new)", "L2A (stage 2)", "ABS"):
+        assert f">{name}<" in html
+    assert figures(outs) == 5  # by split, against cost, spread, ranking, quotes
+    assert "range over 2 seeds" in text and "over 2 subsets" in text
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
+    assert sum(dict(c["extra"]).get("subset_seed") == 1 for c in stored) == 3  # one per spread method
+    # a second build reads every run and trains nothing
+    r2, _, text2, _ = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", SOME)
+    assert r2.returncode == 0 and ", 0 trained now" in text2
+
+
+@pytest.mark.slow
+def test_an_unknown_method_fails_before_any_training(tmp_path):
+    r, *_ = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", '["CE", "GLC"]')
+    assert r.returncode != 0 and "unknown method(s) ['GLC']" in r.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
