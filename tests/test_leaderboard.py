@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from chapters import errors, figures, run_chapter
@@ -112,8 +113,12 @@ SOME = '["CE", "LDAM-DRW", "Balanced Softmax", "cRT", "L2A (stage 1)", "L2A (sta
 
 @pytest.mark.slow
 def test_users_command_builds_the_leaderboard(tmp_path):
-    r, outs, text, html = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", SOME)
+    r, outs, text, html = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", SOME,
+                                      "table_csv", str(tmp_path / "lb" / "table.csv"))
     assert r.returncode == 0, r.stderr[-3000:]
+    csv = pd.read_csv(tmp_path / "lb" / "table.csv", index_col="method")
+    assert len(csv) == 9 and set(csv["seeds"]) == {2} and csv["accuracy"].between(0, 100).all()
+    assert list(csv["accuracy"]) == sorted(csv["accuracy"], reverse=True)
     assert not errors(outs)
     assert "9 methods · imbalance 100 · seeds [0, 1] · other subsets [1]" in text
     assert "0 reused" in text
