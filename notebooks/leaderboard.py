@@ -38,7 +38,7 @@ device = "auto"  # cpu, cuda or auto
 methods = "all"  # all, or a list of method names such as ["CE", "GCL"]
 subset_seeds = "auto"  # other long-tailed subsets for the spread figure; auto: 1 and 2, or 1 under smoke
 subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on the other subsets too
-table_csv = ""  # a path: also write the table's numbers there (one CSV per imbalance factor: {imb} in the path)
+table_csv = ""  # a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)
 
 # %%
 import ast
@@ -170,13 +170,12 @@ for f, df in tables.items():
     }, index=df.index)
     report.show(shown, ctx.stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}"),
                 f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
-    if table_csv:
-        path = Path(table_csv.replace("{imb}", f"{f:g}") if len(imbs) == 1 or "{imb}" in table_csv
-                    else f"{table_csv}.imb{f:g}.csv")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        df.assign(dataset=ctx.dataset, imb=f, preset=P, seed_list=" ".join(map(str, seeds))).to_csv(
-            path, float_format="%.4f")
-        print(f"table written to {path}")
+
+if table_csv:
+    Path(table_csv).parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([df.assign(imb=f) for f, df in tables.items()]).assign(
+        dataset=ctx.dataset, preset=P, seed_list=" ".join(map(str, seeds))).to_csv(table_csv, float_format="%.4f")
+    print(f"table written to {table_csv}")
 
 # %% [markdown]
 # ## Accuracy by split
