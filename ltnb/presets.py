@@ -28,7 +28,7 @@ class Preset:
     stage2_lr: float = 0.1
     max_steps: int | None = None  # per epoch; smoke only
     test_limit: int | None = None  # evaluate on the first N test images; smoke only
-    eval_every: int = 0  # test accuracy every N epochs during training (0: only at the end)
+    eval_every: int = 1  # test accuracy (overall and per class) every N epochs during training (0: only at the end)
 
     def milestone_epochs(self) -> tuple[int, ...]:
         return tuple(int(round(f * self.epochs)) for f in self.milestones)
@@ -40,7 +40,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     # Cao et al. 2019 / the five papers: 200 epochs, batch 128, lr 0.1 with 5 warm-up epochs,
     # decayed 10x at epochs 160 and 180, weight decay 2e-4, DRW from epoch 160.
-    "paper": Preset("paper", epochs=200, eval_every=10),
+    "paper": Preset("paper", epochs=200),
     # Two CPU cores: the same depth at half width and a 10-epoch schedule of the same shape
     # (warm-up, 10x decays at 80% and 90%, DRW from 80%): about 4 minutes a run.
     "cpu": Preset("cpu", epochs=10, width=0.5, warmup_epochs=1, stage2_epochs=10),

@@ -326,7 +326,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     opt = _optimizer(model, p, dev)
     labels_cpu = lt.train.labels
     steps = steps_per_epoch(cfg, len(labels_cpu), lt.info.num_classes, p)
-    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": [], "head_grad_norm": []}
+    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": [], "test_per_class": [],
+               "head_grad_norm": []}
     # a recorded graph cannot keep autocast's cache of cast weights between replays
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed
                 else _autocast(dev, fast))
@@ -365,7 +366,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
 
     recorded = GraphedStep(train_step) if graphed else None
     loss_of_phase: dict = {}
-    t0, seen, step = time.time(), 0, 0
+    t0, seen, step, eval_seconds = time.time(), 0, 0, 0.0
     for epoch in range(epochs):
         model.train()
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
@@ -400,23 +401,30 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
             n_ep += n
             step += 1
         seen += n_ep
-        test_acc = float("nan")
-        if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < p.epochs:
+        test_acc, test_pc = float("nan"), []
+        if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < epochs:
+            # eval mode and no random numbers: evaluating never changes what the run trains
+            t_eval = time.time()
             _, lg, lb = predict(model, test, p.test_limit)
             test_acc = float((lg.argmax(1) == lb).float().mean())
+            test_pc = evaluate.per_class_accuracy(
+                evaluate.confusion_matrix(lg.argmax(1).numpy(), lb.numpy(), lt.info.num_classes)).tolist()
+            eval_seconds += time.time() - t_eval
         tot_loss, tot_correct = acc.tolist()  # syncs once an epoch
         history["epoch"].append(epoch + 1)
         history["loss"].append(tot_loss / max(n_ep, 1))
         history["train_acc"].append(tot_correct / max(n_ep, 1))
         history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["test_acc"].append(test_acc)
+        history["test_per_class"].append(test_pc)
         history["head_grad_norm"].append(head_grads.pop())
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
         bar.update(1)
     bar.close()
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    history["seconds"] = time.time() - t0
+    history["eval_seconds"] = eval_seconds  # the per-epoch test evaluations, not counted as training
+    history["seconds"] = time.time() - t0 - eval_seconds
     history["images_per_second"] = seen / max(history["seconds"], 1e-9)
     history["precision"] = "bf16 autocast" if fast else "fp32"
     history["compile"] = mode
@@ -443,7 +451,6 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
     train_z, train_logits, train_y = predict(model, D.DeviceImages(lt.train, dev), p.test_limit)
     # cosine losses (LDAM, GCL): logits are the cosines times s; margins and clouds are training-only
     test_logits, train_logits = cfg.logit_scale * test_logits, cfg.logit_scale * train_logits
-    history["test_acc"][-1] = float((test_logits.argmax(1) == test_y).float().mean())
     keep = _feature_subset(test_y, FEATURES_PER_CLASS)
     metrics, conf = _summary(test_logits, test_y, counts, {
         "history": history, "counts": counts.tolist(), "train_seconds": train_seconds,
@@ -451,8 +458,10 @@ def train_stage1(cfg: RunConfig, device="auto", progress: bool = True):
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
         "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision, **speedups,
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
-        "trained_counts": lt.counts.tolist(),
+        "trained_counts": lt.counts.tolist(), "threads": torch.get_num_threads() if dev.type == "cpu" else None,
     })
+    history["test_acc"][-1] = metrics["accuracy"]  # the last epoch's: the run's final evaluation
+    history["test_per_class"][-1] = metrics["per_class"]
     arrays = {"confusion": conf, "test_logits": test_logits.numpy().astype(np.float32),
               "test_labels": test_y.numpy(), "train_mean_logits": _class_means(train_logits, train_y),
               "feature_idx": keep, "test_features": test_z[keep].numpy(),
@@ -547,15 +556,15 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
         head = margins.MARR(linear) if cfg.stage2 == "marr" else margins.DisAlign(linear)
         U = margins.class_weights(counts, float(cfg.knob("gamma", MARR_GAMMA)))
         trainable = models.count_parameters(head)
-        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label, sampler="instance",
+        history = _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label, sampler="instance",
                   loss_fn=lambda out, y: margins.reweighted_loss(out, y, U), lr=MARR_LR,
-                  batch_size=MARR_BATCH_SIZE, iterations=cfg.knob("iterations"))
+                  batch_size=MARR_BATCH_SIZE, iterations=cfg.knob("iterations"), test=(z_te, y_te))
     elif cfg.stage2 == "tau_norm":
         head = torch.nn.Linear(d, C)
         with torch.no_grad():
             head.weight.copy_(margins.tau_norm_weight(linear.weight, cfg.tau))
             head.bias.copy_(linear.bias)
-        trainable = 0
+        trainable, history = 0, None  # post hoc: no epochs
     elif cfg.stage2 == "crt" and parent.config.loss == "gcl":
         # GCL's Algorithm 1: the cosine classifier, started from stage 1's, re-trained with the
         # clouded loss (Eq. 12) on CBEN batches; the official code uses margin 0.1, s = 20 here.
@@ -569,14 +578,14 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
             out, y, delta, gcl.cloud_noise(out.shape, noise_gen), noise_mul=cfg.knob("noise_mul", 0.5),
             margin=cfg.knob("margin2", 0.1), s=s2)
         trainable = models.count_parameters(head)
-        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
-                  sampler=cfg.knob("sampler2", "cben"), loss_fn=loss_fn)
+        history = _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
+                            sampler=cfg.knob("sampler2", "cben"), loss_fn=loss_fn, test=(z_te, y_te))
         head.scale = s2
     else:
         head = models.LinearHead(d, C) if cfg.stage2 == "crt" else margins.LWS(linear)
         trainable = models.count_parameters(head)
-        _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
-                  sampler=cfg.knob("sampler2", "class_balanced"))
+        history = _fit_head(head, z_tr, y_tr, counts, p, cfg.seed, progress, cfg.label,
+                            sampler=cfg.knob("sampler2", "class_balanced"), test=(z_te, y_te))
     with torch.no_grad():
         logits = head(z_te)
         train_logits = head(z_tr)
@@ -584,6 +593,7 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
         "counts": counts.tolist(), "train_seconds": time.time() - t0, "stage": 2,
         "trainable_parameters": trainable, "device": "cpu", "torch": torch.__version__,
         "train_accuracy": float((train_logits.argmax(1) == y_tr).float().mean()),
+        "threads": torch.get_num_threads(), **({"history": history} if history else {}),
     })
     head_arr = {"weight": (head.weight * head.scales.unsqueeze(1)).detach().numpy()
                 if isinstance(head, margins.LWS) else head.weight.detach().numpy()}
@@ -599,11 +609,12 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
 
 def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str,
               sampler: str = "class_balanced", loss_fn=None, lr: float | None = None,
-              batch_size: int | None = None, iterations: int | None = None):
+              batch_size: int | None = None, iterations: int | None = None, test=None) -> dict:
     """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate to 0.
 
     Defaults: the preset's ``stage2_lr`` and ``batch_size``, for ``stage2_epochs`` epochs;
-    ``iterations`` counts steps instead (epochs are drawn until it is reached).
+    ``iterations`` counts steps instead (epochs are drawn until it is reached). Returns the
+    per-epoch history, with the test accuracy of ``test`` (features, labels) after each epoch.
     """
     loss_fn = loss_fn or F.cross_entropy
     lr = p.stage2_lr if lr is None else lr
@@ -616,7 +627,9 @@ def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: s
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     bar = _progress(steps, f"stage 2 {label}", progress)
     step = 0
+    history = _new_history()
     while step < steps:
+        total, n = 0.0, 0
         for idx in samplers.epoch_batches(y, counts, sampler, batch_size, gen)[:steps - step]:
             loss = loss_fn(head(z[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
@@ -624,9 +637,28 @@ def _fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: s
             opt.step()
             sched.step()
             step += 1
+            total, n = total + loss.detach() * len(idx), n + len(idx)
+        if test is not None:
+            with torch.no_grad():
+                _record_epoch(history, float(total) / max(n, 1), head(test[0]), test[1])
         bar.set_postfix(loss=f"{loss.item():.3f}")
         bar.update(step - bar.n)
     bar.close()
+    return history
+
+
+def _new_history() -> dict:
+    return {"epoch": [], "loss": [], "test_acc": [], "test_per_class": []}
+
+
+def _record_epoch(history: dict, loss: float, test_logits: torch.Tensor, test_labels: torch.Tensor) -> None:
+    """One stage-2 epoch: its mean training loss, and the test accuracy overall and per class."""
+    pred = test_logits.argmax(1)
+    history["epoch"].append(len(history["epoch"]) + 1)
+    history["loss"].append(loss)
+    history["test_acc"].append(float((pred == test_labels).float().mean()))
+    history["test_per_class"].append(evaluate.per_class_accuracy(evaluate.confusion_matrix(
+        pred.numpy(), test_labels.numpy(), test_logits.shape[1])).tolist())
 
 
 # MARR Sec. 4.1: stage two with "a cosine learning rate schedule ... from 0.05 to 0 for all datasets",
@@ -763,7 +795,9 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
     eps = losses.label_aware_epsilons(counts, float(s["las_eps_head"]), float(s["las_eps_tail"]), s["las_form"]).to(dev)
     factor = eps.clone()  # ALAS: R^0_y = f(N_y), MiSLAS's smoothing factor
     bar = _progress(len(epochs), f"stage 2 {cfg.label} seed {cfg.seed}", progress)
+    history = _new_history()
     for e, (zs, ys) in enumerate(epochs):
+        total, n = 0.0, 0
         lr = 0.5 * p.stage2_lr * (1 + math.cos(math.pi * e / len(epochs)))
         for g in opt.param_groups:
             g["lr"] = g["factor"] * lr
@@ -779,6 +813,11 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            total, n = total + loss.detach() * len(y), n + len(y)
+        with torch.no_grad():  # the epoch's test accuracy, predicted as the finished run predicts
+            z_ev = z_te.to(dev)
+            main = scales * head(z_ev) if scales is not None else angular.angular_logits(z_ev, head.weight)
+            _record_epoch(history, float(total) / max(n, 1), main.cpu(), y_te)
         bar.update(1)
     bar.close()
     head.cpu()
@@ -792,7 +831,8 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
         "counts": counts.tolist(), "train_seconds": time.time() - t0, "stage": 2, "device": str(dev),
         "torch": torch.__version__, "prediction": "linear with LWS" if scales is not None else "angular",
         "settings": {**s, "tau": cfg.tau}, "trainable_parameters": models.count_parameters(head) + (C if scales is not None else 0),
-        "train_accuracy": float((main_tr.argmax(1) == y_tr).float().mean()), **by,
+        "train_accuracy": float((main_tr.argmax(1) == y_tr).float().mean()), **by, "history": history,
+        "threads": torch.get_num_threads() if dev.type == "cpu" else None,
     })
     arrays = {"confusion": conf, "test_logits": main_te.numpy().astype(np.float32),
               "test_linear": lin_te.numpy().astype(np.float32), "test_angular": ang_te.numpy().astype(np.float32),

@@ -210,3 +210,29 @@ def test_a_recorded_run_is_used_when_the_store_lacks_it_and_never_silently_when_
     with pytest.raises(runs.CorruptRun):
         runs.load(other)
     assert (recorded / other.key / "config.json").is_file()
+
+
+def test_evaluating_every_epoch_changes_no_training_number():
+    """Per-epoch test accuracy is recorded (overall and per class) without touching what is trained."""
+    lt = train.dataset("fmnist", 100)
+    cfg = RunConfig(preset="smoke", mixup_alpha=1.0)
+    p = dataclasses.replace(PRESETS["smoke"], epochs=3)
+    quiet, hq = train.fit(cfg, lt, dataclasses.replace(p, eval_every=0), "cpu", progress=False)
+    loud, hl = train.fit(cfg, lt, dataclasses.replace(p, eval_every=1), "cpu", progress=False)
+    assert hq["loss"] == hl["loss"]
+    for a, b in zip(quiet.state_dict().values(), loud.state_dict().values()):
+        assert torch.equal(a, b)
+    assert all(x != x for x in hq["test_acc"])  # nothing evaluated
+    assert all(0 <= x <= 1 for x in hl["test_acc"][:-1]) and len(hl["test_per_class"][0]) == 10
+    assert hl["test_per_class"][-1] == []  # the last epoch is the run's final evaluation (train_stage1)
+
+
+def test_runs_record_test_accuracy_at_every_epoch(tmp_store):
+    run = get_or_train(RunConfig(preset="smoke"), progress=False)
+    h = run.metrics["history"]
+    assert len(h["test_acc"]) == PRESETS["smoke"].epochs and all(0 <= a <= 1 for a in h["test_acc"])
+    assert h["test_acc"][-1] == run.metrics["accuracy"] and h["test_per_class"][-1] == run.metrics["per_class"]
+    assert run.metrics["threads"] == torch.get_num_threads()
+    crt = get_or_train(RunConfig(preset="smoke", stage2="crt"), progress=False).metrics
+    assert len(crt["history"]["test_acc"]) == PRESETS["smoke"].stage2_epochs
+    assert crt["history"]["test_acc"][-1] == pytest.approx(crt["accuracy"])
