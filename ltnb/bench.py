@@ -49,12 +49,12 @@ def _preset(steps: int | None, epochs: int = 1):
 
 def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None,
                  compile: str | None = None, cuda_graphs: bool | None = None) -> dict:
-    """The real trainer (``ltnb.train.fit``) on the synthetic set: images/s over its training loop."""
-    from ltnb import train
+    """The real trainer (``ltnb.training.stage1.fit``) on the synthetic set: images/s over its training loop."""
+    from ltnb.training import stage1
     from ltnb.runs import RunConfig
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
-    model, hist = train.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast, compile=compile,
+    model, hist = stage1.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast, compile=compile,
                             cuda_graphs=cuda_graphs)
     return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model,
             "precision": hist["precision"], "compile": hist["compile"], "cuda_graphs": hist["cuda_graphs"]}
@@ -114,7 +114,7 @@ def reference_pipeline(lt, device, steps: int | None, workers: int = 4, epochs: 
 
 
 def evaluation(lt, device, model) -> float:
-    from ltnb.train import predict
+    from ltnb.training.common import predict
 
     test = D.DeviceImages(lt.test, device)
     predict(model, test, limit=1000)  # warm-up

@@ -38,8 +38,3 @@ def effective_number_weights(counts, beta: float = 0.9999) -> torch.Tensor:
     n = np.asarray(counts, dtype=np.float64)
     w = (1.0 - beta) / (1.0 - np.power(beta, n))
     return torch.as_tensor(w / w.sum() * len(n), dtype=torch.float32)
-
-
-# LGLA (Tao et al. 2023): class groups, the CLA table and its margins, AAW weights, the multi-expert loss.
-from ltnb.lgla import (aaw_weights, adjustment_table, class_groups, cla_margins, cla_table,  # noqa: E402,F401
-                       expert_loss)

@@ -134,15 +134,3 @@ def resnet32(num_classes: int, in_channels: int = 3, width: float = 1.0, head: s
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
-_EXPERTS = ("EXPERT_TYPES", "ExpertHeads", "MultiExpertResNet", "multi_expert_resnet32")
-
-
-def __getattr__(name):
-    """The multi-expert ResNet-32 lives in :mod:`ltnb.experts` (which imports BasicBlock from here)."""
-    if name in _EXPERTS:
-        from ltnb import experts
-
-        return getattr(experts, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,264 +1,37 @@
-"""Runs: a frozen config, a stable key, artifacts stored atomically, reused when asked again."""
+"""Runs: train a config once, store it, and reuse it whenever it is asked for again."""
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from ltnb.config import (COSINE_LOSSES, KERNEL_VERSION, STAGE2_METHODS, RunConfig,  # noqa: F401 (the API)
+                         scoring_configs)
+from ltnb.store import (CorruptRun, Run, StoreNotWritable, load, recorded_root, save, store_root,  # noqa: F401
+                        training_lock)
+from ltnb.training import features, images, stage1
 
-import numpy as np
-import torch
-
-from ltnb.angular import PRUNING
-from ltnb.paths import configured_dir
-from ltnb.presets import PRESETS
-
-# Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.
-KERNEL_VERSION = 1
-
-STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign", "mislas", "alas")
-# knobs in ``extra`` that only a stage-2 run reads; its parent is the config without them.
-# ``backbone_imb``: the parent was trained at this imbalance factor, stage 2 fits on ``imb`` (MARR Table 7).
-# MiSLAS / ALAS (angular chapter): label-aware smoothing factors and form, classifier lr factor, BN shift.
-STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb",
-                "las_eps_head", "las_eps_tail", "las_form", "lr_factor", "shift_bn"}
-LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem", "cla")
-# head "experts": LGLA's multi-expert ResNet-32 (knobs: experts, expert_type, gla_tau, aaw, s), trained
-# with one of these losses per expert (Softmax, BALMS, CLA); "cla" needs it.
-HEADS = ("linear", "cosine", "angular", "experts")
-EXPERT_LOSSES = ("ce", "balanced_softmax", "cla")
-COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
-# AEM's angular logits lie in [0, pi]; knob ``s`` scales them (1: Eq. 6 as written, which underfits).
-SCALED_LOSSES = {**COSINE_LOSSES, "aem": 1.0}
+IMAGE_STAGE2 = ("mislas", "alas")  # stage 2 on images through the frozen backbone; the others on stored features
 
 
-def _check_pruning(cfg) -> None:
-    """A pruned run (angular chapter, Fig. 6) names a method and a fraction in [0, 1); scoring runs stop early."""
-    method, fraction = cfg.knob("prune"), cfg.knob("prune_fraction")
-    if (method is None) != (fraction is None):
-        raise ValueError("a pruned run needs both knobs 'prune' (the method) and 'prune_fraction'")
-    if method is not None:
-        if method not in PRUNING:
-            raise ValueError(f"unknown pruning method {method!r}; choose one of {PRUNING}")
-        if not 0 <= float(fraction) < 1:
-            raise ValueError(f"prune_fraction must lie in [0, 1), got {fraction}")
-        for k in ("score_runs", "score_epochs"):
-            if int(cfg.knob(k, 1)) < 1:
-                raise ValueError(f"{k} must be a positive integer, got {cfg.knob(k)}")
-    stop = cfg.knob("stop_epoch")
-    if stop is not None and int(stop) < 1:
-        raise ValueError(f"stop_epoch must be a positive number of epochs, got {stop}")
+def train(cfg: RunConfig, dependencies=(), device="auto", progress: bool = True):
+    """Train ``cfg`` from its stored ``dependencies`` (:meth:`RunConfig.dependencies`, in that order).
 
-
-class CorruptRun(RuntimeError):
-    """A stored run whose files cannot be read; it is left in place for the user to inspect."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that decides a run's numbers. Stage 2 (``stage2`` set) starts from the same config without it."""
-    dataset: str = "fmnist"
-    imb: float = 100.0
-    seed: int = 0
-    preset: str = "cpu"
-    loss: str = "ce"
-    head: str = "linear"
-    mixup_alpha: float = 0.0
-    drw: bool = False
-    sampler: str = "instance"
-    stage2: str | None = None
-    tau: float = 1.0
-    extra: tuple = field(default_factory=tuple)  # chapter knobs as sorted (name, value) pairs
-
-    def __post_init__(self):
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; a run needs a resolved one of {sorted(PRESETS)}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
-        if self.stage2 is not None and self.stage2 not in STAGE2_METHODS:
-            raise ValueError(f"unknown stage-2 method {self.stage2!r}; choose one of {STAGE2_METHODS}")
-        if self.imb < 1:
-            raise ValueError(f"imbalance factor must be >= 1, got {self.imb}")
-        if self.head not in HEADS:
-            raise ValueError(f"unknown head {self.head!r}; choose one of {HEADS}")
-        if self.head == "experts":
-            if self.loss not in EXPERT_LOSSES:
-                raise ValueError(f"a multi-expert run trains with one of {EXPERT_LOSSES}, not {self.loss!r}")
-            if self.mixup_alpha or self.drw or self.stage2:
-                raise ValueError("a multi-expert run supports neither mixup, DRW nor a stage 2")
-        elif self.loss == "cla":
-            raise ValueError("loss 'cla' (LGLA's class-aware adjustment) needs head='experts'")
-        object.__setattr__(self, "imb", float(self.imb))
-        object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
-        _check_pruning(self)
-        if self.knob("s") is not None and not float(self.knob("s")) > 0:
-            raise ValueError(f"the logit scale s must be positive, got {self.knob('s')}")
-
-    @property
-    def parent(self) -> "RunConfig | None":
-        """The stage-1 run a stage-2 run starts from: the same config without its stage-2 knobs
-        (at ``backbone_imb`` when that knob is set)."""
-        if not self.stage2:
-            return None
-        extra = tuple(kv for kv in self.extra if kv[0] not in STAGE2_KNOBS)
-        imb = self.knob("backbone_imb", self.imb)
-        return dataclasses.replace(self, imb=imb, stage2=None, tau=1.0, extra=extra)
-
-    def describe(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["extra"] = [list(kv) for kv in self.extra]
-        d["schedule"] = dataclasses.asdict(PRESETS[self.preset])
-        d["kernel_version"] = KERNEL_VERSION
-        return d
-
-    @property
-    def key(self) -> str:
-        blob = json.dumps(self.describe(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    def knob(self, name: str, default=None):
-        """A chapter knob from ``extra`` (e.g. GCL's ``noise_mul``), or ``default``."""
-        return dict(self.extra).get(name, default)
-
-    @property
-    def logit_scale(self) -> float:
-        """The ``s`` that turns a cosine or angular head's outputs into logits (1 for a linear head)."""
-        return float(self.knob("s", SCALED_LOSSES[self.loss])) if self.loss in SCALED_LOSSES else 1.0
-
-    @property
-    def label(self) -> str:
-        parts = [self.loss]
-        if self.head == "experts":
-            parts.append(f"{self.knob('experts', 3)}{self.knob('expert_type', 'gc')}")
-            if self.knob("aaw"):
-                parts.append("aaw")
-        if self.knob("randaugment"):
-            parts.append("ra")
-        if self.mixup_alpha:
-            parts.append("mixup")
-        if self.drw:
-            parts.append("drw")
-        if self.sampler != "instance":
-            parts.append(self.sampler)
-        if self.knob("whiten"):
-            parts.append("cw")
-        if self.stage2:
-            parts.append(self.stage2)
-        return "+".join(parts)
-
-
-def store_root(root=None) -> Path:
-    """The run store: ``root``, else ``$LTNB_RUNS``, else ``.ltnb-runs/`` in the repository."""
-    return configured_dir(root, "LTNB_RUNS", ".ltnb-runs")
-
-
-@dataclass
-class Run:
-    config: RunConfig
-    path: Path
-    metrics: dict
-
-    @property
-    def arrays(self) -> dict[str, np.ndarray]:
-        with np.load(self.path / "arrays.npz") as z:
-            return {k: z[k] for k in z.files}
-
-    def _need(self, name: str) -> Path:
-        path = self.path / name
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"the run {self.path} has no {name}: recorded runs keep small files only. Train this "
-                f"config into your run store to get it (LTNB_RECORDED=/nonexistent hides the recorded runs).")
-        return path
-
-    def features(self) -> dict[str, np.ndarray]:
-        with np.load(self._need("features.npz")) as z:
-            return {k: z[k] for k in z.files}
-
-    def state_dict(self) -> dict:
-        return torch.load(self._need("model.pt"), map_location="cpu", weights_only=True)
-
-
-REQUIRED = ("config.json", "metrics.json", "arrays.npz")
-
-
-def _read(cfg: RunConfig, path: Path) -> Run:
-    try:
-        missing = [f for f in REQUIRED if not (path / f).is_file()]
-        if missing:
-            raise CorruptRun(f"missing {', '.join(missing)}")
-        stored = json.loads((path / "config.json").read_text())
-        if stored != json.loads(json.dumps(cfg.describe(), default=str)):
-            raise CorruptRun("its config.json does not match the config of its key")
-        metrics = json.loads((path / "metrics.json").read_text())
-        with np.load(path / "arrays.npz") as z:
-            z.files  # noqa: B018 - opening checks the archive
-    except (CorruptRun, ValueError, OSError, KeyError) as err:
-        raise CorruptRun(
-            f"the stored run {path} cannot be used ({err}). It was left untouched: move it "
-            f"aside (mv {path} {path}.bad) or delete it, then run again to retrain it.") from err
-    return Run(cfg, path, metrics)
-
-
-def recorded_root(root=None) -> Path:
-    """Recorded runs kept with the repository (small files only): ``root``, else ``$LTNB_RECORDED``, else ``results/runs``."""
-    return configured_dir(root, "LTNB_RECORDED", "results/runs")
-
-
-def load(cfg: RunConfig, root=None) -> Run | None:
-    """The stored run of ``cfg``, else its recorded run (:func:`recorded_root`), else None.
-
-    Both are checked against ``cfg`` in full (config, schedule, kernel version): a run whose
-    config no longer matches its key raises :class:`CorruptRun`, never silently reused.
+    Returns (metrics, arrays, features or None, state_dict or None): the files of a stored run.
     """
-    path = store_root(root) / cfg.key
-    if path.exists():
-        return _read(cfg, path)
-    recorded = recorded_root() / cfg.key
-    return _read(cfg, recorded) if recorded.exists() else None
-
-
-def save(cfg: RunConfig, metrics: dict, arrays: dict, features: dict | None = None,
-         state_dict: dict | None = None, root=None) -> Run:
-    """Write every file into a temporary folder, then rename it into place in one step."""
-    root = store_root(root)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / cfg.key
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=root))
-    try:
-        (tmp / "config.json").write_text(json.dumps(cfg.describe(), indent=1, default=str))
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
-        np.savez_compressed(tmp / "arrays.npz", **arrays)
-        if features is not None:
-            np.savez_compressed(tmp / "features.npz", **features)
-        if state_dict is not None:
-            torch.save(state_dict, tmp / "model.pt")
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.exists():
-                raise
-            shutil.rmtree(tmp)  # another process stored the same run first: keep theirs
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return _read(cfg, final)
+    if cfg.stage2 in IMAGE_STAGE2:
+        metrics, arrays, feats = images.stage2_on_images(cfg, dependencies[0], device, progress)
+        return metrics, arrays, feats, None
+    if cfg.stage2:
+        return (*features.train_stage2(cfg, dependencies[0], device, progress), None, None)
+    return stage1.train_stage1(cfg, dependencies, device, progress)
 
 
 def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None) -> Run:
-    """The stored run of ``cfg`` if there is one, else train it (and its stage-1 parent) and store it."""
+    """The stored run of ``cfg`` if there is one, else train it (after its dependencies: a stage-2 run's
+    parent, a pruned run's scoring runs) and store it."""
     run = load(cfg, root)
     if run is not None:
         return run
-    from ltnb import train  # late import: training pulls in the data and the models
-
-    if cfg.stage2:
-        parent = get_or_train(cfg.parent, device, progress, root)
-        # (metrics, arrays) on stored features; MiSLAS / ALAS, which see images, also return features
-        return save(cfg, *train.train_stage2(cfg, parent, device=device, progress=progress), root=root)
-    metrics, arrays, features, state = train.train_stage1(cfg, device=device, progress=progress)
-    return save(cfg, metrics, arrays, features, state, root=root)
+    deps = [get_or_train(d, device, progress, root) for d in cfg.dependencies()]
+    with training_lock(cfg, root):  # a second process asking for this key waits here, then reads the run
+        run = load(cfg, root)
+        if run is not None:
+            return run
+        return save(cfg, *train(cfg, deps, device=device, progress=progress), root=root)

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from ltnb import runs, train
+from ltnb import config, losses, runs
+from ltnb.training import images
 from ltnb.runs import RunConfig, get_or_train
 
 BASE = dict(dataset="fmnist", imb=100, preset="smoke")
@@ -34,9 +35,9 @@ def test_mislas_and_alas_on_one_backbone(tmp_store):
     cfgs = {m: RunConfig(**BASE, mixup_alpha=1.0, stage2=m, tau=0.75, extra=(("shift_bn", True), ("las_form", "linear")))
             for m in ("mislas", "alas")}
     assert cfgs["mislas"].parent == RunConfig(**BASE, mixup_alpha=1.0)  # stage-2 knobs do not move the backbone
-    train._STREAMS.clear()
+    images.STREAMS.clear()
     got = {m: get_or_train(c, device="cpu", progress=False) for m, c in cfgs.items()}
-    assert len(train._STREAMS) == 1  # both heads trained on one stream of shifted features
+    assert len(images.STREAMS) == 1  # both heads trained on one stream of shifted features
     mislas, alas = got["mislas"], got["alas"]
     a = mislas.arrays
     assert mislas.metrics["prediction"] == "linear with LWS" and a["scales"].shape == (10,)
@@ -60,12 +61,12 @@ def test_bn_shift_moves_the_features_and_only_then(tmp_store):
 
 
 def test_mislas_settings_follow_the_official_configs():
-    assert train.mislas_settings("cifar10", 100) == dict(las_eps_head=0.3, las_eps_tail=0.0, las_form="concave",
+    assert losses.mislas_settings("cifar10", 100) == dict(las_eps_head=0.3, las_eps_tail=0.0, las_form="concave",
                                                          lr_factor=0.5, shift_bn=False)
-    s = train.mislas_settings("cifar100", 200)  # nearest official factor: 100
+    s = losses.mislas_settings("cifar100", 200)  # nearest official factor: 100
     assert (s["las_eps_head"], s["las_eps_tail"], s["lr_factor"], s["shift_bn"]) == (0.4, 0.1, 0.2, True)
-    assert train.mislas_settings("cifar10", 40)["las_eps_head"] == 0.2
-    assert train.mislas_settings("fmnist", 100)["shift_bn"] is True
+    assert losses.mislas_settings("cifar10", 40)["las_eps_head"] == 0.2
+    assert losses.mislas_settings("fmnist", 100)["shift_bn"] is True
 
 
 def test_pruned_run_trains_on_the_kept_images(tmp_store):
@@ -73,7 +74,7 @@ def test_pruned_run_trains_on_the_kept_images(tmp_store):
     run = get_or_train(RunConfig(**BASE, extra=extra), device="cpu", progress=False)
     full = np.asarray(run.metrics["counts"])
     assert sum(run.metrics["trained_counts"]) == full.sum() - round(0.5 * full.sum())
-    scoring = [runs.load(c) for c in train.scoring_configs(run.config)]
+    scoring = [runs.load(c) for c in config.scoring_configs(run.config)]
     assert all(scoring) and [r.config.seed for r in scoring] == [0, 1]
     assert len(scoring[0].arrays["train_avh"]) == full.sum() and len(scoring[0].metrics["history"]["epoch"]) == 1
     assert not np.allclose(scoring[0].arrays["train_avh"], scoring[1].arrays["train_avh"])  # two seeds, two models

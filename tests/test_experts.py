@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import augment, experts, models, train
-from ltnb import data as D
+from ltnb import augment, data as D, experts, models
+from ltnb.presets import PRESETS
+from ltnb.training import stage1
 from ltnb.runs import RunConfig, get_or_train
 
 
@@ -172,7 +173,7 @@ def test_a_multi_expert_smoke_run_stores_what_the_chapter_reads(tmp_store):
 
 def test_build_model_picks_the_network():
     lt = type("LT", (), {"info": D.DATASETS["fmnist"]})()
-    p = train.PRESETS["smoke"]
-    ic = train.build_model(RunConfig(preset="smoke", loss="ce", head="experts", extra=(("experts", 2), ("expert_type", "ic"))), lt, p)
+    p = PRESETS["smoke"]
+    ic = stage1.build_model(RunConfig(preset="smoke", loss="ce", head="experts", extra=(("experts", 2), ("expert_type", "ic"))), lt, p)
     assert isinstance(ic, experts.MultiExpertResNet) and ic.expert_type == "ic" and ic.num_experts == 2
-    assert isinstance(train.build_model(RunConfig(preset="smoke"), lt, p), models.Net)
+    assert isinstance(stage1.build_model(RunConfig(preset="smoke"), lt, p), models.Net)

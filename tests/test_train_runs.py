@@ -1,19 +1,21 @@
 """The trainer on a few smoke steps, and the run store."""
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
-from ltnb import runs, train
+from ltnb import data as D, runs, store
 from ltnb.presets import PRESETS
+from ltnb.training import common, stage1
 from ltnb.runs import CorruptRun, RunConfig, get_or_train
 
 
 def test_learning_rate_warmup_and_steps():
     p = dataclasses.replace(PRESETS["paper"], epochs=10, warmup_epochs=2, milestones=(0.5, 0.8))
-    lrs = [train.learning_rate(s, 4, p) for s in range(40)]
+    lrs = [common.learning_rate(s, 4, p) for s in range(40)]
     assert lrs[0] == pytest.approx(0.1 / 8) and lrs[7] == pytest.approx(0.1)
     assert lrs[8] == pytest.approx(0.1) and lrs[19] == pytest.approx(0.1)
     assert lrs[20] == pytest.approx(0.01) and lrs[32] == pytest.approx(0.001)
@@ -44,7 +46,7 @@ def test_smoke_runs_train_store_and_reuse(tmp_store, monkeypatch):
     assert run.arrays["weight"].shape == (10, 16)
     assert (tmp_store / cfg.key / "model.pt").is_file()
     # a second call reuses the stored run: training is not called again
-    monkeypatch.setattr(train, "train_stage1", lambda *a, **k: pytest.fail("retrained a stored run"))
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("retrained a stored run"))
     again = get_or_train(cfg, device="cpu", progress=False)
     assert again.metrics == m
 
@@ -71,40 +73,6 @@ def test_cpu_rerun_gives_the_same_numbers(tmp_path):
     assert np.array_equal(a.arrays["test_logits"], b.arrays["test_logits"])
 
 
-def test_interrupted_save_leaves_nothing(tmp_store, monkeypatch):
-    cfg = RunConfig(preset="smoke", seed=7)
-
-    def boom(*a, **k):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runs.np, "savez_compressed", boom)
-    with pytest.raises(KeyboardInterrupt):
-        runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
-    assert not (tmp_store / cfg.key).exists()
-    assert list(tmp_store.iterdir()) == []  # no half-written temporary folder either
-
-
-def test_corrupt_run_is_a_clear_error_and_is_kept(tmp_store):
-    cfg = RunConfig(preset="smoke", seed=3)
-    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
-    metrics = tmp_store / cfg.key / "metrics.json"
-    metrics.write_text("{ truncated")
-    with pytest.raises(CorruptRun, match="left untouched"):
-        get_or_train(cfg, progress=False)
-    assert metrics.read_text() == "{ truncated"
-
-
-def test_run_whose_config_does_not_match_is_not_reused(tmp_store):
-    cfg = RunConfig(preset="smoke", seed=4)
-    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)})
-    path = tmp_store / cfg.key / "config.json"
-    stored = json.loads(path.read_text())
-    stored["kernel_version"] = -1
-    path.write_text(json.dumps(stored))
-    with pytest.raises(CorruptRun, match="does not match"):
-        runs.load(cfg)
-
-
 def test_balanced_softmax_and_mixup_smoke_train(tmp_store):
     for kw in (dict(loss="balanced_softmax"), dict(mixup_alpha=1.0), dict(sampler="class_balanced")):
         m = get_or_train(RunConfig(preset="smoke", **kw), progress=False).metrics
@@ -112,29 +80,40 @@ def test_balanced_softmax_and_mixup_smoke_train(tmp_store):
 
 
 def test_fast_path_matches_the_plain_path():
-    """bf16 autocast + channels-last (the CUDA fast path, here on the CPU) trains to the same numbers."""
+    """bf16 autocast (the CUDA fast path, here on the CPU) against fp32, on any CPU (native bf16 or not).
+
+    One forward pass of the same network agrees within bf16's precision but not bit for bit (the fast
+    path really runs in bf16), and a short training follows the same loss trajectory. No accuracy of a
+    barely trained model is compared: that is noise, different on every machine.
+    """
     import dataclasses as dc
 
-    lt = train.dataset("fmnist", 100)
-    p = dc.replace(PRESETS["smoke"], epochs=2, max_steps=6)
+    lt = common.dataset("fmnist", 100)
     cfg = RunConfig(preset="smoke")
-    plain, hp = train.fit(cfg, lt, p, "cpu", progress=False, fast=False)
-    fast, hf = train.fit(cfg, lt, p, "cpu", progress=False, fast=True)
+    torch.manual_seed(0)
+    model = stage1.build_model(cfg, lt, PRESETS["smoke"]).eval()
+    x, _ = D.DeviceImages(lt.test, "cpu").batch(torch.arange(256), augment=False)
+    with torch.no_grad():
+        plain = model(x)
+        with common.autocast(torch.device("cpu"), fast=True):
+            fast = model(x).float()
+    assert not torch.equal(fast, plain)
+    assert (fast - plain).abs().max() <= 0.05 * plain.abs().max()
+    assert (fast.argmax(1) == plain.argmax(1)).float().mean() >= 0.9
+    p = dc.replace(PRESETS["smoke"], epochs=3, max_steps=4, eval_every=0, lr=0.02)  # a smooth trajectory
+    _, hp = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=False)
+    _, hf = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=True)
+    assert (hp["precision"], hf["precision"]) == ("fp32", "bf16 autocast")
     assert np.allclose(hp["loss"], hf["loss"], rtol=0.05), (hp["loss"], hf["loss"])
-    test = train.D.DeviceImages(lt.test, "cpu")
-    _, lp, y = train.predict(plain, test, 1000)
-    _, lf, _ = train.predict(fast, test, 1000)
-    acc_p, acc_f = (lp.argmax(1) == y).float().mean(), (lf.argmax(1) == y).float().mean()
-    assert abs(float(acc_p - acc_f)) < 0.05
 
 
 def test_cosine_learning_rate():
     p = dataclasses.replace(PRESETS["paper"], epochs=12, warmup_epochs=2, lr_schedule="cosine")
-    assert train.learning_rate(8, 4, p) == pytest.approx(0.1)  # first step after warm-up
-    assert train.learning_rate(28, 4, p) == pytest.approx(0.05)  # half way through the cosine
-    assert train.learning_rate(48, 4, p) == pytest.approx(0.0, abs=1e-12)
+    assert common.learning_rate(8, 4, p) == pytest.approx(0.1)  # first step after warm-up
+    assert common.learning_rate(28, 4, p) == pytest.approx(0.05)  # half way through the cosine
+    assert common.learning_rate(48, 4, p) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="lr_schedule"):
-        train.learning_rate(20, 4, dataclasses.replace(p, lr_schedule="poly"))
+        common.learning_rate(20, 4, dataclasses.replace(p, lr_schedule="poly"))
 
 
 def test_gcl_two_stages_smoke(tmp_store):
@@ -165,7 +144,7 @@ def test_stage2_knobs_leave_the_parent_the_baselines_ce_run():
 def test_marr_and_disalign_on_the_stored_backbone(tmp_store, monkeypatch):
     base = dict(dataset="fmnist", imb=100, preset="smoke")
     ce = get_or_train(RunConfig(**base), progress=False)
-    monkeypatch.setattr(train, "train_stage1", lambda *a, **k: pytest.fail("retrained the stored backbone"))
+    monkeypatch.setattr(stage1, "train_stage1", lambda *a, **k: pytest.fail("retrained the stored backbone"))
     marr = get_or_train(RunConfig(**base, stage2="marr", extra=(("gamma", 1.2), ("iterations", 7))), progress=False)
     dis = get_or_train(RunConfig(**base, stage2="disalign", extra=(("gamma", 1.2),)), progress=False)
     assert marr.metrics["trainable_parameters"] == 2 * 10
@@ -186,39 +165,41 @@ def test_marr_on_a_backbone_trained_at_another_factor(tmp_store):
     run = get_or_train(cfg, progress=False)
     assert runs.load(RunConfig(dataset="fmnist", imb=50, preset="smoke")) is not None
     assert runs.load(RunConfig(**base)) is None  # no backbone at 200 was needed
-    assert run.metrics["counts"] == train.dataset("fmnist", 200).counts.tolist()  # fitted on the imb-200 set
+    assert run.metrics["counts"] == common.dataset("fmnist", 200).counts.tolist()  # fitted on the imb-200 set
 
 
-def test_a_recorded_run_is_used_when_the_store_lacks_it_and_never_silently_when_it_mismatches(tmp_store, tmp_path, monkeypatch):
+def test_a_recorded_run_is_used_when_the_store_lacks_it_and_never_silently_when_it_mismatches(tmp_path, monkeypatch):
+    from ltnb import record
+
     cfg = RunConfig(preset="smoke", seed=7)
     recorded = tmp_path / "recorded"
     monkeypatch.setenv("LTNB_RECORDED", str(recorded))
-    assert runs.load(cfg) is None
-    runs.save(cfg, {"accuracy": 0.5}, {"confusion": np.eye(2)}, root=recorded)  # small files only
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "full"))
+    full = get_or_train(cfg, progress=False)
+    record.export(full)
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "empty"))
     run = runs.load(cfg)
-    assert run is not None and run.metrics["accuracy"] == 0.5 and run.path.parent == recorded
-    with pytest.raises(FileNotFoundError, match="recorded runs keep small files only"):
+    assert run.recorded and run.path == recorded / "smoke" / cfg.key
+    assert run.metrics["accuracy"] == full.metrics["accuracy"]
+    with pytest.raises(FileNotFoundError, match="recordings keep the small files"):
         run.features()
-    # the store wins over the recording
-    runs.save(cfg, {"accuracy": 0.75}, {"confusion": np.eye(2)})
-    assert runs.load(cfg).metrics["accuracy"] == 0.75
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "full"))  # the store wins over the recording
+    assert not runs.load(cfg).recorded
     # a recording whose config no longer matches its key is refused and left in place
     other = RunConfig(preset="smoke", seed=8)
-    (recorded / other.key).mkdir()
-    for f in ("config.json", "metrics.json", "arrays.npz"):
-        (recorded / other.key / f).write_bytes((recorded / cfg.key / f).read_bytes())
-    with pytest.raises(runs.CorruptRun):
+    shutil.copytree(recorded / "smoke" / cfg.key, recorded / "smoke" / other.key)
+    with pytest.raises(runs.CorruptRun, match="does not match"):
         runs.load(other)
-    assert (recorded / other.key / "config.json").is_file()
+    assert (recorded / "smoke" / other.key / "config.json").is_file()
 
 
 def test_evaluating_every_epoch_changes_no_training_number():
     """Per-epoch test accuracy is recorded (overall and per class) without touching what is trained."""
-    lt = train.dataset("fmnist", 100)
+    lt = common.dataset("fmnist", 100)
     cfg = RunConfig(preset="smoke", mixup_alpha=1.0)
     p = dataclasses.replace(PRESETS["smoke"], epochs=3)
-    quiet, hq = train.fit(cfg, lt, dataclasses.replace(p, eval_every=0), "cpu", progress=False)
-    loud, hl = train.fit(cfg, lt, dataclasses.replace(p, eval_every=1), "cpu", progress=False)
+    quiet, hq = stage1.fit(cfg, lt, dataclasses.replace(p, eval_every=0), "cpu", progress=False)
+    loud, hl = stage1.fit(cfg, lt, dataclasses.replace(p, eval_every=1), "cpu", progress=False)
     assert hq["loss"] == hl["loss"]
     for a, b in zip(quiet.state_dict().values(), loud.state_dict().values()):
         assert torch.equal(a, b)

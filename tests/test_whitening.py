@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import models, samplers, train, whitening as W
+from ltnb import models, samplers, whitening as W
 from ltnb.presets import PRESETS
+from ltnb.training import batches, common, stage1
 from ltnb.runs import RunConfig, get_or_train
 
 R3 = math.sqrt(3)
@@ -112,8 +113,8 @@ def test_channel_singular_values_by_hand():
 
 
 def test_layer_features_of_a_whitened_resnet():
-    model = train.build_model(RunConfig(preset="smoke", extra=(("whiten", True), ("cw_eps", 1e-3))),
-                              train.dataset("fmnist", 100), PRESETS["smoke"])
+    model = stage1.build_model(RunConfig(preset="smoke", extra=(("whiten", True), ("cw_eps", 1e-3))),
+                              common.dataset("fmnist", 100), PRESETS["smoke"])
     assert isinstance(model.backbone, W.WhitenedBackbone) and model.head.weight.shape == (10, 16)
     feats = W.layer_features(model, torch.randn(20, 1, 28, 28))
     assert list(feats) == list(W.LAYERS)
@@ -206,12 +207,12 @@ def test_whitened_bet_run_trains_and_records_gradient_norms(tmp_store):
                     extra=(("whiten", True), ("cw_eps", 1e-3), ("bet_interval", 1), ("bet_iterations", 1),
                            ("bet_blocks", 1), ("bet_r_min", 0.05), ("bet_alpha", 2.0)))
     assert cfg.label == "ce+bet+cw"
-    lt = train.training_set(cfg)
+    lt = common.training_set(cfg)
     p = PRESETS["smoke"]
     n = int(lt.counts.sum())
-    assert train.steps_per_epoch(cfg, n, 10, PRESETS["paper"]) == 2 * -(-n // 128)  # T = T2 = 1
-    assert train.steps_per_epoch(cfg, n, 10, p) == p.max_steps
-    plan = train.epoch_plan(cfg, lt.train.labels, lt.counts, p, torch.Generator().manual_seed(0), 0)
+    assert batches.steps_per_epoch(cfg, n, 10, PRESETS["paper"]) == 2 * -(-n // 128)  # T = T2 = 1
+    assert batches.steps_per_epoch(cfg, n, 10, p) == p.max_steps
+    plan = batches.epoch_plan(cfg, lt.train.labels, lt.counts, p, torch.Generator().manual_seed(0), 0)
     assert len(plan) == 2 * -(-n // p.batch_size)  # T = T2 = 1: every other batch is B3RS
     run = get_or_train(cfg, device="cpu", progress=False)
     h = run.metrics["history"]
@@ -227,28 +228,28 @@ def test_whitened_bet_run_trains_and_records_gradient_norms(tmp_store):
 
 def test_balanced_reference_set_caps_each_class():
     cfg = RunConfig(dataset="fmnist", imb=1, preset="smoke", extra=(("per_class", 30),))
-    lt = train.training_set(cfg)
+    lt = common.training_set(cfg)
     assert lt.counts.tolist() == [30] * 10
-    full = train.dataset("fmnist", 1).train.labels.numpy()
+    full = common.dataset("fmnist", 1).train.labels.numpy()
     first = np.where(full == 3)[0][:30]  # the first images of each class's seeded shuffle
-    assert torch.equal(lt.train.images[lt.train.labels == 3], train.dataset("fmnist", 1).train.images[first])
+    assert torch.equal(lt.train.images[lt.train.labels == 3], common.dataset("fmnist", 1).train.images[first])
     with pytest.raises(ValueError, match="per_class"):
-        train.training_set(RunConfig(dataset="fmnist", imb=1, preset="smoke", extra=(("per_class", 0),)))
+        common.training_set(RunConfig(dataset="fmnist", imb=1, preset="smoke", extra=(("per_class", 0),)))
 
 
 def test_bet_settings_come_from_table6_then_the_knobs():
     cfg = RunConfig(preset="smoke", sampler="bet")
-    assert train.bet_settings(cfg, 100) == dict(blocks=10, r0=0.01, alpha=2.0, interval=30, iterations=10)
-    assert train.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_interval", 7),)), 10)["interval"] == 7
+    assert batches.bet_settings(cfg, 100) == dict(blocks=10, r0=0.01, alpha=2.0, interval=30, iterations=10)
+    assert batches.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_interval", 7),)), 10)["interval"] == 7
     with pytest.raises(ValueError, match="bet_blocks"):
-        train.bet_settings(cfg, 7)  # no Table 6 row for 7 classes, no knobs
+        batches.bet_settings(cfg, 7)  # no Table 6 row for 7 classes, no knobs
     with pytest.raises(ValueError, match="divisor"):
-        train.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_blocks", 3),)), 10)
+        batches.bet_settings(RunConfig(preset="smoke", sampler="bet", extra=(("bet_blocks", 3),)), 10)
 
 
 def test_head_gradient_norms_average_over_an_epoch():
     w = torch.nn.Parameter(torch.zeros(2, 2))
-    norms = train.HeadGradientNorms(w)
+    norms = stage1.HeadGradientNorms(w)
     (w * torch.tensor([[3.0, 4.0], [0.0, 1.0]])).sum().backward()  # row norms 5 and 1
     (w * torch.tensor([[0.0, 1.0], [0.0, 3.0]])).sum().backward()  # row norms 1 and 3
     assert norms.pop() == pytest.approx([3.0, 2.0])

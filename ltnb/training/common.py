@@ -1,0 +1,146 @@
+"""What every stage of training shares: the data sets, the schedule, evaluation and the run's summary."""
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ltnb import data as D
+from ltnb import evaluate
+from ltnb.config import RunConfig
+from ltnb.presets import Preset
+
+FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angles)
+
+
+@functools.lru_cache(maxsize=4)
+def dataset(name: str, imb: float, subset_seed: int = 0) -> D.LongTailed:
+    """The long-tailed training set and the balanced test set (cached in the process)."""
+    return D.long_tailed(name, imb, subset_seed=subset_seed)
+
+
+def training_set(cfg: RunConfig) -> D.LongTailed:
+    """The run's training set: the long-tailed subset at ``cfg.imb``, capped at the knob
+    ``per_class`` images per class when set (the first of each class's seeded shuffle), e.g. a
+    balanced set as large as a long-tailed one (the whitening chapter's balanced reference).
+    The knob ``subset_seed`` draws another long-tailed subset (the leaderboard's spread over subsets)."""
+    lt = dataset(cfg.dataset, cfg.imb, int(cfg.knob("subset_seed", 0)))
+    cap = cfg.knob("per_class")
+    if cap is None:
+        return lt
+    if int(cap) < 1:
+        raise ValueError(f"per_class must be a positive number of images, got {cap}")
+    labels = lt.train.labels.numpy()
+    keep = np.concatenate([np.where(labels == c)[0][:int(cap)] for c in range(lt.info.num_classes)])
+    train = lt.train.subset(np.sort(keep))
+    return D.LongTailed(train, lt.test, D.class_counts(train.labels, lt.info.num_classes), lt.imb)
+
+
+def learning_rate(step: int, steps_per_epoch: int, p: Preset, base_lr: float | None = None) -> float:
+    """Linear warm-up over ``warmup_epochs``, then step decays at the milestones or a cosine to zero."""
+    lr = p.lr if base_lr is None else base_lr
+    epoch = step / steps_per_epoch
+    if epoch < p.warmup_epochs:
+        return lr * (step + 1) / (p.warmup_epochs * steps_per_epoch)
+    if p.lr_schedule == "cosine":
+        done = (epoch - p.warmup_epochs) / max(p.epochs - p.warmup_epochs, 1e-9)
+        return lr * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+    if p.lr_schedule != "step":
+        raise ValueError(f"unknown lr_schedule {p.lr_schedule!r}; choose 'step' or 'cosine'")
+    return lr * p.lr_decay ** sum(epoch >= m for m in p.milestone_epochs())
+
+
+def progress_bar(total: int, desc: str, enabled: bool):
+    enabled = enabled and os.environ.get("LTNB_PROGRESS", "1") != "0"
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr,
+                mininterval=2.0, dynamic_ncols=True, leave=True)
+
+
+def fast_default(device: torch.device) -> bool:
+    """bf16 autocast where it pays: every CUDA device, and CPUs with native bf16 (AVX512-BF16, AMX)."""
+    if device.type == "cuda":
+        return True
+    try:
+        return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def autocast(device: torch.device, fast: bool | None = None):
+    fast = fast_default(device) if fast is None else fast
+    return torch.autocast(device.type, dtype=torch.bfloat16) if fast else nullcontext()
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, images: D.DeviceImages, limit: int | None = None,
+            batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features, logits and labels of the (un-augmented) images, in order, on the CPU."""
+    model.eval()
+    n = len(images) if limit is None else min(limit, len(images))
+    feats, logits = [], []
+    cast = autocast(images.device)
+    for i in range(0, n, batch_size):
+        x, _ = images.batch(torch.arange(i, min(i + batch_size, n), device=images.device), augment=False)
+        with cast:
+            z = model.features(x).float()
+        out = model.head(z)  # the head in fp32: stored features reproduce these logits exactly
+        feats.append(z.cpu())
+        logits.append(out.float().cpu())
+    return torch.cat(feats), torch.cat(logits), images.labels[:n].cpu()
+
+
+def head_arrays(head: torch.nn.Module) -> dict[str, np.ndarray]:
+    out = {"weight": head.weight.detach().float().cpu().numpy()}
+    if getattr(head, "bias", None) is not None:
+        out["bias"] = head.bias.detach().float().cpu().numpy()
+    return out
+
+
+def feature_subset(labels: torch.Tensor, per_class: int) -> np.ndarray:
+    labels = labels.numpy()
+    return np.concatenate([np.where(labels == c)[0][:per_class] for c in np.unique(labels)])
+
+
+def summary(logits, labels, counts, extra: dict) -> tuple[dict, np.ndarray]:
+    m, conf = evaluate.metrics(logits, labels, counts)
+    m.update(extra)
+    return m, conf
+
+
+def class_means(values: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """Row ``c``: the mean of ``values`` over the images of class ``c``."""
+    C = values.shape[1]
+    sums = torch.zeros(C, values.shape[1]).index_add_(0, labels, values.float())
+    return (sums / torch.bincount(labels, minlength=C).clamp_min(1).unsqueeze(1)).numpy()
+
+
+def new_history() -> dict:
+    return {"epoch": [], "loss": [], "test_acc": [], "test_per_class": []}
+
+
+def record_epoch(history: dict, loss: float, test_logits: torch.Tensor, test_labels: torch.Tensor) -> None:
+    """One stage-2 epoch: its mean training loss, and the test accuracy overall and per class."""
+    pred = test_logits.argmax(1)
+    history["epoch"].append(len(history["epoch"]) + 1)
+    history["loss"].append(loss)
+    history["test_acc"].append(float((pred == test_labels).float().mean()))
+    history["test_per_class"].append(evaluate.per_class_accuracy(evaluate.confusion_matrix(
+        pred.numpy(), test_labels.numpy(), test_logits.shape[1])).tolist())
+
+
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def compile_mode(asked: str | None = None) -> str:
+    """``asked``, else ``$LTNB_COMPILE``, else off: on the H100 CUDA graphs beat compiling (``make bench``)."""
+    mode = asked or os.environ.get("LTNB_COMPILE") or "off"
+    if mode not in COMPILE_MODES:
+        source = "compile" if asked else "LTNB_COMPILE"
+        raise ValueError(f"{source}={mode!r}: choose one of {COMPILE_MODES}")
+    return mode
