@@ -33,6 +33,7 @@ class DatasetInfo:
     std: tuple[float, ...]
     pad: int  # pad-and-crop padding used by the augmentation
     classes: tuple[str, ...]
+    train_per_class: int  # training images of each class in the balanced set (n_max of a long-tailed subset)
 
 
 _CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -42,11 +43,11 @@ _FMNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 DATASETS: dict[str, DatasetInfo] = {
     "cifar10": DatasetInfo("cifar10", 10, (3, 32, 32), (0.4914, 0.4822, 0.4465),
-                           (0.2023, 0.1994, 0.2010), 4, _CIFAR10_CLASSES),
+                           (0.2023, 0.1994, 0.2010), 4, _CIFAR10_CLASSES, 5000),
     "cifar100": DatasetInfo("cifar100", 100, (3, 32, 32), (0.5071, 0.4865, 0.4409),
-                            (0.2673, 0.2564, 0.2762), 4, tuple(str(i) for i in range(100))),
+                            (0.2673, 0.2564, 0.2762), 4, tuple(str(i) for i in range(100)), 500),
     # 28x28 grey: pad 3 keeps the same ~12% shift range as CIFAR's pad 4 on 32 pixels.
-    "fmnist": DatasetInfo("fmnist", 10, (1, 28, 28), (0.2860,), (0.3530,), 3, _FMNIST_CLASSES),
+    "fmnist": DatasetInfo("fmnist", 10, (1, 28, 28), (0.2860,), (0.3530,), 3, _FMNIST_CLASSES, 6000),
 }
 
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")

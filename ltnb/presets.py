@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from ltnb import data
@@ -93,6 +94,16 @@ class Context:
     seeds: tuple[int, ...]
     device: torch.device
     notes: tuple[str, ...] = ()
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Training images per class of the long-tailed set (computed, nothing loaded)."""
+        info = data.dataset_info(self.dataset)
+        return np.array(data.lt_counts(info.train_per_class, info.num_classes, self.imb))
+
+    @property
+    def num_classes(self) -> int:
+        return data.dataset_info(self.dataset).num_classes
 
     @property
     def stamp(self) -> str:

@@ -70,7 +70,6 @@ score_runs = "auto"  # short scoring runs of different seeds for EL2N and AVH; a
 score_epochs = "auto"  # epochs of each scoring run on the preset schedule; auto: 10 paper, 1 otherwise
 
 # %%
-import ast
 import math
 import re
 from types import SimpleNamespace
@@ -81,69 +80,26 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import angular, evaluate, losses, plots, reference, report
-from ltnb.presets import setup
-from ltnb.runs import RunConfig, get_or_train
-from ltnb.train import dataset as lt_dataset, mislas_settings, scoring_configs
+from ltnb import angular, derived, evaluate, losses, plots, reference, report
+from ltnb.chapters import start
+from ltnb.chapters.angular import PRUNING as METHODS
 
-
-
-def as_list(value, name):
-    """A list parameter; ``papermill -p`` passes lists as text such as "[0.3, 0.6]"."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            raise ValueError(f"{name} must be a list of numbers such as [0.3, 0.6], got {value!r}") from None
-    value = list(value) if isinstance(value, (list, tuple)) else [value]
-    if not value or not all(isinstance(v, (int, float)) for v in value):
-        raise ValueError(f"{name} must be a non-empty list of numbers, got {value!r}")
-    return [float(v) for v in value]
-
-
-seed = as_list(seed, "seed") if isinstance(seed, str) else seed
-ctx = setup(dataset, imb, preset, seed, device)
-P = ctx.preset
-s_sweep, tau_sweep = as_list(s_sweep, "s_sweep"), as_list(tau_sweep, "tau_sweep")
-ten = ctx.dataset != "cifar100"
-s = (0.25 if ten else 0.1) if s == "auto" else float(s)
-F_form = ("sine" if ten else "linear") if F_form == "auto" else F_form
-if not 0 <= s <= 1 or any(not 0 <= float(v) <= 1 for v in s_sweep):
-    raise ValueError(f"ABS strength s must lie in [0, 1], got s={s} and s_sweep={s_sweep}")
-for name, value in (("F_form", F_form), ("f_form", f_form)):
-    if value not in ("sine", "concave", "linear"):
-        raise ValueError(f"{name}={value!r}: choose sine / concave or linear")
-if not float(aem_s) > 0:
-    raise ValueError(f"aem_s must be a positive logit scale, got {aem_s}")
-aem_s = float(aem_s)
-if float(tau) < 0 or any(float(t) < 0 for t in tau_sweep):
-    raise ValueError(f"ALAS tau must be >= 0, got tau={tau} and tau_sweep={tau_sweep}")
-tau = float(tau)
-if shift_bn not in ("auto", True, False):
-    raise ValueError(f"shift_bn must be True, False or 'auto', got {shift_bn!r}")
-AUTO_PRUNE = {"paper": ([0.15, 0.3, 0.45, 0.6, 0.75], 10, 10), "cpu": ([0.4, 0.7], 3, 1), "smoke": ([0.5], 2, 1)}
-auto_fr, auto_runs, auto_epochs = AUTO_PRUNE[P.name]
-prune_fractions = sorted(auto_fr if prune_fractions == "auto" else as_list(prune_fractions, "prune_fractions"))
-score_runs = auto_runs if score_runs == "auto" else int(score_runs)
-score_epochs = auto_epochs if score_epochs == "auto" else int(score_epochs)
-if any(not 0 < f < 1 for f in prune_fractions):
-    raise ValueError(f"prune_fractions must lie in (0, 1), got {prune_fractions}")
-if score_runs < 1 or not 1 <= score_epochs <= P.epochs:
-    raise ValueError(f"score_runs must be >= 1 and score_epochs in 1..{P.epochs}, got {score_runs}, {score_epochs}")
-
-counts = lt_dataset(ctx.dataset, ctx.imb).counts
+ctx, P, plan = start("angular", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, s=s,
+                     F_form=F_form, aem_s=aem_s, tau=tau, f_form=f_form, shift_bn=shift_bn, s_sweep=s_sweep,
+                     tau_sweep=tau_sweep, prune_fractions=prune_fractions, score_runs=score_runs,
+                     score_epochs=score_epochs)
+PR = ctx.preset
+s, F_form, aem_s, tau, f_form = P.s, P.F_form, P.aem_s, P.tau, P.f_form
+s_sweep, tau_sweep, prune_fractions = P.s_sweep, P.tau_sweep, P.prune_fractions
+score_runs, score_epochs = P.score_runs, P.score_epochs
+counts = ctx.counts
 K = len(counts)
-base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=P.name)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
-stage2 = mislas_settings(ctx.dataset, ctx.imb)
-if shift_bn != "auto":
-    stage2["shift_bn"] = bool(shift_bn)
+stage2 = losses.mislas_settings(ctx.dataset, ctx.imb)
+if P.shift_bn != "auto":
+    stage2["shift_bn"] = bool(P.shift_bn)
 print(f"  ABS: s = {s:g}, {F_form} F · ALAS: tau = {tau:g}, {f_form} f · MiSLAS stage 2: {stage2}")
 print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of {score_epochs} epoch(s)")
-
-
-def runs_for(make):
-    return [get_or_train(make(sd), device=ctx.device) for sd in ctx.seeds]
 
 
 def as_run(metrics):
@@ -167,55 +123,32 @@ def pct(values):
 # so the $\tau$ sweep costs seconds.
 
 # %%
-def s1(sd, **kw):
-    return RunConfig(**base, seed=sd, mixup_alpha=1.0, **kw)
-
-
-def aem_knobs(scale=None):
-    """AEM's logit scale as a knob (none at 1, the default of Eq. 6 as written)."""
-    scale = aem_s if scale is None else scale
-    return () if scale == 1 else (("s", scale),)
-
-
-def s2(sd, method, t=tau, form=f_form, backbone="ce"):
-    knobs = dict(stage2, las_form=form if method == "alas" else "concave")
-    if backbone == "aem":
-        knobs.update(aem_knobs())
-    return RunConfig(**base, seed=sd, mixup_alpha=1.0, loss=backbone, stage2=method,
-                     tau=t if method == "alas" else 1.0, extra=tuple(knobs.items()))
-
-
-ce = runs_for(lambda sd: RunConfig(**base, seed=sd))
-mislas1 = runs_for(s1)
-aem = runs_for(lambda sd: s1(sd, loss="aem", extra=aem_knobs()))
-aem_literal = aem if aem_s == 1 else runs_for(lambda sd: s1(sd, loss="aem", extra=aem_knobs(1.0)))
-mislas2 = runs_for(lambda sd: s2(sd, "mislas"))
-alas = runs_for(lambda sd: s2(sd, "alas"))
-atl = runs_for(lambda sd: s2(sd, "alas", backbone="aem"))
+stage1_runs, stage2_runs = plan.fetch("stage 1"), plan.fetch("stage 2")
+ce, mislas1, aem = stage1_runs["CE"], stage1_runs["CE + mixup"], stage1_runs["ATL (AEM)"]
+aem_literal = stage1_runs.get("AEM, s = 1", aem)
+mislas2, alas, atl = stage2_runs["MiSLAS"], stage2_runs["ATL (ALAS)"], stage2_runs["ATL (all)"]
 assert all(r.config.parent == m.config for r, m in zip(mislas2, mislas1))  # stage 2 on the stored backbone
 
 
-def logits_of(run, split="test"):
-    """Linear ``W z + b`` and angular (Eq. 1) logits of the run's stored features and classifier."""
-    f, a = run.features(), run.arrays
-    z, y = torch.from_numpy(f[split]), torch.from_numpy(f[f"{split}_labels"]).long()
-    W = torch.from_numpy(a["weight"])
-    lin = z @ W.t() + (torch.from_numpy(a["bias"]) if "bias" in a else 0)
-    return lin, angular.angular_logits(z, W), y
+def angular_of(run) -> dict:
+    """The run's angular (Eq. 1) test logits and per-class means of its linear and angular logits and
+    probabilities (:mod:`ltnb.derived`: computed from its features, or read from its recording)."""
+    out = {k: torch.from_numpy(v) for k, v in derived.get(run, "angular").items()}
+    out["test_labels"] = torch.from_numpy(run.arrays["test_labels"]).long()
+    return out
 
 
 def l2a(run):
-    _, ang, y = logits_of(run)
-    return as_run(evaluate.metrics(ang, y, counts)[0])
+    a = angular_of(run)
+    return as_run(evaluate.metrics(a["test_angular_logits"], a["test_labels"], counts)[0])
 
 
 def abs_probabilities(run, strength, form):
     """Angular test probabilities before and after ABS (Eqs. 7-9), gamma from the training images."""
-    _, ang_tr, y_tr = logits_of(run, "train")
-    _, ang_te, y_te = logits_of(run, "test")
-    bias = angular.abs_bias(angular.class_mean_probabilities(ang_tr.softmax(1), y_tr, K))
-    before = ang_te.softmax(1)
-    return before, angular.abs_calibrate(before, angular.abs_gamma(bias, strength, form)), y_te
+    a = angular_of(run)
+    bias = angular.abs_bias(a["train_class_probs_angular"])
+    before = a["test_angular_logits"].softmax(1)
+    return before, angular.abs_calibrate(before, angular.abs_gamma(bias, strength, form)), a["test_labels"]
 
 
 def abs_run(run, strength=s, form=F_form):
@@ -247,10 +180,9 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, split, title in zip(axes, ("train", "test"), ("Figure 3: training set", "Figure 7: test set")):
-    lin, ang, y = logits_of(mislas1[0], split)
     plots.shade_splits(ax, counts)
-    for name, lg in (("linear", lin), ("angular", ang)):
-        own = angular.class_mean_probabilities(lg, y, K).diagonal().numpy()
+    for name in ("linear", "angular"):
+        own = angular_of(mislas1[0])[f"{split}_class_logits_{name}"].diagonal().numpy()
         ax.plot(np.arange(K), (own - own.min()) / max(own.max() - own.min(), 1e-12), marker="o", ms=3, label=name)
     ax.set(xlabel="class index (head → tail)", ylabel="mean own-class logit, normalised")
     ax.set_title(title, loc="left", pad=14)
@@ -270,10 +202,9 @@ plt.show()
 
 # %%
 show_cls = np.unique(np.linspace(0, K - 1, min(K, 10)).round().astype(int))
-lin, ang, y = logits_of(mislas1[0], "train")
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-for ax, name, lg in ((axes[0], "(a) linear", lin), (axes[1], "(b) angular", ang)):
-    M = angular.class_mean_probabilities(lg.softmax(1), y, K).numpy()
+for ax, name, kind in ((axes[0], "(a) linear", "linear"), (axes[1], "(b) angular", "angular")):
+    M = angular_of(mislas1[0])[f"train_class_probs_{kind}"].numpy()
     colors = plt.cm.viridis(np.linspace(0, 1, len(show_cls)))
     for c, col in zip(show_cls, colors):
         ax.plot(show_cls, M[c, show_cls], color=col, lw=1, marker="o", ms=2, label=f"class {c}")
@@ -335,7 +266,7 @@ report.show(quoted.rename(columns=col2).map(lambda v: f"{v:g}"), ctx.stamp, "Tab
 
 # %%
 before, after, _ = abs_probabilities(mislas1[0], s, F_form)
-_, stage2_ang, _ = logits_of(mislas2[0])
+stage2_ang = angular_of(mislas2[0])["test_angular_logits"]
 panels = (("(a) before ABS", before), (f"(b) after ABS, s = {s:g}, {F_form} F", after / after.sum(1, keepdim=True)),
           ("(c) after stage 2", stage2_ang.softmax(1)))
 fig, axes = plt.subplots(1, 3, figsize=(10, 2.9), sharey=True)
@@ -387,11 +318,11 @@ report.show(pd.DataFrame(rows5).set_index("s"), ctx.stamp, "Table 5: ABS accurac
 t6 = reference.reported(paper="angular", table="Table 6")
 paper6 = {(row.setting.rsplit(", ", 1)[1].split()[0], round(setting_value(row.setting, "tau"), 2)): row.value
           for row in t6.itertuples()}
-rows6, sweep6 = [], {}
+rows6, sweep6 = [], plan.fetch("Table 6")
 for t in tau_sweep:
     row = {"τ": f"{float(t):g}"}
     for form in ("linear", "concave"):
-        sweep6[(form, float(t))] = rs = runs_for(lambda sd, t=t, form=form: s2(sd, "alas", t=float(t), form=form))
+        rs = sweep6[(form, float(t))]
         row[f"measured, {form} f"] = pct([r.metrics["accuracy"] for r in rs])
     for form in ("linear", "concave"):
         v = paper6.get((form, round(float(t), 2)))
@@ -409,17 +340,7 @@ report.show(pd.DataFrame(rows6).set_index("τ"), ctx.stamp, "Table 6: ALAS accur
 # `score_epochs` epoch(s) of the same schedule. Fraction 0 is the baselines chapter's CE run.
 
 # %%
-METHODS = {"random": "random", "classwise": "class-wise random", "el2n": "EL2N", "avh": "AVH"}
-
-
-def pruned_cfg(sd, method, fraction):
-    extra = (("prune", method), ("prune_fraction", float(fraction)))
-    if method in ("el2n", "avh"):
-        extra += (("score_runs", score_runs), ("score_epochs", score_epochs))
-    return RunConfig(**base, seed=sd, extra=extra)
-
-
-pruning = {(m, f): runs_for(lambda sd, m=m, f=f: pruned_cfg(sd, m, f)) for m in METHODS for f in prune_fractions}
+pruning = plan.fetch("Figure 6")
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 xs = [0.0] + prune_fractions
 for m, label in METHODS.items():
@@ -448,10 +369,8 @@ report.show(report.accuracy_table({"nothing pruned (CE)": ce, **rows_p}, splits=
 # class's test accuracy (first seed).
 
 # %%
-f_te, a = mislas1[0].features(), mislas1[0].arrays
-avh = angular.avh_score(torch.from_numpy(f_te["test"]), torch.from_numpy(a["weight"]),
-                        torch.from_numpy(f_te["test_labels"]).long())
-y_te = f_te["test_labels"]
+avh = torch.from_numpy(derived.get(mislas1[0], "avh")["test_avh"])
+y_te = mislas1[0].arrays["test_labels"]
 avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
 acc_c = 100 * np.asarray(mislas1[0].metrics["per_class"])
 ok = ~np.isnan(avh_c)
@@ -473,12 +392,12 @@ notes = []
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT** (CIFAR is not on this machine): the paper's columns are "
                  "CIFAR numbers, for the ordering of methods only.")
-notes.append(f"Schedule: the book's preset **{P.name}** (ResNet-32 at width {P.width:g}, {P.epochs} epochs, batch "
-             f"{P.batch_size}, lr {P.lr:g} with warm-up and 10x decays at 80% and 90%, weight decay {P.weight_decay:g}); "
+notes.append(f"Schedule: the book's preset **{PR.name}** (ResNet-32 at width {PR.width:g}, {PR.epochs} epochs, batch "
+             f"{PR.batch_size}, lr {PR.lr:g} with warm-up and 10x decays at 80% and 90%, weight decay {PR.weight_decay:g}); "
              "MiSLAS's official CIFAR stage 1 is the same shape at 200 epochs and weight decay 2e-4. The paper states "
              "300 epochs and weight decay 5e-4 without a decay schedule; stage 1 is shared with the other chapters here.")
-notes.append(f"MiSLAS stage 2 follows the official CIFAR configs (dvlab-research/MiSLAS): {P.stage2_epochs} epochs of "
-             f"class-balanced, augmented batches through the frozen backbone, lr {P.stage2_lr:g} with a cosine by epoch, "
+notes.append(f"MiSLAS stage 2 follows the official CIFAR configs (dvlab-research/MiSLAS): {PR.stage2_epochs} epochs of "
+             f"class-balanced, augmented batches through the frozen backbone, lr {PR.stage2_lr:g} with a cosine by epoch, "
              f"the classifier at lr_factor = {stage2['lr_factor']:g} of it and LWS at the full rate, smoothing "
              f"ε_head = {stage2['las_eps_head']:g}, ε_tail = {stage2['las_eps_tail']:g}, concave f, BN shift "
              f"{'on' if stage2['shift_bn'] else 'off'}"
@@ -505,11 +424,11 @@ notes.append("Figures 3/7 plot each class's mean own logit; Figure 4 the mean pr
              "beyond their captions.")
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
               f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "
-              f"epoch(s) of the {P.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
+              f"epoch(s) of the {PR.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
               "training). Fractions here: " + ", ".join(f"{f:g}" for f in prune_fractions) + ".")
 notes.append(prune_note)
-if P.name != "paper":
-    notes.append(f"What the **{P.name}** preset leaves out: Figure 6 has {len(prune_fractions)} fraction(s) instead of "
+if PR.name != "paper":
+    notes.append(f"What the **{PR.name}** preset leaves out: Figure 6 has {len(prune_fractions)} fraction(s) instead of "
                  "five (paper preset: 0.15 to 0.75) and scores from "
                  f"{score_runs} short run(s) instead of ten runs of ten epochs; Table 1 is measured at this imbalance "
                  "factor only (run the chapter with -p imb 50 or 10 for the other columns).")

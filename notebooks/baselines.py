@@ -53,10 +53,10 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from ltnb import plots, report
-from ltnb.presets import setup
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.chapters import start
+from ltnb.training.common import dataset as lt_dataset
 
-ctx = setup(dataset, imb, preset, seed, device)
+ctx, P, plan = start("baselines", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, tau=tau)
 
 # %% [markdown]
 # ## The training set
@@ -66,8 +66,6 @@ ctx = setup(dataset, imb, preset, seed, device)
 # medium (20–100) and few (< 20) classes the tables split by.
 
 # %%
-from ltnb.train import dataset as lt_dataset
-
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 fig, ax = plots.class_counts(counts, f"{ctx.dataset}-LT, imb {ctx.imb:g}: "
@@ -82,19 +80,10 @@ plt.show()
 # build, or another chapter) is reused, not trained again.
 
 # %%
-base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
-STAGE1 = {
-    "CE": dict(),
-    "CE + mixup": dict(mixup_alpha=1.0),
-    "LDAM-DRW": dict(loss="ldam", drw=True),
-    "Balanced Softmax": dict(loss="balanced_softmax"),
-}
-STAGE2 = {"cRT": dict(stage2="crt"), "LWS": dict(stage2="lws"), "τ-norm": dict(stage2="tau_norm", tau=tau)}
+runs = {**plan.fetch("stage 1"), **plan.fetch("stage 2")}
+STAGE1 = list(plan.groups["stage 1"].rows)
 KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw",
         "Balanced Softmax": "balanced_softmax", "cRT": "crt", "LWS": "lws", "τ-norm": "tau_norm"}
-
-runs = {name: [get_or_train(RunConfig(**base, seed=s, **kw), device=ctx.device) for s in ctx.seeds]
-        for name, kw in {**STAGE1, **STAGE2}.items()}
 
 # %% [markdown]
 # ## Accuracy
@@ -172,9 +161,8 @@ plt.show()
 # (reading the best $\tau$ off it would be choosing on the test set).
 
 # %%
-taus = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
-sweep = {t: [get_or_train(RunConfig(**base, seed=s, stage2="tau_norm", tau=t), device=ctx.device, progress=False)
-             for s in ctx.seeds] for t in taus}
+sweep = plan.fetch("τ sweep")
+taus = list(sweep)
 fig, ax = plt.subplots(figsize=(5, 3))
 for split in ("accuracy", "many", "medium", "few"):
     ys = [100 * np.mean([r.metrics[split] for r in sweep[t]]) for t in taus]

@@ -59,36 +59,12 @@ import torch
 from IPython.display import Markdown, display
 
 from ltnb import gcl, plots, reference, report, samplers
-from ltnb.presets import setup
-from ltnb.runs import RunConfig, get_or_train
-from ltnb.train import dataset as lt_dataset
+from ltnb.chapters import start
+from ltnb.chapters.gcl import TABLE4
 
-ctx = setup(dataset, imb, preset, seed, device)
-for name, value, allowed in (("cloud", cloud, gcl.CLOUD_STRATEGIES), ("sampler", sampler, samplers.SAMPLERS),
-                             ("stage2", stage2, ("crt", "lws", "tau_norm"))):
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {allowed}")
-bad = [x for x in strategies if x not in gcl.CLOUD_STRATEGIES]
-if bad:
-    raise ValueError(f"strategies {bad} are not among {gcl.CLOUD_STRATEGIES}")
-counts = lt_dataset(ctx.dataset, ctx.imb).counts
-base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
-
-
-def gcl_cfg(seed, strategy=cloud, stage2_method=None, sampler2=sampler):
-    extra = (("cloud", strategy), ("noise_mul", noise_mul), ("s", s))
-    if stage2_method:
-        extra += (("sampler2", sampler2),)
-    return RunConfig(**base, seed=seed, loss="gcl", mixup_alpha=1.0, stage2=stage2_method, extra=extra)
-
-
-SAMPLER_NAMES = {"cben": "CBEN", "class_balanced": "CB", "effective_number": "EN", "instance": "IB",
-                 "square_root": "square-root"}
-STAGE2_NAMES = {"crt": "cRT", "lws": "LWS", "tau_norm": "τ-norm"}
-
-
-def runs_for(make):
-    return [get_or_train(make(sd), device=ctx.device) for sd in ctx.seeds]
+ctx, P, plan = start("gcl", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, noise_mul=noise_mul,
+                     s=s, cloud=cloud, sampler=sampler, stage2=stage2, strategies=strategies)
+counts = ctx.counts
 
 
 def paper_rows(table):
@@ -107,11 +83,11 @@ def paper_rows(table):
 # %%
 d = torch.linspace(-2, 12, 300)
 mean_abs_eps = float(gcl.cloud_noise((200000,), torch.Generator().manual_seed(0)).abs().mean())
-delta = gcl.cloud_size(counts, cloud)
+delta = gcl.cloud_size(counts, P.cloud)
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3))
 axes[0].plot(d, gcl.target_logit_gradient(d), color="k")
 for j, c in ((0, "#4477aa"), (len(counts) - 1, "#cc6677")):
-    shift = s * noise_mul * mean_abs_eps * float(delta[j])
+    shift = P.s * P.noise_mul * mean_abs_eps * float(delta[j])
     axes[0].annotate("", xy=(6 - shift, float(gcl.target_logit_gradient(torch.tensor(6 - shift)))),
                      xytext=(6, float(gcl.target_logit_gradient(torch.tensor(6.0)))),
                      arrowprops=dict(arrowstyle="->", color=c, lw=1.5))
@@ -149,17 +125,8 @@ plt.show()
 # reused). "CE + mixup + cRT" re-trains the CE + mixup classifier with class-balanced batches.
 
 # %%
-ROWS = {
-    "CE": lambda sd: RunConfig(**base, seed=sd),
-    "CE + mixup": lambda sd: RunConfig(**base, seed=sd, mixup_alpha=1.0),
-    "LDAM-DRW": lambda sd: RunConfig(**base, seed=sd, loss="ldam", drw=True),
-    "CE + mixup + cRT": lambda sd: RunConfig(**base, seed=sd, mixup_alpha=1.0, stage2="crt"),
-    "GCL (stage 1 only)": lambda sd: gcl_cfg(sd),
-    f"GCL + {SAMPLER_NAMES[sampler]} + {STAGE2_NAMES[stage2]}": lambda sd: gcl_cfg(sd, stage2_method=stage2),
-}
-KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw", "CE + mixup + cRT": "ce_mixup_crt"}
-KEYS[list(ROWS)[-1]] = "gcl"
-table1 = {name: runs_for(make) for name, make in ROWS.items()}
+table1 = plan.fetch("Table 1")
+KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw", "CE + mixup + cRT": "ce_mixup_crt", P.main: "gcl"}
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 t1 = report.accuracy_table(table1, KEYS, literature_dataset=lit, imb=ctx.imb)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
@@ -170,11 +137,9 @@ report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 # Each strategy is a separate stage-1 run followed by the same CBEN cRT.
 
 # %%
-names3 = {"cos": "cos.", "pow3": "pow. diff. (e:1/3)", "pow4": "pow. diff. (e:1/4)", "log": "log. diff."}
 paper3 = dict(zip(["cos", "pow3", "pow4", "log"], paper_rows("Table 3")))
-table3 = {names3[st]: runs_for(lambda sd, st=st: gcl_cfg(sd, strategy=st, stage2_method="crt", sampler2="cben"))
-          for st in strategies}
-extra3 = {names3[st]: {"paper, CIFAR-10-LT imb 100": f"{paper3[st]:g}"} for st in strategies}
+table3 = plan.fetch("Table 3")
+extra3 = {name: {"paper, CIFAR-10-LT imb 100": f"{paper3[st]:g}"} for st, name in zip(P.strategies, table3)}
 report.show(report.accuracy_table(table3, extra=extra3), ctx.stamp, "Table 3: cloud-size strategy (CBEN + cRT)")
 
 # %% [markdown]
@@ -187,16 +152,12 @@ report.show(report.accuracy_table(table3, extra=extra3), ctx.stamp, "Table 3: cl
 
 # %%
 paper4 = paper_rows("Table 4")
-table4 = {label: runs_for(lambda sd, k=k: gcl_cfg(sd, stage2_method="crt", sampler2=k))
-          for label, k in (("IB", "instance"), ("CB", "class_balanced"), ("EN", "effective_number"), ("CBEN", "cben"))}
+table4 = plan.fetch("Table 4")
 extra4 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table4, paper4)}
 report.show(report.accuracy_table(table4, extra=extra4), ctx.stamp, "Table 4: sampler for cRT")
 
 paper5 = paper_rows("Table 5")
-table5 = {"w/o RT": runs_for(lambda sd: gcl_cfg(sd)),
-          "CBEN + LWS": runs_for(lambda sd: gcl_cfg(sd, stage2_method="lws")),
-          "CBEN + τ-norm": runs_for(lambda sd: gcl_cfg(sd, stage2_method="tau_norm")),
-          "CBEN + cRT": runs_for(lambda sd: gcl_cfg(sd, stage2_method="crt"))}
+table5 = plan.fetch("Table 5")
 extra5 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table5, paper5)}
 report.show(report.accuracy_table(table5, extra=extra5), ctx.stamp, "Table 5: re-training method")
 
@@ -204,7 +165,7 @@ report.show(report.accuracy_table(table5, extra=extra5), ctx.stamp, "Table 5: re
 # ## Per-class accuracy
 
 # %%
-pick = ["CE", "CE + mixup + cRT", "GCL (stage 1 only)", list(ROWS)[-1]]
+pick = ["CE", "CE + mixup + cRT", "GCL (stage 1 only)", P.main]
 per_class = {k: 100 * np.mean([r.metrics["per_class"] for r in table1[k]], axis=0) for k in pick}
 fig, ax = plots.per_class_lines(per_class, counts, "test accuracy (%)", "Per-class accuracy")
 plots.stamp(fig, ctx.stamp)
@@ -236,8 +197,8 @@ plt.show()
 # %%
 p = ctx.preset
 notes = [
-    f"Stage 1 follows the official CIFAR code: cosine classifier, s = {s:g}, noise multiplier "
-    f"{noise_mul:g}, no target margin, mixup (α = 1) — on the book's shared schedule (batch {p.batch_size}); "
+    f"Stage 1 follows the official CIFAR code: cosine classifier, s = {P.s:g}, noise multiplier "
+    f"{P.noise_mul:g}, no target margin, mixup (α = 1) — on the book's shared schedule (batch {p.batch_size}); "
     "the official script uses batch 64.",
     "Stage 2 (read from the official code): the classifier starts from stage 1's, is trained with the "
     "clouded loss with a target margin 0.1 and s = 20; the paper only says it follows Kang et al. "

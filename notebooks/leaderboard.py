@@ -41,7 +41,6 @@ subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on th
 table_csv = ""  # a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)
 
 # %%
-import ast
 import math
 from pathlib import Path
 
@@ -51,46 +50,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from ltnb import leaderboard as L
-from ltnb import plots, report
-from ltnb import runs as R
-from ltnb.presets import setup
-from ltnb.runs import get_or_train
-from ltnb.train import dataset as lt_dataset
+from ltnb import plots, report, store
+from ltnb.chapters import start
 
-
-def as_list(value, name, kind=float):
-    """A list parameter; ``papermill -p`` passes lists as text such as "[0, 1]"."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            if kind is str:
-                value = [value]
-            else:
-                raise ValueError(f"{name} must be a list such as [0, 1], got {value!r}") from None
-    value = list(value) if isinstance(value, (list, tuple)) else [value]
-    try:
-        return [kind(v) for v in value]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a list of {kind.__name__} values, got {value!r}") from None
-
-
-P = setup(dataset, 100, preset, 0, device, verbose=False).preset.name  # the preset decides the defaults
-imbs = ([100.0] if P != "paper" else [100.0, 50.0, 10.0]) if imbs == "auto" else as_list(imbs, "imbs")
-seeds = ([0, 1] if P != "paper" else [0, 1, 2]) if seeds == "auto" else as_list(seeds, "seeds", int)
-subset_seeds = ([1] if P == "smoke" else [1, 2]) if subset_seeds == "auto" else as_list(subset_seeds, "subset_seeds", int)
-if any(f < 1 for f in imbs):
-    raise ValueError(f"imbalance factors must be >= 1, got {imbs}")
-if not seeds or len(set(seeds)) != len(seeds):
-    raise ValueError(f"seeds must be distinct training seeds, got {seeds}")
-if any(s < 1 for s in subset_seeds):
-    raise ValueError(f"subset_seeds are the other subsets (subset 0 is the main one): give seeds >= 1, got {subset_seeds}")
-ctx = setup(dataset, imbs[0], preset, seeds, device)
-K = lt_dataset(ctx.dataset, imbs[0]).info.num_classes
-names = "all" if methods == "all" else as_list(methods, "methods", str)
-chosen = {f: L.select(L.entries(ctx.dataset, f, K), names) for f in imbs}  # an unknown name fails here, before training
-spread = L.select(chosen[imbs[0]], as_list(subset_methods, "subset_methods", str)) if subset_methods else []
-print(f"  {len(chosen[imbs[0]])} methods · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
+ctx, P, plan = start("leaderboard", dataset=dataset, imbs=imbs, preset=preset, seeds=seeds, device=device,
+                     methods=methods, subset_seeds=subset_seeds, subset_methods=subset_methods, table_csv=table_csv)
+imbs, seeds, subset_seeds, spread, table_csv = P.imbs, P.seeds, P.subset_seeds, P.spread, P.table_csv
+K = ctx.num_classes
+chosen = {f: P.chosen for f in imbs}
+print(f"  {len(P.chosen)} methods · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
       f"other subsets {subset_seeds} for {[e.name for e in spread]}")
 
 # %% [markdown]
@@ -100,21 +68,12 @@ print(f"  {len(chosen[imbs[0]])} methods · imbalance {', '.join(f'{f:g}' for f 
 # trained now. A stage-2 method trains on its stored stage-1 backbone.
 
 # %%
-before = {p.name for p in R.store_root().glob("*")} if R.store_root().exists() else set()
-
-
-def run_of(entry, f, sd, subset=0):
-    base = dict(dataset=ctx.dataset, imb=f, preset=P)
-    return get_or_train(L.with_subset(entry.build(base, sd), subset), device=ctx.device)
-
-
-runs = {f: {e.name: [run_of(e, f, sd) for sd in seeds] for e in chosen[f]} for f in imbs}
-subsets = {e.name: [run_of(e, imbs[0], seeds[0], k) for k in subset_seeds] for e in spread}
-used = {r.path.name for f in imbs for rs in runs[f].values() for r in rs} | \
-       {r.path.name for rs in subsets.values() for r in rs}
-trained = {p.name for p in R.store_root().glob("*")} - before
-print(f"{len(used)} stage-1 and stage-2 runs behind the table: {len(used - trained)} reused, "
-      f"{len(trained & used)} trained now (parents included in the count of trained runs: {len(trained)})")
+before = {c.key: store.source(c) for c in plan.configs()}
+runs = {f: plan.fetch(f"imb {f:g}") for f in imbs}
+subsets = plan.fetch("subsets")
+read = sum(v is not None for v in before.values())
+print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
+      f"({sum(v == 'recorded' for v in before.values())} from the recordings), {len(before) - read} trained now")
 
 # %% [markdown]
 # ## The table
@@ -129,7 +88,7 @@ print(f"{len(used)} stage-1 and stage-2 runs behind the table: {len(used - train
 
 # %%
 def load(cfg):
-    return R.load(cfg)
+    return store.load(cfg)
 
 
 def row(entry, rs, f):
@@ -174,7 +133,7 @@ for f, df in tables.items():
 if table_csv:
     Path(table_csv).parent.mkdir(parents=True, exist_ok=True)
     pd.concat([df.assign(imb=f) for f, df in tables.items()]).assign(
-        dataset=ctx.dataset, preset=P, seed_list=" ".join(map(str, seeds))).to_csv(table_csv, float_format="%.4f")
+        dataset=ctx.dataset, preset=ctx.preset.name, seed_list=" ".join(map(str, seeds))).to_csv(table_csv, float_format="%.4f")
     print(f"table written to {table_csv}")
 
 # %% [markdown]

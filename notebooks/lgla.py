@@ -54,7 +54,6 @@ fusion = None  # ensemble weights, one per expert such as [1, 1, 2]; None: the m
 sweep = "auto"  # auto: full sweeps under the paper preset, reduced ones otherwise; or full, reduced
 
 # %%
-import ast
 import types
 
 import numpy as np
@@ -63,55 +62,26 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import evaluate, experts as E, lgla, plots, reference, report, runs as R
-from ltnb.data import many_medium_few
-from ltnb.presets import setup
-from ltnb.runs import RunConfig, get_or_train
-from ltnb.train import dataset as lt_dataset
+from ltnb import derived, evaluate, experts as E, lgla, plots, reference, report
+from ltnb.chapters import start
+from ltnb.chapters.lgla import ABLATION, T4
+from ltnb.data import dataset_info, many_medium_few
 
-ctx = setup(dataset, imb, preset, seed, device)
-if isinstance(fusion, str):  # papermill passes -p fusion "[1, 1, 2]" as text
-    fusion = ast.literal_eval(fusion)
-K = experts
-if sweep not in ("auto", "full", "reduced"):
-    raise ValueError(f"sweep must be auto, full or reduced, got {sweep!r}")
-lt = lt_dataset(ctx.dataset, ctx.imb)
-counts = lt.counts
+ctx, P, plan = start("lgla", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, experts=experts,
+                     tau=tau, expert_type=expert_type, randaugment=randaugment, fusion=fusion, sweep=sweep)
+K, TAU, FULL, OTHER, MAIN, fusion = P.experts, P.TAU, P.FULL, P.OTHER, P.MAIN, P.fusion
+counts = ctx.counts
 C = len(counts)
-TAU = float(lgla.official_tau(C) if tau is None else tau)
-lgla.check(K, expert_type, TAU, fusion)
-if K - 1 > C:
-    raise ValueError(f"experts={K} makes {K - 1} class groups, more than the {C} classes; use at most {C + 1}")
-FULL = sweep == "full" or (sweep == "auto" and ctx.preset.name == "paper")
-OTHER = {"gc": "ic", "ic": "gc"}[expert_type]
 S = lgla.SCALE
-base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 print(f"  LGLA: K = {K} experts ({expert_type}), tau = {TAU:g}, RandAugment {'on' if randaugment else 'off'}, "
       f"{'full' if FULL else 'reduced'} sweeps")
 
 
-def multi(sd, loss="cla", aaw=True, k=K, kind=expert_type, ra=randaugment):
-    """A multi-expert run: Softmax (ce), BALMS (balanced_softmax) or CLA experts, AAW on or off."""
-    extra = [("aaw", bool(aaw)), ("experts", int(k)), ("expert_type", kind), ("randaugment", bool(ra)), ("s", S)]
-    if loss == "cla":
-        extra.append(("gla_tau", TAU))
-    return RunConfig(**base, seed=sd, loss=loss, head="experts", extra=tuple(extra))
-
-
-def runs_for(make, train_missing=True):
-    """The runs of every seed; with ``train_missing=False`` only if all are stored (else None)."""
-    if not train_missing:
-        found = [R.load(make(sd)) for sd in ctx.seeds]
-        return found if all(found) else None
-    return [get_or_train(make(sd), device=ctx.device) for sd in ctx.seeds]
-
-
 def test_expert_logits(run):
-    """Per-expert test logits ``(N, K, C)`` and labels, from the stored features and classifiers."""
-    f = run.features()
-    return (E.cosine_logits(torch.from_numpy(f["test"]), torch.from_numpy(run.arrays["weight"]), S),
-            torch.from_numpy(f["test_labels"]))
+    """Per-expert test logits ``(N, K, C)`` and labels (:mod:`ltnb.derived`: from the stored features, or the recording)."""
+    return (torch.from_numpy(derived.get(run, "experts")["test_expert_logits"]),
+            torch.from_numpy(run.arrays["test_labels"]).long())
 
 
 def posthoc(run, weights=None, expert=None):
@@ -178,21 +148,11 @@ plt.show()
 # when they are stored.
 
 # %%
-MAIN = f"LGLA ({expert_type.upper()})"
-main = runs_for(lambda sd: multi(sd))
-balms = runs_for(lambda sd: multi(sd, loss="balanced_softmax", aaw=False))
-single = {"CE (one ResNet-32)": runs_for(lambda sd: RunConfig(**base, seed=sd)),
-          "LDAM-DRW (one ResNet-32)": runs_for(lambda sd: RunConfig(**base, seed=sd, loss="ldam", drw=True)),
-          "Balanced Softmax (one ResNet-32)": runs_for(lambda sd: RunConfig(**base, seed=sd, loss="balanced_softmax"))}
-ABLATION = {  # Table 5: (loss, AAW); the last row is the main run
-    "Softmax": ("ce", False), "BALMS": ("balanced_softmax", False), "CLA": ("cla", False),
-    "BALMS + AAW": ("balanced_softmax", True), "CLA + AAW": ("cla", True)}
-table5_runs = {}
-for name, (loss, aaw) in ABLATION.items():
-    rs = runs_for(lambda sd, loss=loss, aaw=aaw: multi(sd, loss=loss, aaw=aaw), train_missing=FULL)
-    if rs is not None:
-        table5_runs[name] = rs
-other_type = runs_for(lambda sd: multi(sd, kind=OTHER), train_missing=FULL)
+fetched = plan.fetch("main")
+main, balms = fetched[MAIN], fetched["BALMS"]
+single = {name: rs for name, rs in fetched.items() if name.endswith("(one ResNet-32)")}
+table5_runs = plan.fetch("Table 5")
+other_type = plan.fetch("other expert type").get(OTHER)
 
 # %% [markdown]
 # ## Table 1: LGLA beside the baselines and the paper
@@ -255,13 +215,12 @@ if missing5:
 
 # %%
 t4_paper = reference.reported(paper="lgla", table="Table 4")
-T4 = {"Softmax": ("ce", False), "BALMS": ("balanced_softmax", False), "Ours (GC)": ("cla", True)}
+runs4 = {**plan.fetch("Table 4"), **plan.fetch("Table 4, stored only")}
 rows4 = []
 for name, (loss, aaw) in T4.items():
     row = {"method": name if name != "Ours (GC)" else f"LGLA ({expert_type.upper()})"}
     for ra, col in ((False, "w/o RandAugment"), (True, "w/ RandAugment")):
-        rs = runs_for(lambda sd, loss=loss, aaw=aaw, ra=ra: multi(sd, loss=loss, aaw=aaw, ra=ra),
-                      train_missing=FULL or ra == randaugment and (loss == "cla" or loss == "balanced_softmax"))
+        rs = runs4.get((name, ra))
         row[f"{col} (measured)"] = cell(rs) if rs else "–"
         paper = t4_paper[(t4_paper["method"] == name) & t4_paper["setting"].str.endswith(col)]["value"]
         row[f"{col} (paper, CIFAR-100-LT 100)"] = f"{paper.iloc[0]:g}"
@@ -338,9 +297,7 @@ plt.show()
 # one the main run. Solid: the splits; dashed: the expert's own group.
 
 # %%
-fig6_run = main[0]
-if FULL and K != 4:
-    fig6_run = runs_for(lambda sd: multi(sd, k=4))[0]
+fig6_run = plan.fetch("Figure 6")[4][0] if "Figure 6" in plan.groups else main[0]
 K6 = fig6_run.config.knob("experts")
 groups6 = lgla.class_groups(counts, K6 - 1)
 ws = np.round(np.arange(0.1, 1.0, 0.1), 1)
@@ -372,8 +329,8 @@ plt.show()
 # $K = 2, \dots, 7$; the reduced one $K = 2$ and the main $K$.
 
 # %%
-Ks = sorted({2, 3, 4, 5, 6, 7, K}) if FULL else sorted({2, K})
-by_k = {k: (main if k == K else runs_for(lambda sd, k=k: multi(sd, k=k))) for k in Ks}
+by_k = plan.fetch("Figure 7")
+Ks = list(by_k)
 fig, ax = plt.subplots(figsize=(5.5, 3))
 for s in ["accuracy"] + SPLITS:
     ax.plot(Ks, [acc(by_k[k], s) for k in Ks], marker="o", ms=4, label="all" if s == "accuracy" else s)
@@ -395,14 +352,15 @@ plt.show()
 # reduced one LGLA at $K = 2$.
 
 # %%
-K8 = K if FULL else 2
-methods8 = {"LGLA": ("cla", True)} | ({"BALMS": ("balanced_softmax", False)} if FULL else {})
+K8 = P.K8
+runs8 = plan.fetch("Figure 8")
+methods8 = list(dict.fromkeys(name for name, _ in runs8))
 fig, ax = plt.subplots(figsize=(5, 3))
 width = 0.35
 params8 = {}
-for i, (name, (loss, aaw)) in enumerate(methods8.items()):
+for i, name in enumerate(methods8):
     for j, kind in enumerate(("ic", "gc")):
-        rs = runs_for(lambda sd, loss=loss, aaw=aaw, kind=kind: multi(sd, loss=loss, aaw=aaw, k=K8, kind=kind))
+        rs = runs8[(name, kind)]
         a = acc(rs)
         ax.bar(i + (j - 0.5) * width, a, width, color=["#ddaa33", "#4477aa"][j], label=kind.upper() if i == 0 else None)
         ax.text(i + (j - 0.5) * width, a, f"{a:.1f}", ha="center", va="bottom", fontsize=7)
@@ -415,7 +373,7 @@ ax.legend(loc="lower right")
 fig.tight_layout()
 plots.stamp(fig, ctx.stamp)
 plt.show()
-n_params = {kind: sum(p.numel() for p in E.multi_expert_resnet32(C, lt.info.shape[0], ctx.preset.width, K8, kind).parameters())
+n_params = {kind: sum(p.numel() for p in E.multi_expert_resnet32(C, dataset_info(ctx.dataset).shape[0], ctx.preset.width, K8, kind).parameters())
             for kind in ("ic", "gc")}
 print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,}, GC {n_params['gc']:,}")
 
@@ -423,14 +381,14 @@ print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,
 # ## What differs from the paper, and why
 
 # %%
-P = ctx.preset
+PR = ctx.preset
 notes = []
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT** (one grey channel, 28×28), not CIFAR: the paper's columns "
                  "are CIFAR numbers, for the ordering of methods only. With 10 classes at imb 100 no class has "
                  "fewer than 20 images, so the few-shot split is empty.")
-notes.append(f"Schedule: the book's preset **{P.name}** (ResNet-32 at width {P.width:g}, {P.epochs} epochs, batch "
-             f"{P.batch_size}, lr {P.lr:g}, momentum {P.momentum:g}, weight decay {P.weight_decay:g}, step decays). "
+notes.append(f"Schedule: the book's preset **{PR.name}** (ResNet-32 at width {PR.width:g}, {PR.epochs} epochs, batch "
+             f"{PR.batch_size}, lr {PR.lr:g}, momentum {PR.momentum:g}, weight decay {PR.weight_decay:g}, step decays). "
              "The paper gives no CIFAR schedule; the official CIFAR configs train 400 epochs (5 warm-up, decays "
              "at 320 and 360) with Nesterov momentum, batch 128, lr 0.1, weight decay 2e-4.")
 notes.append("Augmentation: the paper uses RandAugment, following PaCo and NCL; here it is torchvision's "
@@ -462,7 +420,7 @@ notes.append("Figure 5 compares with the strongest baseline the book trains, not
              "Table 4's NCL row and Table 1's other rows are quoted. Figure 6: the paper does not say what the "
              "other experts' weights are while one moves; here they stay at 1.")
 if not FULL:
-    notes.append(f"Sweep **reduced** (preset {P.name}): trains {K} experts with CLA + AAW and with BALMS, "
+    notes.append(f"Sweep **reduced** (preset {PR.name}): trains {K} experts with CLA + AAW and with BALMS, "
                  f"LGLA with K = 2 in both expert types, and the three one-network baselines (shared with the "
                  "baselines chapter). Left out, trained by sweep full (the paper preset): Softmax, CLA without "
                  "AAW and BALMS + AAW (Table 5), every run without RandAugment (Table 4), "

@@ -65,41 +65,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import margins, plots, reference, report, runs as R
-from ltnb.presets import setup
-from ltnb.runs import RunConfig, get_or_train
-from ltnb.train import MARR_BATCH_SIZE, MARR_LR, dataset as lt_dataset
+from ltnb import margins, plots, reference, report, store
+from ltnb.chapters import start
+from ltnb.chapters.marr import PAPER_NAME
 
-ctx = setup(dataset, imb, preset, seed, device)
-gamma = float(gamma)
-if gamma < 0 or any(float(g) < 0 for g in gammas):
-    raise ValueError(f"gamma must be >= 0, got {gamma} and {gammas}")
-if iterations is not None and int(iterations) < 1:
-    raise ValueError(f"iterations must be a positive number of SGD steps or None, got {iterations}")
-counts = lt_dataset(ctx.dataset, ctx.imb).counts
+ctx, P, plan = start("marr", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, gamma=gamma,
+                     iterations=iterations, gammas=gammas, other_losses=other_losses)
+counts = ctx.counts
 K = len(counts)
-base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
-n_fit = min(int(counts.sum()), ctx.preset.test_limit or int(counts.sum()))  # the smoke preset keeps fewer features
-steps = int(iterations) if iterations else ctx.preset.stage2_epochs * -(-n_fit // MARR_BATCH_SIZE)
-print(f"  MARR stage 2: {steps} SGD steps at batch {MARR_BATCH_SIZE}, cosine lr {MARR_LR:g} to 0, gamma {gamma:g}")
-
-
-def fitted(method, sd, g=gamma, backbone_imb=None):
-    """A MARR or DisAlign stage-2 config on the CE backbone of ``base``."""
-    extra = (("gamma", float(g)),)
-    if iterations:
-        extra += (("iterations", int(iterations)),)
-    if backbone_imb is not None and float(backbone_imb) != ctx.imb:
-        extra += (("backbone_imb", float(backbone_imb)),)
-    return RunConfig(**base, seed=sd, stage2=method, extra=extra)
-
-
-def runs_for(make, train_missing=True):
-    if not train_missing:
-        found = [R.load(make(sd)) for sd in ctx.seeds]
-        return found if all(found) else None
-    return [get_or_train(make(sd), device=ctx.device) for sd in ctx.seeds]
+print(f"  MARR stage 2: {P.steps} SGD steps at batch {margins.MARR_BATCH_SIZE}, cosine lr {margins.MARR_LR:g} to 0, "
+      f"gamma {P.gamma:g}")
 
 
 # %% [markdown]
@@ -110,23 +86,10 @@ def runs_for(make, train_missing=True):
 # features and classifier.
 
 # %%
-ROWS = {
-    "Softmax (CE)": lambda sd: RunConfig(**base, seed=sd),
-    "LDAM-DRW": lambda sd: RunConfig(**base, seed=sd, loss="ldam", drw=True),
-    "Balanced Softmax": lambda sd: RunConfig(**base, seed=sd, loss="balanced_softmax"),
-    "DisAlign": lambda sd: fitted("disalign", sd),
-    "Decouple-cRT": lambda sd: RunConfig(**base, seed=sd, stage2="crt"),
-    "Decouple-LWS": lambda sd: RunConfig(**base, seed=sd, stage2="lws"),
-    "τ-norm (τ = 1)": lambda sd: RunConfig(**base, seed=sd, stage2="tau_norm", tau=1.0),
-    "MARR": lambda sd: fitted("marr", sd),
-}
-PAPER_NAME = {"Softmax (CE)": "Softmax", "LDAM-DRW": "LDAM", "Balanced Softmax": "Balanced Softmax",
-              "DisAlign": "DisAlign", "Decouple-cRT": "Decouple-cRT", "Decouple-LWS": "Decouple-LWS", "MARR": "MARR"}
-table2 = {}
-for name, make in ROWS.items():
-    rs = runs_for(make, other_losses or name not in ("LDAM-DRW", "Balanced Softmax"))
-    if rs is not None:
-        table2[name] = rs
+fetched = {**plan.fetch("Table 2"), **plan.fetch("Table 2, other losses")}
+ORDER = ["Softmax (CE)", "LDAM-DRW", "Balanced Softmax", "DisAlign", "Decouple-cRT", "Decouple-LWS", "τ-norm (τ = 1)",
+         "MARR"]
+table2 = {name: fetched[name] for name in ORDER if name in fetched}
 ce, marr = table2["Softmax (CE)"], table2["MARR"]
 assert all(m.config.parent == c.config for m, c in zip(marr, ce))  # MARR sits on the stored CE run
 
@@ -140,12 +103,13 @@ assert all(m.config.parent == c.config for m, c in zip(marr, ce))  # MARR sits o
 
 # %%
 def before_after(ce_run, marr_run):
-    f, a = ce_run.features(), marr_run.arrays
-    z, y = torch.from_numpy(f["train"]), torch.from_numpy(f["train_labels"])
-    W, b = torch.from_numpy(a["weight"]), torch.from_numpy(a["bias"])
-    eta = z @ W.t() + b
+    """Per class: the mean own logit over its training images and its mean margin (Eq. 7), before and after the
+    rectification (Eqs. 8-9, linear in the logit, so it applies to the stored class means directly)."""
+    a = marr_run.arrays
+    W = torch.from_numpy(a["weight"])
+    eta = torch.from_numpy(ce_run.arrays["train_mean_logits"]).diagonal()
     rect = margins.rectified_logits(eta, torch.from_numpy(a["omega"]), torch.from_numpy(a["beta"]), W.norm(dim=1))
-    return margins.mean_logit_and_margin(eta, y, W), margins.mean_logit_and_margin(rect, y, W)
+    return (eta, margins.margins(eta, W)), (rect, margins.margins(rect, W))
 
 
 (logit0, margin0), (logit1, margin1) = before_after(ce[0], marr[0])
@@ -201,7 +165,7 @@ printed = dict(zip(t2_paper["method"], t2_paper["value"]))
 extra2 = {name: {paper_col: f"{printed[PAPER_NAME[name]]:g}" if PAPER_NAME.get(name) in printed else "–"}
           for name in table2}
 report.show(report.accuracy_table(table2, extra=extra2), ctx.stamp, "Table 2 (measured), last-epoch test accuracy (%)")
-if not other_losses and len(table2) < len(ROWS):
+if not P.other_losses and len(table2) < len(ORDER):
     print("LDAM-DRW / Balanced Softmax are not stored for this setting and other_losses=False: rows left out.")
 quoted = t2_paper[~t2_paper["method"].isin(PAPER_NAME.values())]
 if len(quoted):
@@ -235,15 +199,15 @@ report.show(report.accuracy_table(table6, splits=("accuracy", "few"), extra=extr
 # not as a choice: the book has no validation set, so $\gamma$ stays at the paper's value.
 
 # %%
-sweep_g = sorted({float(g) for g in gammas} | {gamma})
-sweep = {g: runs_for(lambda sd, g=g: fitted("marr", sd, g=g)) for g in sweep_g}
+sweep = plan.fetch("Figure 4")
+sweep_g = list(sweep)
 fig, ax = plt.subplots(figsize=(5.5, 3))
 for split in ("accuracy", "many", "medium", "few"):
     ys = [100 * np.mean([r.metrics[split] for r in sweep[g]]) for g in sweep_g]
     if not np.all(np.isnan(ys)):
         ax.plot(sweep_g, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
 ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce]), color="0.5", ls="--", lw=1, label="CE, no MARR")
-ax.axvline(gamma, color="0.7", lw=0.8)
+ax.axvline(P.gamma, color="0.7", lw=0.8)
 ax.set(xlabel=r"$\gamma$", ylabel="test accuracy (%)", title=r"Figure 4: MARR against $\gamma$")
 ax.legend(fontsize=7)
 plots.stamp(fig, ctx.stamp)
@@ -312,17 +276,13 @@ plt.show()
 # image of a larger one, and more.
 
 # %%
-if ctx.preset.name == "paper":
-    factors = sorted({ctx.imb, 200.0, 100.0, 50.0}, reverse=True)
-else:
-    factors = sorted({ctx.imb, 50.0 if ctx.imb > 50 else max(1.0, ctx.imb / 2)}, reverse=True)
 t7_paper = {int(s.rsplit("(", 1)[1].rstrip(")")): v for s, v in
             reference.reported(paper="marr", table="Table 7")[["setting", "value"]].values}
 table7, extra7 = {}, {}
-for f in factors:
+for f, rs in plan.fetch("Table 7").items():
     name = f"CE backbone trained at imb {f:g}"
-    table7[name] = runs_for(lambda sd, f=f: fitted("marr", sd, backbone_imb=f))
-    backbone = [R.load(r.config.parent) for r in table7[name]]
+    table7[name] = rs
+    backbone = [store.load(r.config.parent) for r in rs]
     extra7[name] = {"backbone alone": f"{100 * np.mean([b.metrics['accuracy'] for b in backbone]):.2f}",
                     "paper, CIFAR-100-LT imb 200": f"{t7_paper[int(f)]:g}" if int(f) in t7_paper and f == int(f) else "–"}
 report.show(report.accuracy_table(table7, extra=extra7), ctx.stamp,
@@ -332,20 +292,20 @@ report.show(report.accuracy_table(table7, extra=extra7), ctx.stamp,
 # ## What differs from the paper, and why
 
 # %%
-P = ctx.preset
 notes = []
+PR = ctx.preset
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT**, not CIFAR (not on this machine): the paper's columns are "
                  "CIFAR-10-LT numbers (Table 6 and 7: CIFAR-100-LT at 200), for the ordering of methods only.")
-notes.append(f"The backbone is the book's shared CE run (preset **{P.name}**: ResNet-32 at width {P.width:g}, "
-             f"{P.epochs} epochs, batch {P.batch_size}, lr {P.lr:g}, step decays), not the paper's 13,000 "
+notes.append(f"The backbone is the book's shared CE run (preset **{PR.name}**: ResNet-32 at width {PR.width:g}, "
+             f"{PR.epochs} epochs, batch {PR.batch_size}, lr {PR.lr:g}, step decays), not the paper's 13,000 "
              "iterations at batch 512 with a cosine lr from 0.05 in the OLTR codebase. The paper's Softmax "
              "baseline is stronger than the 200-epoch CE other papers report, and Table 7 shows MARR's "
              "accuracy follows the backbone's, so absolute numbers are not comparable.")
-notes.append(f"MARR's stage 2 follows Sec. 4.1: SGD (momentum 0.9), cosine lr from {MARR_LR:g} to 0, batch "
-             f"{MARR_BATCH_SIZE} (the CIFAR batch), instance-balanced sampling (Algorithm 2), γ = {gamma:g}. "
+notes.append(f"MARR's stage 2 follows Sec. 4.1: SGD (momentum 0.9), cosine lr from {margins.MARR_LR:g} to 0, batch "
+             f"{margins.MARR_BATCH_SIZE} (the CIFAR batch), instance-balanced sampling (Algorithm 2), γ = {P.gamma:g}. "
              "The paper gives no CIFAR stage-2 length (10 epochs on ImageNet-LT and Places-LT): here "
-             f"{steps} steps ({'the `iterations` parameter' if iterations else f'{P.stage2_epochs} epochs'}). "
+             f"{P.steps} steps ({'the `iterations` parameter' if P.iterations else f'{PR.stage2_epochs} epochs'}). "
              "No weight decay on ω, β (the paper's 5e-4 is stated for training, not for the 2K parameters).")
 notes.append("Stage 2 trains on features of the **un-augmented** training images, computed once by the frozen "
              "backbone and stored with the CE run; the paper passes (presumably augmented) images through the "
@@ -357,14 +317,14 @@ notes.append("DisAlign is fitted exactly like MARR (same loss, γ, schedule and 
              "MARR's Table 1 and σ(z) = sigmoid(vᵀz) (p + 2K parameters, v = 0 at start). The DisAlign paper "
              "trains its own KL-based generalised re-weighting loss; MARR says it follows its re-weighting. "
              "cRT and LWS are the baselines chapter's runs (class-balanced sampling, "
-             f"{P.stage2_epochs} epochs, lr {P.stage2_lr:g}).")
+             f"{PR.stage2_epochs} epochs, lr {PR.stage2_lr:g}).")
 notes.append("Figures 1 and 3(a, b) average over the training images (Eq. 7 sums over $\\mathcal D_j$, the "
              "training set); the paper does not name the split. Figure 3 is one data set here, not "
              "CIFAR-100-LT for (a, b) and CIFAR-10-LT for (c, d).")
 notes.append("Table 7: the paper does not say on which set stage 2 is fitted for the other backbones; "
              f"this chapter fits it on the imb {ctx.imb:g} set, the one the table's caption names.")
-if P.name != "paper":
-    notes.append(f"Preset {P.name}: Table 7 trains one extra backbone (factor {min(factors):g}) instead of the "
+if PR.name != "paper":
+    notes.append(f"Preset {PR.name}: Table 7 trains one extra backbone (factor {min(P.factors):g}) instead of the "
                  "paper's three.")
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")

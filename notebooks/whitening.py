@@ -73,47 +73,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data as D, plots, reference, report, samplers, train, whitening as W
-from ltnb.presets import PRESETS, setup
-from ltnb.runs import RunConfig, get_or_train
+from ltnb import data as D, derived, plots, reference, report, samplers, whitening as W
+from ltnb.chapters import start
+from ltnb.training.common import dataset as lt_dataset
 
-ctx = setup(dataset, imb, preset, seed, device)
-eps = W.check_eps(epsilon)
-lt = train.dataset(ctx.dataset, ctx.imb)
+ctx, P, plan = start("whitening", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     whitening=whitening, epsilon=epsilon, blocks=blocks, r_min=r_min, alpha=alpha, interval=interval,
+                     b3rs_iterations=b3rs_iterations, imbs=imbs)
+eps, G, r0, T, T2, alpha, whitening, factors = P.eps, P.G, P.r0, P.T, P.T2, P.alpha, P.whitening, P.factors
+lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 K = len(counts)
-table6 = samplers.B3RS_TABLE6.get(K, {})
-
-
-def table6_or(value, name, what):
-    """The parameter as a number; 'auto' takes Table 6's value for this many classes."""
-    if value == "auto":
-        if name not in table6:
-            raise ValueError(f"{what} = 'auto' takes Table 6's value, which exists for 10 and 100 classes only; "
-                             f"this data set has {K}: pass {what} explicitly")
-        value = table6[name]
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number or 'auto', got {value!r}") from None
-
-
-G, r0, T = (table6_or(v, n, w) for v, n, w in ((blocks, "blocks", "blocks"), (r_min, "r0", "r_min"),
-                                               (interval, "interval", "interval")))
-T2, alpha = table6_or(b3rs_iterations, "", "b3rs_iterations"), table6_or(alpha, "", "alpha")
-samplers.check_b3rs(K, G, r0, alpha, T, T2)
-G, T, T2 = int(G), int(T), int(T2)
-if imbs == "auto":
-    factors = [200.0, 100.0, 50.0, 10.0] if ctx.preset.name == "paper" else []
-else:  # a list, one number, or a string such as "200, 100" or "[200, 100]"
-    listed = imbs if isinstance(imbs, (list, tuple)) else str(imbs).strip("[]() ").replace(",", " ").split()
-    try:
-        factors = [float(f) for f in listed]
-    except ValueError:
-        raise ValueError(f"imbs must be 'auto' or imbalance factors such as [200, 100], got {imbs!r}") from None
-    if any(f < 1 for f in factors):
-        raise ValueError(f"imbs must be imbalance factors >= 1, got {imbs}")
-factors = sorted(set(factors) | {ctx.imb}, reverse=True)
 r_eff = samplers.b3rs_min_ratio(counts, G, r0, alpha, ctx.preset.batch_size)
 print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} at imb {ctx.imb:g}; "
       f"BET: T = {T}, T2 = {T2}; channel whitening {'on' if whitening else 'off'}, epsilon = {eps:g}")
@@ -128,36 +98,10 @@ print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} 
 # a balanced subset as large as the long-tailed set (the first images of each class).
 
 # %%
-base = dict(dataset=ctx.dataset, preset=ctx.preset.name)
-CW = (("cw_eps", eps), ("whiten", True))
-BET = (("bet_alpha", alpha), ("bet_blocks", G), ("bet_interval", T), ("bet_iterations", T2), ("bet_r_min", r0))
-LDAM = dict(loss="ldam", drw=True)
-METHODS = {  # row: (the paper's key, the config)
-    "CE": ("ce", dict()),
-    "LDAM-DRW": ("ldam", LDAM),
-    "CW": ("cw", dict(extra=CW)),
-    "CW & LDAM": ("cw_ldam", dict(LDAM, extra=CW)),
-    "BET": ("bet", dict(sampler="bet", extra=BET)),
-    "BET & CW": ("bet_cw", dict(sampler="bet", extra=BET + CW)),
-    "BET & LDAM": ("bet_ldam", dict(LDAM, sampler="bet", extra=BET)),
-    "BET & LDAM & CW": ("bet_ldam_cw", dict(LDAM, sampler="bet", extra=BET + CW)),
-}
-if not whitening:
-    METHODS = {k: v for k, v in METHODS.items() if "CW" not in k}
-
-
-def config(name, f, sd):
-    return RunConfig(**base, imb=f, seed=sd, **METHODS[name][1])
-
-
-def runs_for(make):
-    return [get_or_train(make(sd), device=ctx.device) for sd in ctx.seeds]
-
-
-runs = {f: {name: runs_for(lambda sd, name=name, f=f: config(name, f, sd)) for name in METHODS} for f in factors}
+METHODS = P.methods
+runs = {f: plan.fetch(f"imb {f:g}") for f in factors}
 main = runs[ctx.imb]
-n_per_class = int(counts.sum()) // K
-balanced = runs_for(lambda sd: RunConfig(**base, imb=1, seed=sd, extra=(("per_class", n_per_class),)))
+balanced = plan.fetch("balanced")["CE, balanced"]
 first = {name: rs[0] for name, rs in main.items()}  # figures: first seed
 first["CE, balanced"] = balanced[0]
 
@@ -286,23 +230,16 @@ plt.show()
 # For each stage of the ResNet-32 (the stem's Conv_1, Layer_1 to Layer_3, the pooled Layer_p
 # and, with whitening, Layer_w), the singular values of the centred channel matrix (every
 # image and position a row), divided by the largest, over the first 300 test images. The
-# stored networks (`model.pt`) are run again with forward hooks; nothing extra was stored.
+# stored networks are run again with forward hooks (a recording keeps these singular values, not the network).
 # A steeper curve means fewer directions carry the variance, i.e. lower entropy (Eqs. 3–4).
 # Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones.
 
 # %%
-images, _ = D.DeviceImages(lt.test, "cpu").batch(torch.arange(min(300, len(lt.test))), augment=False)
-_spectra = {}
 
 
 def spectra(run):
-    if run.config.key in _spectra:
-        return _spectra[run.config.key]
-    model = train.build_model(run.config, lt, PRESETS[run.config.preset])
-    model.load_state_dict(run.state_dict())
-    feats = W.layer_features(model, images)
-    _spectra[run.config.key] = {k: W.channel_singular_values(v).numpy() for k, v in feats.items()}
-    return _spectra[run.config.key]
+    """Singular values per stage (:mod:`ltnb.derived`: from the stored network, or the recording)."""
+    return {k.removeprefix(derived.SPECTRUM): v for k, v in derived.get(run, "spectra").items()}
 
 
 def spectrum_figure(rows, title):
@@ -398,15 +335,15 @@ report.show(quoted.map(lambda v: "–" if v != v else f"{v:.1f}"), ctx.stamp,
 # ## What differs from the paper, and why
 
 # %%
-P = ctx.preset
+PR = ctx.preset
 notes = []
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT** (CIFAR is not on this machine): the paper's columns are "
                  "CIFAR-10-LT numbers, for the ordering of the methods, not for their values. Table 6's "
                  "CIFAR-10 settings (10 classes) are used for B3RS and BET.")
-if P.name != "paper":
-    notes.append(f"The **{P.name}** preset: ResNet-32 at width {P.width:g} ({int(64 * P.width)} channels "
-                 f"enter the whitening), {P.epochs} epochs, batch {P.batch_size}; the tables use the chapter's "
+if PR.name != "paper":
+    notes.append(f"The **{PR.name}** preset: ResNet-32 at width {PR.width:g} ({int(64 * PR.width)} channels "
+                 f"enter the whitening), {PR.epochs} epochs, batch {PR.batch_size}; the tables use the chapter's "
                  f"imbalance factor only (the `paper` preset adds 200, 100, 50 and 10). It trains "
                  f"{len(METHODS) - 1} new stage-1 runs: the {len(METHODS) - 2} CW / BET combinations and the "
                  "balanced reference (CE and LDAM-DRW are the baselines chapter's).")
@@ -431,7 +368,7 @@ notes.append("LDAM is LDAM-DRW (s = 30, largest margin 0.5, re-weighting from 80
 notes.append("Figure 3's true-positive rate is the test recall per class; its gradient norms are those of the "
              "last training epoch (augmented batches), not of a separate pass. Figures 7 and 11 use test "
              "images (balanced), Figure 2 and 8 the stored test features.")
-notes.append(f"Augmentation (pad-and-crop, flip) and the {P.warmup_epochs}-epoch warm-up are the book's shared "
+notes.append(f"Augmentation (pad-and-crop, flip) and the {PR.warmup_epochs}-epoch warm-up are the book's shared "
              "schedule; the paper states neither for CIFAR. ImageNet-LT (Tables 3–5, 7–9, Figures 9–10) is out of scope.")
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")

@@ -1,8 +1,6 @@
 """The leaderboard: entries equal to the chapters' runs, subsets, scoring views, claims, and the notebook itself."""
-import ast
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,42 +10,20 @@ from chapters import errors, figures, run_chapter
 
 from ltnb import angular, data as D, evaluate, lgla
 from ltnb import leaderboard as L
+from ltnb.chapters.leaderboard import entries, select
+from ltnb.methods import with_subset
+from ltnb.params import ParameterError
 from ltnb.runs import RunConfig, get_or_train
-from ltnb.train import training_set
+from ltnb.training.common import training_set
 
-ROOT = Path(__file__).resolve().parents[1]
 BASE = dict(dataset="fmnist", imb=100.0, preset="smoke")
 
 
-def defaults(chapter: str) -> dict:
-    """The parameters cell of ``notebooks/CHAPTER.py`` as a dict of literal values."""
-    text = (ROOT / "notebooks" / f"{chapter}.py").read_text()
-    cell = text.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0]
-    return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell).body for t in node.targets}
-
-
-def test_entries_use_the_chapters_default_parameters():
-    assert {k: defaults("gcl")[k] for k in ("cloud", "noise_mul", "s")} == {k: L.GCL[k] for k in ("cloud", "noise_mul", "s")}
-    assert defaults("gcl")["sampler"] == L.GCL["sampler"] and defaults("gcl")["stage2"] == "crt"
-    assert defaults("marr")["gamma"] == L.MARR_GAMMA and defaults("marr")["iterations"] is None
-    a = defaults("angular")
-    assert (a["tau"], a["f_form"], a["aem_s"], a["shift_bn"]) == (L.ANGULAR["tau"], L.ANGULAR["f_form"],
-                                                                    L.ANGULAR["aem_s"], "auto")
-    g = defaults("lgla")
-    assert (g["experts"], g["expert_type"], g["randaugment"], g["tau"], g["fusion"]) == \
-        (L.LGLA["experts"], L.LGLA["expert_type"], L.LGLA["randaugment"], None, None)
-    w = defaults("whitening")
-    assert (w["epsilon"], w["alpha"], w["b3rs_iterations"]) == tuple(L.WHITENING[k] for k in ("epsilon", "alpha",
-                                                                                              "b3rs_iterations"))
-    assert w["blocks"] == w["r_min"] == w["interval"] == "auto"  # Table 6, as the entries take it
-    assert defaults("baselines")["tau"] == L.BASELINES["tau"]
-
-
 def test_entries_build_valid_distinct_configs_that_share_the_chapters_backbones():
-    es = L.entries("fmnist", 100, 10)
+    es = entries(10)
     names = [e.name for e in es]
     assert len(names) == len(set(names)) == 27
-    cfgs = {e.name: e.build(BASE, 0) for e in es}
+    cfgs = {e.name: e.config(BASE, 0) for e in es}
     assert cfgs["L2A (stage 1)"] == cfgs["ABS"] == cfgs["CE + mixup"]  # post-hoc views of one stored run
     assert cfgs["CW + L2A"] == cfgs["CW"] and cfgs["L2A (stage 2)"] == cfgs["MiSLAS"]
     assert cfgs["cRT"].parent == cfgs["MARR"].parent == cfgs["CE"]
@@ -55,20 +31,20 @@ def test_entries_build_valid_distinct_configs_that_share_the_chapters_backbones(
     assert cfgs["GCL + MARR"].parent == cfgs["GCL"].parent  # the new combination reuses GCL's backbone
     assert cfgs["ATL (AEM)"].logit_scale == 16.0 and cfgs["LGLA (3 experts)"].knob("gla_tau") == lgla.official_tau(10)
     assert sum(e.new for e in es) == 2
-    assert len(L.entries("fmnist", 100, 7)) == 20  # no Table 6 B3RS settings for 7 classes: no whitening rows
+    assert len(entries(7)) == 20  # no Table 6 B3RS settings for 7 classes: no whitening rows
 
 
 def test_select_refuses_an_unknown_method_by_name():
-    es = L.entries("fmnist", 100, 10)
-    assert [e.name for e in L.select(es, ["GCL", "CE"])] == ["GCL", "CE"]
-    with pytest.raises(ValueError, match=r"unknown method\(s\) \['GLC'\]"):
-        L.select(es, ["GLC"])
+    es = entries(10)
+    assert [e.name for e in select(es, ["GCL", "CE"])] == ["GCL", "CE"]
+    with pytest.raises(ParameterError, match=r"unknown method\(s\) \['GLC'\]"):
+        select(es, ["GLC"])
 
 
 def test_subset_seed_draws_another_subset_with_the_same_counts():
     cfg = RunConfig(**BASE)
-    assert L.with_subset(cfg, 0) == cfg
-    other = L.with_subset(cfg, 1)
+    assert with_subset(cfg, 0) == cfg
+    other = with_subset(cfg, 1)
     assert other.key != cfg.key and other.knob("subset_seed") == 1
     a, b = training_set(cfg), training_set(other)
     assert np.array_equal(a.counts, b.counts)
@@ -79,7 +55,7 @@ def test_subset_seed_draws_another_subset_with_the_same_counts():
 
 
 def test_claims_take_the_proposing_papers_own_row():
-    es = {e.name: e for e in L.entries("fmnist", 100, 10)}
+    es = {e.name: e for e in entries(10)}
     assert L.claimed(es["ABS"]) == 82.01  # Table 2's row, not a point of Table 5's sweep
     assert L.claimed(es["GCL"]) == 82.68 and L.claimed(es["LGLA (3 experts)"]) == 87.5
     assert L.claimed(es["CE"]) == 71.2  # median of 70.7 (gcl), 71.2 (whitening), 78.7 (marr)
@@ -94,8 +70,8 @@ def test_summarise_is_mean_and_sample_std_in_percent():
 
 
 def test_views_score_the_stored_features(tmp_store):
-    es = {e.name: e for e in L.entries("fmnist", 100, 10)}
-    run = get_or_train(es["CE + mixup"].build(BASE, 0), device="cpu", progress=False)
+    es = {e.name: e for e in entries(10)}
+    run = get_or_train(es["CE + mixup"].config(BASE, 0), device="cpu", progress=False)
     assert L.score(es["CE + mixup"], run) is run.metrics
     f, W = run.features(), torch.from_numpy(run.arrays["weight"])
     ang = angular.angular_logits(torch.from_numpy(f["test"]), W)
@@ -121,7 +97,7 @@ def test_users_command_builds_the_leaderboard(tmp_path):
     assert list(csv["accuracy"]) == sorted(csv["accuracy"], reverse=True)
     assert not errors(outs)
     assert "9 methods · imbalance 100 · seeds [0, 1] · other subsets [1]" in text
-    assert "0 reused" in text
+    assert "0 read (0 from the recordings)" in text
     assert "Leaderboard, fmnist-LT at imbalance 100" in html
     for name in ("GCL + MARR (new)", "CW + L2A (new)", "L2A (stage 2)", "ABS"):
         assert f">{name}<" in html

@@ -38,8 +38,8 @@ def test_readme_command_runs_the_gcl_chapter(store, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("param, value, message", [("imb", "0.5", "imb must be >= 1"),
-                                                   ("dataset", "mnist", "unknown dataset")])
+@pytest.mark.parametrize("param, value, message", [("imb", "0.5", "parameter imb=0.5: must be a number >= 1"),
+                                                   ("dataset", "mnist", "parameter dataset='mnist': must be one of")])
 def test_bad_parameters_fail_early(store, tmp_path, param, value, message):
     r, *_ = run_chapter("baselines", tmp_path, store, param, value, "preset", "smoke")
     assert r.returncode != 0 and message in r.stderr + r.stdout
@@ -78,7 +78,7 @@ def test_a_bad_lgla_expert_type_fails_before_training(store, tmp_path):
     # the other LGLA parameters go through the same check (tests/test_lgla.py covers each case)
     before = sorted(store.iterdir())
     r, *_ = run_chapter("lgla", tmp_path, store, "expert_type", "dense", "preset", "smoke")
-    assert r.returncode != 0 and "unknown expert type 'dense'" in r.stderr + r.stdout
+    assert r.returncode != 0 and "parameter expert_type='dense': must be one of 'gc', 'ic'" in r.stderr + r.stdout
     assert sorted(store.iterdir()) == before  # nothing was trained
 
 

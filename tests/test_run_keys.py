@@ -22,3 +22,26 @@ def test_every_recorded_chapter_config_keeps_its_key():
 def test_the_fixture_covers_every_chapter(preset):
     chapters = {s["chapter"] for s in FIXTURE["sets"] if s["preset"] == preset}
     assert chapters == {"baselines", "gcl", "marr", "angular", "lgla", "whitening", "leaderboard"}
+
+
+def with_dependencies(cfgs) -> set[str]:
+    """The keys of ``cfgs`` and of every run they start from (parents, scoring runs)."""
+    keys, todo = set(), list(cfgs)
+    while todo:
+        c = todo.pop()
+        if c.key not in keys:
+            keys.add(c.key)
+            todo.extend(c.dependencies())
+    return keys
+
+
+@pytest.mark.parametrize("case", FIXTURE["sets"], ids=lambda s: f"{s['preset']}-{s['chapter']}-{s['params']}")
+def test_the_chapters_build_the_same_runs_through_the_registry(case):
+    """Every chapter, at the parameters of the fixture, asks for exactly the runs it asked for before."""
+    from ltnb.chapters import plan_for
+
+    plan = plan_for(case["chapter"], case["preset"], dataset="fmnist", **case["params"])
+    trained = with_dependencies(plan.configs())
+    optional = {c.key for c in plan.configs(optional=True)} - trained
+    assert trained == set(case["trained"])
+    assert optional == set(case["read_if_stored"])

@@ -42,5 +42,5 @@ def test_users_command_runs_the_whitening_chapter(tmp_path):
 @pytest.mark.slow
 def test_bad_epsilon_fails_early(tmp_path):
     r, *_ = run_chapter("whitening", tmp_path, tmp_path / "runs", "epsilon", "-0.1", "preset", "smoke")
-    assert r.returncode != 0 and "epsilon must be > 0" in r.stderr + r.stdout
+    assert r.returncode != 0 and "parameter epsilon=-0.1: must be a number > 0" in r.stderr + r.stdout
     assert not (tmp_path / "runs").exists()  # nothing was trained

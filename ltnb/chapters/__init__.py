@@ -1,0 +1,215 @@
+"""The chapters' parameters and plans: every run a chapter shows, built through the method registry.
+
+Each chapter module declares ``PARAMETERS`` (the notebook's parameters cell: names, defaults and
+how each is read), ``resolve(ctx, values)`` (its own checks and derived settings) and
+``plan(ctx, P)`` (its runs as named groups of table rows, one config per seed). A notebook calls
+:func:`start`; the recorder calls :func:`plan_for` with the same builders, so there is no second
+list of runs to keep in sync.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import torch
+
+from ltnb import data, params as Pm, store
+from ltnb.config import RunConfig
+from ltnb.presets import PRESETS, Context, resolve_dataset, resolve_device
+
+# The chapters of the book, in the order of its table of contents, and the parameter sets whose runs are
+# recorded with the repository: every chapter at its defaults, and the README's used-by command.
+BOOK = ("baselines", "gcl", "marr", "angular", "lgla", "whitening", "leaderboard")
+RECORDED_CALLS = tuple((name, {}) for name in BOOK) + (("gcl", {"imb": 200}),)
+
+TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps"}
+
+
+def _device(value):
+    if value == "auto" or (isinstance(value, str) and (value in ("cpu", "cuda") or value.startswith("cuda:"))):
+        return value
+    raise ValueError("'auto', 'cpu', 'cuda' or 'cuda:N'")
+
+
+_device.allowed = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+SEED = Pm.number(low=0, high=2 ** 32 - 1, integer=True)
+
+
+def common(imb=100, seed=0) -> list[Pm.Param]:
+    """The parameters every chapter has: data set, imbalance factor, preset, seeds, device."""
+    return [Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
+            Pm.Param("imb", imb, Pm.number(low=1), "imbalance factor n_max / n_min, at least 1"),
+            Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), "smoke, cpu, paper or auto"),
+            Pm.Param("seed", seed, Pm.one_or_list(SEED), "one seed, or a list of seeds such as [0, 1, 2]"),
+            Pm.Param("device", "auto", _device, "cpu, cuda or auto")]
+
+
+def check_imb(dataset: str, imb: float, name: str = "imb") -> None:
+    """Every class must keep at least one training image at this factor."""
+    info = data.dataset_info(dataset)
+    fewest = min(data.lt_counts(info.train_per_class, info.num_classes, imb))
+    Pm.check(name, imb, fewest >= 1, f"at most {info.train_per_class:,} on {dataset} (n_max / n_min with "
+                                     f"{info.train_per_class:,} images in the largest class: every class keeps one)")
+
+
+@dataclass
+class Group:
+    """Rows of a table or a figure: row label -> one run config per seed."""
+    rows: dict[str, list[RunConfig]]
+    tier: int = 1  # 1: a main table, 2: more seeds and subsets, 3: ablations and sweeps
+    optional: bool = False  # shown when stored or recorded, never trained by the chapter
+    derived: dict = field(default_factory=dict)  # row -> kinds of ltnb.derived arrays the chapter reads of its runs
+
+
+@dataclass
+class Plan:
+    """Every run a chapter shows, as named groups; :meth:`fetch` reads or trains them."""
+    groups: dict[str, Group] = field(default_factory=dict)
+    device: object = "auto"
+
+    def add(self, name: str, rows: dict[str, list[RunConfig]], tier: int = 1, optional: bool = False,
+            derived: dict | None = None) -> None:
+        """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it."""
+        if name in self.groups:
+            raise ValueError(f"plan group {name!r} added twice")
+        unknown = set(derived or {}) - set(rows)
+        if unknown:
+            raise ValueError(f"derived arrays asked for rows {sorted(unknown)} that group {name!r} does not have")
+        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}))
+
+    def configs(self, tiers=(1, 2, 3), optional: bool = False) -> list[RunConfig]:
+        """The distinct configs of the groups in ``tiers`` (optional groups too if asked), in plan order."""
+        out = {}
+        for g in self.groups.values():
+            if g.tier in tiers and (optional or not g.optional):
+                for cfgs in g.rows.values():
+                    out.update((c.key, c) for c in cfgs)
+        return list(out.values())
+
+    def fetch(self, name: str) -> dict:
+        """The runs of group ``name``: row -> runs per seed. Missing runs are trained, unless the group is
+        optional: then a row appears only when all its runs are stored or recorded."""
+        from ltnb.runs import get_or_train
+
+        g = self.groups[name]
+        if g.optional:
+            found = {row: [store.load(c) for c in cfgs] for row, cfgs in g.rows.items()}
+            return {row: rs for row, rs in found.items() if all(rs)}
+        return {row: [get_or_train(c, device=self.device) for c in cfgs] for row, cfgs in g.rows.items()}
+
+    def row(self, name: str, row: str) -> list:
+        """The runs of one row of group ``name``."""
+        return self.fetch_rows(name, [row])[row]
+
+    def fetch_rows(self, name: str, rows) -> dict:
+        g = self.groups[name]
+        sub = Plan({name: Group({r: g.rows[r] for r in rows}, g.tier, g.optional)}, self.device)
+        return sub.fetch(name)
+
+
+def module(name: str):
+    if name not in BOOK:
+        raise ValueError(f"unknown chapter {name!r}; the book has {BOOK}")
+    return importlib.import_module(f"ltnb.chapters.{name}")
+
+
+def _context(chapter, values: dict, preset_name: str, dataset: str, device) -> tuple[Context, SimpleNamespace]:
+    """The chapter's context under ``preset_name`` and its resolved parameters (``chapter.resolve``)."""
+    frame = getattr(chapter, "frame", None)
+    imb, seeds = frame(values, preset_name) if frame else (values["imb"], values["seed"])
+    ctx = Context(dataset, float(imb), PRESETS[preset_name], tuple(int(s) for s in seeds), device)
+    return chapter.resolve(ctx, dict(values))
+
+
+def recorded_everywhere(plan: Plan, tiers=(1,)) -> bool:
+    """Whether every run of the plan's groups in ``tiers`` is in the recordings (or the store)."""
+    cfgs = plan.configs(tiers)
+    return bool(cfgs) and all(store.exists(c) for c in cfgs)
+
+
+def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **values) -> Plan:
+    """The plan of chapter ``name`` with ``values`` for its parameters (defaults otherwise), under ``preset``."""
+    chapter = module(name)
+    read = Pm.read(chapter.PARAMETERS, values)
+    ds, _ = resolve_dataset(read.get("dataset", dataset) if dataset == "auto" else dataset)
+    ctx, P = _context(chapter, read, preset, ds, resolve_device(device))
+    plan = chapter.plan(ctx, P)
+    plan.device = ctx.device
+    return plan
+
+
+def start(name: str, verbose: bool = True, **values):
+    """A chapter's first cell: read and check every parameter, pick the preset, build the plan, announce.
+
+    ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``; otherwise the best preset
+    whose main-table runs are all recorded (``paper`` over ``cpu``), else ``cpu``. Nothing trains
+    here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
+    """
+    chapter = module(name)
+    read = Pm.read(chapter.PARAMETERS, values)
+    dev = resolve_device(read["device"])
+    ds, dwhy = resolve_dataset(read["dataset"])
+    for key in ("imb", "imbs"):  # a factor that leaves a class empty fails here; 'auto' is checked by the chapter
+        value = read.get(key)
+        for f in value if isinstance(value, list) else [value] if isinstance(value, float) else []:
+            check_imb(ds, f, key)
+    if not data.available(ds):
+        data.load(ds, train=True)  # fails in seconds with the instructions, before any training
+    candidates, why = _presets(read["preset"], dev)
+    for preset_name in candidates:
+        ctx, P = _context(chapter, read, preset_name, ds, dev)
+        plan = chapter.plan(ctx, P)
+        plan.device = dev
+        if len(candidates) == 1 or recorded_everywhere(plan):
+            break
+    else:
+        why = f"auto: nothing recorded for this chapter's main tables, so {candidates[-1]} trains here"
+    if not why.startswith("auto: nothing"):
+        why = why if len(candidates) == 1 else f"auto: its main-table runs are recorded at {ctx.preset.name}"
+    ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
+                  (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"))
+    missing = [c for c in plan.configs() if not store.exists(c)]
+    if missing:
+        store.check_writable()  # before anything trains: a finished run must be storable
+    if verbose:
+        announce(ctx, plan, missing)
+    return ctx, P, plan
+
+
+def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
+    if asked != "auto":
+        return [asked], "asked for"
+    env = os.environ.get("LTNB_PRESET")
+    if env:
+        if env not in PRESETS:
+            raise Pm.ParameterError(f"$LTNB_PRESET={env!r}: must be one of {sorted(PRESETS)}")
+        return [env], "auto: $LTNB_PRESET"
+    if dev.type == "cuda":
+        return ["paper"], "auto: CUDA present"
+    return ["paper", "cpu"], "auto"
+
+
+def announce(ctx: Context, plan: Plan, missing: list) -> None:
+    """The chapter's first lines: the stamp, what is in force, and where its numbers come from."""
+    from IPython.display import HTML, display
+
+    print(f"ltnb · {ctx.stamp}")
+    for n in ctx.notes:
+        print(f"  {n}")
+    if ctx.dataset == "fmnist":
+        print("  Fashion-MNIST-LT is not CIFAR: compare trends with the papers, not numbers.")
+    total = len(plan.configs())
+    recorded = sum(store.source(c) == "recorded" for c in plan.configs())
+    p = ctx.preset
+    device = store.trained_on(plan.configs(tiers=(1,)))
+    display(HTML(
+        '<div class="ltnb-provenance"><b>Where these numbers come from.</b> '
+        f"Preset <code>{p.name}</code>: ResNet-32 at width {p.width:g}, {p.epochs} epochs, batch {p.batch_size}; "
+        f"{len(ctx.seeds)} seed{'s' if len(ctx.seeds) > 1 else ''} ({', '.join(map(str, ctx.seeds))}); "
+        f"{ctx.dataset}-LT at imbalance {ctx.imb:g}. "
+        f"{total} runs: {recorded} read from the recordings, {total - recorded - len(missing)} from the run store, "
+        f"{len(missing)} to train here on {ctx.device.type}."
+        + (f" Main-table runs trained on {device}." if device else "") + "</div>"))

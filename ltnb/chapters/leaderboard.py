@@ -1,0 +1,94 @@
+"""The leaderboard: every method of the book at its chapter's defaults, on the same runs, scored alike."""
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+from ltnb import params as Pm, samplers
+from ltnb.chapters import SEED, Plan, _device
+from ltnb.methods import Method, get
+from ltnb.presets import PRESETS
+from ltnb import data
+
+PARAMETERS = [
+    Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
+    Pm.Param("imbs", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1), distinct=True)),
+             "imbalance factors; auto: 100 under cpu and smoke, 100, 50 and 10 under paper"),
+    Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), "smoke, cpu, paper or auto"),
+    Pm.Param("seeds", "auto", Pm.or_("auto", Pm.list_of(SEED, distinct=True)),
+             "training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper"),
+    Pm.Param("device", "auto", _device, "cpu, cuda or auto"),
+    Pm.Param("methods", "all", Pm.or_("all", Pm.list_of(Pm.text, distinct=True)),
+             'all, or a list of method names such as ["CE", "GCL"]'),
+    Pm.Param("subset_seeds", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1, integer=True), min_length=0,
+                                                                distinct=True)),
+             "other long-tailed subsets for the spread figure; auto: 1 and 2, or 1 under smoke"),
+    Pm.Param("subset_methods", ["CE", "LDAM-DRW", "Balanced Softmax"], Pm.list_of(Pm.text, min_length=0),
+             "methods trained on the other subsets too"),
+    Pm.Param("table_csv", "", Pm.text,
+             "a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)"),
+]
+# (row as shown, the registry's method): the order of the table before sorting
+ROWS = [("CE", "CE"), ("CE + mixup", "CE + mixup"), ("LDAM-DRW", "LDAM-DRW"), ("Balanced Softmax", "Balanced Softmax"),
+        ("cRT", "cRT"), ("LWS", "LWS"), ("τ-norm", "τ-norm"), ("GCL", "GCL"), ("MARR", "MARR"),
+        ("DisAlign", "DisAlign"), ("MiSLAS", "MiSLAS"), ("L2A (stage 1)", "L2A (stage 1)"),
+        ("L2A (stage 2)", "L2A (stage 2)"), ("ABS", "ABS"), ("ATL (AEM)", "ATL (AEM)"), ("ATL (ALAS)", "ATL (ALAS)"),
+        ("ATL (all)", "ATL (all)"), ("BALMS (3 experts)", "BALMS experts"), ("LGLA (3 experts)", "LGLA"),
+        ("GCL + MARR", "GCL + MARR")]
+WHITENING_ROWS = [("CW", "CW"), ("CW & LDAM-DRW", "CW & LDAM-DRW"), ("BET", "BET"), ("BET & CW", "BET & CW"),
+                  ("BET & LDAM-DRW", "BET & LDAM-DRW"), ("BET & LDAM-DRW & CW", "BET & LDAM-DRW & CW"),
+                  ("CW + L2A", "CW + L2A")]
+
+
+def entries(num_classes: int) -> list[Method]:
+    """Every method of the book at its chapter's defaults, named as the table shows it. The whitening rows
+    need B3RS settings (Table 6 has them for 10 and 100 classes)."""
+    rows = ROWS + (WHITENING_ROWS if num_classes in samplers.B3RS_TABLE6 else [])
+    return [dataclasses.replace(get(method), name=name) for name, method in rows]
+
+
+def select(all_entries: list[Method], names) -> list[Method]:
+    """The entries named (all for ``"all"``), with a clear error for a name that is not a method of the book."""
+    if names == "all":
+        return list(all_entries)
+    known = {e.name: e for e in all_entries}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise Pm.ParameterError(f"unknown method(s) {unknown}; the leaderboard has {list(known)}")
+    return [known[n] for n in names]
+
+
+def _imbs(values, preset: str) -> list[float]:
+    return ([100.0] if preset != "paper" else [100.0, 50.0, 10.0]) if values["imbs"] == "auto" else values["imbs"]
+
+
+def frame(values, preset: str):
+    """The chapter's imbalance factor and seeds under ``preset``: the first of ``imbs``, and ``seeds``."""
+    seeds = ([0, 1] if preset != "paper" else [0, 1, 2]) if values["seeds"] == "auto" else values["seeds"]
+    return _imbs(values, preset)[0], seeds
+
+
+def resolve(ctx, values):
+    from ltnb.chapters import check_imb
+
+    P = SimpleNamespace(**values)
+    P.imbs, P.seeds = _imbs(values, ctx.preset.name), list(ctx.seeds)
+    Pm.check("seeds", P.seeds, len(P.seeds) >= 1, "at least one seed")
+    for f in P.imbs:
+        check_imb(ctx.dataset, f, "imbs")
+    P.subset_seeds = ([1] if ctx.preset.name == "smoke" else [1, 2]) if P.subset_seeds == "auto" else P.subset_seeds
+    P.chosen = select(entries(ctx.num_classes), P.methods)
+    P.spread = select(P.chosen, P.subset_methods) if P.subset_methods else []
+    return ctx, P
+
+
+def plan(ctx, P) -> Plan:
+    out = Plan()
+    for i, f in enumerate(P.imbs):
+        base = dict(dataset=ctx.dataset, imb=f, preset=ctx.preset.name)
+        out.add(f"imb {f:g}", {e.name: [e.config(base, sd) for sd in P.seeds] for e in P.chosen},
+                tier=1 if i == 0 else 3, derived={e.name: ("angular",) for e in P.chosen if e.view in ("l2a", "abs")})
+    base = dict(dataset=ctx.dataset, imb=P.imbs[0], preset=ctx.preset.name)
+    out.add("subsets", {e.name: [e.config(base, P.seeds[0], subset=k) for k in P.subset_seeds] for e in P.spread},
+            tier=2)
+    return out

@@ -1,0 +1,50 @@
+"""The MARR chapter: margin rectification (and DisAlign) fitted on the stored CE backbone."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ltnb import margins, params as Pm
+from ltnb.chapters import Plan, common
+from ltnb.methods import get
+
+PARAMETERS = common() + [
+    Pm.Param("gamma", 1.2, Pm.number(low=0), "gamma of the re-weighting U_y, the paper's value on every data set"),
+    Pm.Param("iterations", None, Pm.or_(None, Pm.number(low=1, integer=True)),
+             "stage-2 SGD steps of MARR and DisAlign; None: the preset's stage-2 epochs at batch 512"),
+    Pm.Param("gammas", [0.0, 0.4, 0.8, 1.2, 1.6, 2.0], Pm.list_of(Pm.number(low=0)),
+             "Figure 4 sweep, each one cheap stage-2 run"),
+    Pm.Param("other_losses", True, Pm.boolean,
+             "train the LDAM-DRW and Balanced Softmax rows of Table 2 if not stored; False: show them only when stored"),
+]
+PAPER_NAME = {"Softmax (CE)": "Softmax", "LDAM-DRW": "LDAM", "Balanced Softmax": "Balanced Softmax",
+              "DisAlign": "DisAlign", "Decouple-cRT": "Decouple-cRT", "Decouple-LWS": "Decouple-LWS", "MARR": "MARR"}
+
+
+def resolve(ctx, values):
+    P = SimpleNamespace(**values)
+    n_fit = int(ctx.counts.sum()) if ctx.preset.test_limit is None else min(int(ctx.counts.sum()), ctx.preset.test_limit)
+    P.steps = P.iterations or ctx.preset.stage2_epochs * -(-n_fit // margins.MARR_BATCH_SIZE)
+    P.sweep = sorted({float(g) for g in P.gammas} | {P.gamma})
+    if ctx.preset.name == "paper":  # Table 7: the paper's factors; one extra backbone elsewhere
+        P.factors = sorted({ctx.imb, 200.0, 100.0, 50.0}, reverse=True)
+    else:
+        P.factors = sorted({ctx.imb, 50.0 if ctx.imb > 50 else max(1.0, ctx.imb / 2)}, reverse=True)
+    return ctx, P
+
+
+def plan(ctx, P) -> Plan:
+    base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
+
+    def seeds(name, **kw):
+        return [get(name).config(base, sd, **kw) for sd in ctx.seeds]
+
+    fit = dict(gamma=P.gamma, iterations=P.iterations)
+    out = Plan()
+    out.add("Table 2", {"Softmax (CE)": seeds("CE"), "DisAlign": seeds("DisAlign", **fit),
+                        "Decouple-cRT": seeds("cRT"), "Decouple-LWS": seeds("LWS"),
+                        "τ-norm (τ = 1)": seeds("τ-norm", tau=1.0), "MARR": seeds("MARR", **fit)})
+    out.add("Table 2, other losses", {"LDAM-DRW": seeds("LDAM-DRW"), "Balanced Softmax": seeds("Balanced Softmax")},
+            optional=not P.other_losses)
+    out.add("Figure 4", {g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, tier=3)
+    out.add("Table 7", {f: seeds("MARR", **fit, backbone_imb=f) for f in P.factors}, tier=3)
+    return out

@@ -1,0 +1,73 @@
+"""The whitening chapter (Zhang 2021): channel whitening (CW) and the BET batch plan, alone and together."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ltnb import params as Pm, samplers, whitening as W
+from ltnb.chapters import Plan, common
+from ltnb.methods import bet_knobs, get
+
+AUTO = Pm.or_("auto", Pm.number(low=0, low_open=True))
+PARAMETERS = common() + [
+    Pm.Param("whitening", True, Pm.boolean, "train the channel-whitening rows and figures; False: CE, LDAM and BET rows only"),
+    Pm.Param("epsilon", 1e-3, Pm.number(low=0, low_open=True), "epsilon of Eq. 13, added to the batch covariance"),
+    Pm.Param("blocks", "auto", Pm.or_("auto", Pm.number(low=1, integer=True)),
+             "B3RS block number G; auto: Table 6, 1 for 10 classes and 10 for 100"),
+    Pm.Param("r_min", "auto", AUTO, "basic sampling ratio r_0 of Eq. 14; auto: Table 6, 0.05 for 10 classes and 0.01 for 100"),
+    Pm.Param("alpha", 2.0, Pm.number(low=0, low_open=True), "alpha of Eq. 14, tail images seen once every alpha epochs; Table 6: 2"),
+    Pm.Param("interval", "auto", Pm.or_("auto", Pm.number(low=1, integer=True)),
+             "BET interval T in iterations; auto: Table 6, 60 for 10 classes and 30 for 100"),
+    Pm.Param("b3rs_iterations", 10, Pm.number(low=0, integer=True),
+             "T2, B3RS iterations after every T-th random one; the paper gives none for CIFAR"),
+    Pm.Param("imbs", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1))),
+             "imbalance factors of Tables 1 and 2; auto: imb alone, or 200, 100, 50, 10 under paper"),
+]
+METHODS = {  # row: (the paper's key, the registry's method)
+    "CE": ("ce", "CE"), "LDAM-DRW": ("ldam", "LDAM-DRW"), "CW": ("cw", "CW"), "CW & LDAM": ("cw_ldam", "CW & LDAM-DRW"),
+    "BET": ("bet", "BET"), "BET & CW": ("bet_cw", "BET & CW"), "BET & LDAM": ("bet_ldam", "BET & LDAM-DRW"),
+    "BET & LDAM & CW": ("bet_ldam_cw", "BET & LDAM-DRW & CW"),
+}
+
+
+def resolve(ctx, values):
+    from ltnb.chapters import check_imb
+
+    P = SimpleNamespace(**values)
+    P.eps = W.check_eps(P.epsilon)
+    base = dict(dataset=ctx.dataset, imb=ctx.imb)
+    try:
+        bet = dict(bet_knobs(base, P.alpha, P.b3rs_iterations, P.blocks, P.r_min, P.interval))
+    except ValueError as err:
+        raise Pm.ParameterError(str(err)) from None
+    P.G, P.r0, P.T, P.T2 = bet["bet_blocks"], bet["bet_r_min"], bet["bet_interval"], bet["bet_iterations"]
+    try:
+        samplers.check_b3rs(ctx.num_classes, P.G, P.r0, P.alpha, P.T, P.T2)
+    except ValueError as err:
+        raise Pm.ParameterError(str(err)) from None
+    P.factors = ([200.0, 100.0, 50.0, 10.0] if ctx.preset.name == "paper" else []) if P.imbs == "auto" else P.imbs
+    P.factors = sorted(set(P.factors) | {ctx.imb}, reverse=True)
+    for f in P.factors:
+        check_imb(ctx.dataset, f, "imbs")
+    P.methods = {k: v for k, v in METHODS.items() if P.whitening or "CW" not in k}
+    P.n_per_class = int(ctx.counts.sum()) // ctx.num_classes
+    return ctx, P
+
+
+def plan(ctx, P) -> Plan:
+    knobs = dict(epsilon=P.epsilon, alpha=P.alpha, b3rs_iterations=P.b3rs_iterations, blocks=P.blocks,
+                 r_min=P.r_min, interval=P.interval)
+    out = Plan()
+    for f in P.factors:
+        base = dict(dataset=ctx.dataset, imb=f, preset=ctx.preset.name)
+        rows = {}
+        for row, (_, name) in P.methods.items():
+            m = get(name)
+            rows[row] = [m.config(base, sd, **{k: v for k, v in knobs.items() if k in m.knobs}) for sd in ctx.seeds]
+        figures = {"CE", "CW", "LDAM-DRW", "CW & LDAM"} & set(rows) if f == ctx.imb else set()
+        out.add(f"imb {f:g}", rows, tier=1 if f == ctx.imb else 3,
+                derived={row: ("features", "spectra") for row in figures})
+    base = dict(dataset=ctx.dataset, imb=ctx.imb, preset=ctx.preset.name)
+    out.add("balanced", {"CE, balanced": [get("CE, balanced").config(base, sd, per_class=P.n_per_class)
+                                          for sd in ctx.seeds]},
+            derived={"CE, balanced": ("features", "spectra")})
+    return out

@@ -1,0 +1,159 @@
+"""The chapters' parameters and plans, the method registry, the parameter reader, and the package's shape."""
+import ast
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ltnb import chapters, methods, params as Pm
+from ltnb.chapters import BOOK, module, plan_for, start
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebook_parameters(chapter: str) -> dict:
+    """The parameters cell of ``notebooks/CHAPTER.py`` as a dict of literal values, in order."""
+    text = (ROOT / "notebooks" / f"{chapter}.py").read_text()
+    cell = text.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0]
+    return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell).body for t in node.targets}
+
+
+@pytest.mark.parametrize("chapter", BOOK)
+def test_the_notebook_parameters_cell_is_the_chapters_declaration(chapter):
+    declared = {p.name: p.default for p in module(chapter).PARAMETERS}
+    assert notebook_parameters(chapter) == declared
+    assert list(notebook_parameters(chapter)) == list(declared)  # same order: the cell reads as the declaration
+
+
+@pytest.mark.parametrize("chapter", BOOK)
+def test_every_default_is_a_valid_value(chapter):
+    spec = module(chapter).PARAMETERS
+    assert Pm.read(spec, {}) is not None
+
+
+def test_every_method_builds_a_valid_config_with_its_own_defaults():
+    bib = (ROOT / "book" / "references.bib").read_text()
+    for name, m in methods.REGISTRY.items():
+        for dataset in ("fmnist", "cifar100"):
+            base = dict(dataset=dataset, imb=100.0, preset="cpu")
+            cfg = m.config(base, seed=1)
+            assert cfg.seed == 1 and cfg.dataset == dataset, name
+            assert m.config(base, 1, subset=2).knob("subset_seed") == 2
+            assert set(m.components(base)) >= {"loss", "head", "sampler", "stage 2"}
+        assert m.paper is None or f"{{{m.paper}," in bib, f"{name}: {m.paper} is not in references.bib"
+        assert m.family in ("one stage", "two stage", "post hoc", "ensemble")
+
+
+def test_two_stage_methods_train_on_their_backbone_method():
+    base = dict(dataset="fmnist", imb=100.0, preset="smoke")
+    get = methods.get
+    assert get("cRT").config(base).parent == get("CE").config(base)
+    assert get("cRT").config(base, backbone="CE + mixup").parent == get("CE + mixup").config(base)
+    assert get("GCL").config(base, cloud="cos").parent == get("GCL (stage 1)").config(base, cloud="cos")
+    assert get("ATL (all)").config(base).parent == get("ATL (AEM)").config(base)
+    assert get("MARR").config(base, backbone_imb=50).parent == get("CE").config(dict(base, imb=50.0))
+    with pytest.raises(ValueError, match="has no knob"):
+        get("CE").config(base, gamma=1.0)
+    with pytest.raises(ValueError, match="unknown method 'GLC'"):
+        get("GLC")
+
+
+@pytest.mark.parametrize("preset", ["smoke", "cpu", "paper"])
+def test_plans_put_the_main_tables_in_tier_one(preset):
+    for chapter in BOOK:
+        plan = plan_for(chapter, preset, dataset="fmnist")
+        assert plan.configs(tiers=(1,)), chapter
+        assert set(plan.configs(tiers=(1,))) <= set(plan.configs())
+
+
+# ------------------------------------------------------------------ the parameter reader (papermill's text)
+
+@pytest.mark.parametrize("chapter, values, expect", [
+    ("baselines", {"seed": "[0, 1]"}, {"seed": [0, 1]}),
+    ("baselines", {"seed": "3"}, {"seed": [3]}),
+    ("gcl", {"strategies": '["cos","log"]'}, {"strategies": ["cos", "log"]}),
+    ("marr", {"gammas": "[0.4, 0.8]", "other_losses": "false"}, {"gammas": [0.4, 0.8], "other_losses": False}),
+    ("whitening", {"whitening": "false", "imbs": "200, 100"}, {"whitening": False, "imbs": [200.0, 100.0]}),
+    ("whitening", {"whitening": "True"}, {"whitening": True}),
+    ("lgla", {"tau": "None", "fusion": "[1, 1, 2]"}, {"tau": None, "fusion": [1.0, 1.0, 2.0]}),
+    ("angular", {"shift_bn": "false", "score_runs": "4"}, {"shift_bn": False, "score_runs": 4}),
+])
+def test_papermill_text_is_read_as_lists_and_booleans(chapter, values, expect):
+    read = Pm.read(module(chapter).PARAMETERS, values)
+    assert {k: read[k] for k in expect} == expect
+
+
+@pytest.mark.parametrize("chapter, values, message", [
+    ("baselines", {"imb": "inf"}, "parameter imb='inf': must be a number >= 1 (finite)"),
+    ("baselines", {"imb": "nan"}, "parameter imb='nan'"),
+    ("baselines", {"imb": 10000}, "parameter imb=10000.0: must be at most 6,000 on fmnist"),
+    ("baselines", {"tau": "abc"}, "parameter tau='abc': must be a number >= 0"),
+    ("baselines", {"seed": "-1"}, "parameter seed='-1': must be a list of an integer >= 0"),
+    ("baselines", {"seed": "[0, 0]"}, "without repeats"),
+    ("gcl", {"strategies": "['cos', 'sin']"}, "'sin' is not one of 'log', 'cos', 'pow3', 'pow4'"),
+    ("whitening", {"whitening": "maybe"}, "parameter whitening='maybe': must be True or False"),
+    ("lgla", {"expert_type": "dense"}, "parameter expert_type='dense': must be one of 'gc', 'ic'"),
+    ("lgla", {"experts": 20}, "parameter experts=20: must be at most 11"),
+    ("angular", {"score_epochs": 50, "preset": "smoke"}, "at most the preset's 2 epochs"),
+    ("baselines", {"device": "gpu"}, "parameter device='gpu'"),
+    ("baselines", {"flavour": 1}, "unknown parameter(s) ['flavour']"),
+])
+def test_bad_values_fail_before_anything_trains(chapter, values, message, tmp_store):
+    with pytest.raises(Pm.ParameterError) as err:
+        start(chapter, verbose=False, dataset="fmnist", **{"preset": "smoke", **values})
+    assert message in str(err.value)
+    assert not tmp_store.exists() or not any(tmp_store.iterdir())
+
+
+def test_number_reader_edges():
+    read = Pm.number(low=1)
+    assert read("1e2") == 100.0 and read(3) == 3.0
+    for bad in ("inf", "-inf", "nan", True, "0.5", None, [1]):
+        with pytest.raises(ValueError):
+            read(bad)
+    assert Pm.number(low=0, low_open=True)("0.1") == 0.1
+    with pytest.raises(ValueError):
+        Pm.number(low=0, low_open=True)(0)
+    assert math.isclose(Pm.list_of(Pm.number())("[1, 2.5]")[1], 2.5)
+
+
+# ------------------------------------------------------------------ the package's shape
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the ltnb modules it imports (anywhere in the file, late imports included)."""
+    root = ROOT / "ltnb"
+    graph = {}
+    for f in sorted(root.rglob("*.py")):
+        name = ".".join(f.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ltnb"):
+                for a in node.names:
+                    sub = f"{node.module}.{a.name}"
+                    deps.add(sub if (ROOT / (sub.replace(".", "/") + ".py")).exists() else node.module)
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("ltnb")}
+        graph[name] = deps - {name, "ltnb"}
+    return graph
+
+
+def test_every_module_imports_downward_only():
+    """The import graph has no cycle: an order exists where every module imports only modules before it."""
+    graph, order = imports(), []
+    remaining = dict(graph)
+    while remaining:
+        ready = sorted(m for m, deps in remaining.items() if not (deps & set(remaining)))
+        assert ready, f"import cycle among {sorted(remaining)}"
+        order += ready
+        for m in ready:
+            del remaining[m]
+    # a subpackage's __init__ imports none of its own modules (they import it implicitly)
+    assert not {d for d in graph["ltnb.training"] if d.startswith("ltnb.training.")}
+    assert not {d for d in graph["ltnb.chapters"] if d.startswith("ltnb.chapters.")}
+
+
+def test_no_module_is_above_about_400_lines():
+    sizes = {f.relative_to(ROOT).as_posix(): len(f.read_text().splitlines()) for f in (ROOT / "ltnb").rglob("*.py")}
+    assert {f: n for f, n in sizes.items() if n > 420} == {}
