@@ -1,0 +1,406 @@
+"""``python -m ltnb.record``: record every run the book needs, so a fresh clone renders it without training.
+
+It asks the chapters' own plans (:mod:`ltnb.chapters`, the calls in ``RECORDED_CALLS``) which runs
+they show, orders them by tier (each chapter's main tables, then the leaderboard's seeds and
+subsets, then ablations and sweeps), trains what is missing into the run store and writes each
+recording as its run finishes: ``results/runs/<preset>/<key>/`` holds the run's config, metrics
+and per-epoch history, and a compressed ``arrays.npz`` of its small arrays in float16 with the
+derived arrays its chapters read (:mod:`ltnb.derived`), never the network or the features.
+
+    python -m ltnb.record --plan                 what is recorded, what is missing, the estimated time
+    python -m ltnb.record --minutes 60           train in priority order, stop before 60 minutes
+    python -m ltnb.record --workers 2            two local processes (one thread each on 2 cores)
+    python -m ltnb.record --executor slurm       a Slurm cluster through submitit
+    python -m ltnb.record --check                every recording loads and matches its config
+    python -m ltnb.record --export               rewrite the recordings from the run store (no training)
+    python -m ltnb.record --retrain KEY          move a broken stored run aside and train it again
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ltnb import chapters, derived, store
+from ltnb.config import RunConfig
+from ltnb.presets import PRESETS, resolve_device
+
+# the arrays a recording keeps of a run (float ones in float16); everything else is dropped or derived
+KEPT = ("confusion", "weight", "bias", "scales", "omega", "beta", "v", "final_factor", "train_mean_logits",
+        "train_el2n", "train_avh")
+
+
+@dataclass
+class Item:
+    """One run of the book: its config, its priority tier and who shows it."""
+    config: RunConfig
+    tier: int
+    where: str  # "chapter: group"
+    kinds: set = field(default_factory=set)  # derived arrays its chapters read
+
+    @property
+    def key(self) -> str:
+        return self.config.key
+
+
+def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
+    """Every run the book's recorded calls show under ``preset``, dependencies first, in priority order."""
+    items: dict[str, Item] = {}
+    for name, values in calls or chapters.RECORDED_CALLS:
+        plan = chapters.plan_for(name, preset, dataset=dataset, **values)
+        label = name + "".join(f" {k}={v}" for k, v in values.items())
+        for gname, group in plan.groups.items():
+            if group.optional:
+                continue
+            for row, cfgs in group.rows.items():
+                kinds = set(group.derived.get(row, ()))
+                for cfg in cfgs:
+                    for c in _with_dependencies(cfg):
+                        it = items.setdefault(c.key, Item(c, group.tier, f"{label}: {gname}"))
+                        it.tier = min(it.tier, group.tier)
+                    items[cfg.key].kinds |= kinds
+    order = {k: i for i, k in enumerate(items)}
+    return sorted(items.values(), key=lambda it: (it.tier, order[it.key]))
+
+
+def _with_dependencies(cfg: RunConfig) -> list[RunConfig]:
+    out = []
+    for d in cfg.dependencies():
+        out += _with_dependencies(d)
+    return out + [cfg]
+
+
+# ------------------------------------------------------------------ recordings
+
+
+def _round(x, digits: int = 6):
+    """Floats to ``digits`` significant digits (metrics.json of a recording stays small and readable)."""
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if x == x else x
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v, digits) for v in x]
+    return x
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """Float arrays in float16 where their range allows (else float32), small integers in uint8 or int32."""
+    if a.dtype.kind == "f":
+        big = a.size and np.nanmax(np.abs(a[np.isfinite(a)])) >= 6e4 if np.isfinite(a).any() else False
+        return a.astype(np.float32 if big else np.float16)
+    if a.dtype.kind in "iu" and a.size and a.min() >= 0 and a.max() < 256:
+        return a.astype(np.uint8)
+    if a.dtype.kind in "iu" and a.size and abs(a).max() < 2 ** 31:
+        return a.astype(np.int32)
+    return a
+
+
+def export(run: store.Run, kinds=(), root=None) -> Path:
+    """Write the recording of a stored run (atomically): config, rounded metrics, small and derived arrays."""
+    cfg = run.config
+    final = store.recorded_path(cfg, root)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k: v for k, v in run.arrays.items() if k in KEPT}
+    for kind in sorted(kinds):
+        arrays.update(derived.compute(run, kind))
+    if any(k.startswith("test_") and k != "test_labels" for k in arrays) or "feature_idx" in arrays:
+        arrays["test_labels"] = run.arrays["test_labels"]
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=final.parent))
+    try:
+        shutil.copy(run.path / "config.json", tmp / "config.json")
+        (tmp / "metrics.json").write_text(json.dumps(_round(run.metrics), separators=(",", ":")))
+        np.savez_compressed(tmp / "arrays.npz", **{k: _compact(np.asarray(v)) for k, v in arrays.items()})
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def recorded(item: Item) -> bool:
+    """Whether the item's recording exists and holds every derived kind its chapters read."""
+    path = store.recorded_path(item.config)
+    if not path.is_dir():
+        return False
+    if not item.kinds:
+        return True
+    run = store._read(item.config, path, recorded=True)
+    return all(derived._stored(run, k) is not None for k in item.kinds)
+
+
+def size_of(preset: str | None = None) -> tuple[int, int]:
+    """(recordings, bytes) under ``results/runs`` (one preset, or all)."""
+    root = store.recorded_root() / preset if preset else store.recorded_root()
+    runs = [p for p in root.rglob("config.json")] if root.exists() else []
+    return len(runs), sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.exists() else 0
+
+
+# ------------------------------------------------------------------ estimates
+
+
+DEFAULT_SECONDS = {"cpu": 300.0, "paper": 95.0, "smoke": 3.0}  # one single-network stage-1 run, when none is measured
+
+
+def _kind(cfg: RunConfig) -> str:
+    if cfg.stage2 in ("mislas", "alas"):
+        return "stage 2 on images"
+    if cfg.stage2:
+        return "stage 2 on features"
+    return "experts" if cfg.head == "experts" else "stage 1"
+
+
+def estimates(items, device: str) -> dict[str, float]:
+    """Seconds each item would take here: the median of measured runs of its kind at its preset on this kind of
+    device (stored or recorded), scaled by epochs and experts; a default per preset where none is measured."""
+    measured: dict = {}
+    for it in items:
+        if store.exists(it.config):
+            run = store.load(it.config)
+            if str(run.metrics.get("device", "")).split(":")[0] == device:
+                epochs = len(run.metrics.get("history", {}).get("epoch", [])) or 1
+                measured.setdefault((_kind(it.config), it.config.preset), []).append(
+                    run.metrics.get("train_seconds", 0) / (epochs if _kind(it.config) != "stage 2 on features" else 1))
+    out = {}
+    for it in items:
+        c, p = it.config, PRESETS[it.config.preset]
+        epochs = min(p.epochs, int(c.knob("stop_epoch", p.epochs)))
+        per = measured.get((_kind(c), c.preset))
+        base = measured.get(("stage 1", c.preset))
+        if per:
+            unit = float(np.median(per))
+        elif _kind(c) == "experts":
+            unit = 2.5 * (float(np.median(base)) if base else DEFAULT_SECONDS[c.preset] / p.epochs)
+        elif _kind(c) == "stage 1":
+            unit = float(np.median(base)) if base else DEFAULT_SECONDS[c.preset] / p.epochs
+        else:
+            unit = (30.0 if _kind(c) == "stage 2 on images" else 8.0) / (1 if _kind(c) == "stage 2 on features" else 1)
+        out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)
+    return out
+
+
+# ------------------------------------------------------------------ training
+
+
+def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
+    """Train ``cfg`` (and what it starts from) into the store, then write its recording; returns its key."""
+    import torch
+
+    from ltnb.runs import get_or_train
+
+    torch.set_num_threads(threads)
+    run = get_or_train(cfg, device=device, progress=False)
+    export(run, kinds)
+    return cfg.key
+
+
+def _executor(kind: str, workers: int, folder: Path):
+    """Local processes (spawned: a clean torch each), or submitit's Slurm or local executor."""
+    if kind == "local":
+        import concurrent.futures
+        import multiprocessing as mp
+
+        return concurrent.futures.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    try:
+        import submitit
+    except ImportError:
+        raise SystemExit("--executor slurm needs submitit: pip install submitit (or pip install -e .[cluster])") from None
+    ex = submitit.AutoExecutor(folder=folder, cluster="local" if kind == "submitit-local" else "slurm")
+    ex.update_parameters(timeout_min=600, cpus_per_task=1 if kind == "submitit-local" else 4)
+    return ex
+
+
+def _in_flight(submit, items, workers: int, fits):
+    """Submit ``items`` keeping at most ``workers`` jobs running; yield each item as its job finishes.
+    ``fits(item)`` says whether the item still fits the time budget (else it is not submitted)."""
+    pending, running = list(items), []
+    while pending or running:
+        while pending and len(running) < workers:
+            it = pending.pop(0)
+            if fits(it):
+                running.append((it, submit(it)))
+        for pair in [p for p in running if p[1].done()]:
+            running.remove(pair)
+            pair[1].result()  # a failed run raises here, with its traceback
+            yield pair[0]
+        if running:
+            time.sleep(0.2)
+
+
+def record(preset: str, minutes: float | None = None, workers: int = 1, executor: str = "local",
+           device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3), progress: bool = True, calls=None) -> dict:
+    """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
+
+    Stops before a run whose estimated time would pass ``minutes``. Returns counts of what happened.
+    """
+    dev = str(resolve_device(device))
+    items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
+    for it in items:  # trained earlier (by a chapter, or a stopped call) but not recorded yet
+        if store.source(it.config) == "store" and not recorded(it):
+            export(store.load(it.config), it.kinds)
+    todo = [it for it in items if not recorded(it)]
+    est = estimates(items, dev.split(":")[0])
+    budget = None if minutes is None else 60.0 * minutes
+    start = time.time()
+    done = 0
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    bar = tqdm(total=round(sum(est[it.key] for it in todo)), unit="s", desc=f"recording {len(todo)} {preset} runs",
+               disable=not progress or os.environ.get("LTNB_PROGRESS") == "0", file=sys.stderr)
+    def fits(it) -> bool:
+        return budget is None or time.time() - start + est[it.key] <= budget
+
+    if workers <= 1 and executor == "local":
+        for it in todo:
+            if not fits(it):
+                break
+            _train_one(it.config, it.kinds, dev, threads)
+            done += 1
+            bar.update(round(est[it.key]))
+    else:  # stage-1 runs first (every worker stores atomically; a key trains once), then stage 2 on them
+        ex = _executor(executor, workers, Path(tempfile.mkdtemp(prefix="ltnb-submitit-")))
+        try:
+            for wave in ([it for it in todo if not it.config.stage2], [it for it in todo if it.config.stage2]):
+                submit = lambda it: ex.submit(_train_one, it.config, it.kinds, dev, threads)  # noqa: E731
+                for it in _in_flight(submit, wave, workers, fits):
+                    done += 1
+                    bar.update(round(est[it.key]))
+        finally:
+            if hasattr(ex, "shutdown"):
+                ex.shutdown()
+    bar.close()
+    return {"planned": len(items), "recorded before": len(items) - len(todo), "trained now": done,
+            "left": len(todo) - done, "seconds": time.time() - start}
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def print_plan(preset: str, dataset: str = "auto", device: str = "auto") -> dict:
+    items = book_items(preset, dataset)
+    dev = str(resolve_device(device)).split(":")[0]
+    est = estimates(items, dev)
+    counts = {}
+    print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
+          f"first; times estimated for {dev} on this machine")
+    for tier, title in chapters.TIERS.items():
+        its = [it for it in items if it.tier == tier]
+        rec = [it for it in its if recorded(it)]
+        missing = [it for it in its if it not in rec]
+        secs = sum(est[it.key] for it in missing)
+        counts[tier] = {"runs": len(its), "recorded": len(rec), "missing": len(missing), "seconds": secs}
+        print(f"\ntier {tier}, {title}: {len(its)} runs, {len(rec)} recorded, {len(missing)} missing "
+              f"(about {secs / 3600:.1f} h here)")
+        for it in missing:
+            print(f"  missing  {it.key}  {it.config.label:<28} imb {it.config.imb:<5g} seed {it.config.seed}  "
+                  f"{est[it.key] / 60:6.1f} min  {it.where}")
+    total = sum(c["seconds"] for c in counts.values())
+    n, size = size_of(preset)
+    print(f"\nmissing in all: {sum(c['missing'] for c in counts.values())} runs, about {total / 3600:.1f} h on {dev}; "
+          f"recorded: {n} runs, {size / 2 ** 20:.1f} MB in {store.recorded_root() / preset}")
+    return counts
+
+
+def check(preset: str | None = None) -> list[str]:
+    """Every recording: it loads, its config matches its key, its arrays open. Returns the problems."""
+    problems = []
+    root = store.recorded_root()
+    for cfg_file in sorted(root.glob(f"{preset or '*'}/*/config.json")):
+        path = cfg_file.parent
+        try:
+            d = json.loads(cfg_file.read_text())
+            cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
+                            extra=tuple(tuple(kv) for kv in d["extra"]))
+            if cfg.key != path.name:
+                raise store.CorruptRun(f"its config's key is {cfg.key}, not {path.name}")
+            store._read(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
+        except (store.CorruptRun, KeyError, TypeError, ValueError, OSError) as err:
+            problems.append(f"{path}: {err}")
+    return problems
+
+
+def config_of_key(key: str) -> RunConfig:
+    """The config of ``key``: from a stored or recorded config.json, else from the book's plans."""
+    for cfg_file in [store.store_root() / key / "config.json", *store.recorded_root().glob(f"*/{key}/config.json")]:
+        try:
+            d = json.loads(cfg_file.read_text())
+            cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
+                            extra=tuple(tuple(kv) for kv in d["extra"]))
+            if cfg.key == key:
+                return cfg
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    for preset in PRESETS:
+        for it in book_items(preset):
+            if it.key == key:
+                return it.config
+    raise SystemExit(f"no config with key {key} in the run store, the recordings or the book's plans")
+
+
+def retrain(key: str, device: str = "auto") -> Path:
+    """Move the stored run of ``key`` aside (nothing is deleted) and train it again."""
+    from ltnb.runs import get_or_train
+
+    cfg = config_of_key(key)
+    path = store.store_root() / key
+    if path.exists():
+        aside = path.with_name(f"{key}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.rename(path, aside)
+        print(f"moved {path} to {aside}")
+    return get_or_train(cfg, device=device).path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ltnb.record", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default=None, choices=sorted(PRESETS), help="default: paper on CUDA, else cpu")
+    ap.add_argument("--dataset", default="auto")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--plan", action="store_true", help="print the runs, what is recorded and missing, and the time")
+    ap.add_argument("--minutes", type=float, default=None, help="stop before a run would pass this many minutes")
+    ap.add_argument("--tiers", default="1,2,3", help="record only these tiers, e.g. 1 or 1,2")
+    ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
+    ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
+    ap.add_argument("--check", action="store_true", help="check that every recording loads and matches its key")
+    ap.add_argument("--retrain", metavar="KEY", help="move the stored run KEY aside and train it again")
+    ap.add_argument("--export", action="store_true", help="rewrite the recordings of every run in the store, train nothing")
+    a = ap.parse_args(argv)
+    if a.retrain:
+        print(retrain(a.retrain, a.device))
+        return 0
+    if a.check:
+        problems = check(a.preset)
+        n, size = size_of(a.preset)
+        print("\n".join(problems) or f"{n} recordings, {size / 2 ** 20:.1f} MB: every one loads and matches its key")
+        return 1 if problems else 0
+    preset = a.preset or ("paper" if resolve_device(a.device).type == "cuda" else "cpu")
+    if a.export:
+        n = 0
+        for it in book_items(preset, a.dataset):
+            if store.source(it.config) == "store":
+                export(store.load(it.config), it.kinds)
+                n += 1
+        print(f"{n} {preset} recordings rewritten from the run store")
+        return 0
+    if a.plan:
+        print_plan(preset, a.dataset, a.device)
+        return 0
+    tiers = tuple(int(t) for t in a.tiers.split(","))
+    out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers)
+    n, size = size_of(preset)
+    print(f"{out['trained now']} runs trained and recorded, {out['left']} left (of {out['planned']}); "
+          f"{n} {preset} recordings, {size / 2 ** 20:.1f} MB; {out['seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The recorder: it knows every run of the book from the chapters' plans, records in priority order, stops at
+its time budget, resumes, and dispatches to local processes or submitit; recordings render a chapter alone."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ltnb import chapters, record, store
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = (("baselines", {}),)
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
+    monkeypatch.setenv("LTNB_PROGRESS", "0")
+    return tmp_path
+
+
+@pytest.mark.parametrize("preset", ["cpu", "paper"])
+def test_the_book_items_are_every_chapter_run_once_dependencies_first(preset):
+    items = record.book_items(preset, "fmnist")
+    keys = [it.key for it in items]
+    assert len(keys) == len(set(keys))
+    expected = set()
+    for name, values in chapters.RECORDED_CALLS:
+        plan = chapters.plan_for(name, preset, dataset="fmnist", **values)
+        expected |= {c.key for c in plan.configs()}
+    assert expected <= set(keys)
+    position = {k: i for i, k in enumerate(keys)}
+    for it in items:  # a run comes after what it starts from
+        assert all(position[d.key] < position[it.key] for d in it.config.dependencies())
+    tiers = [it.tier for it in items]
+    assert tiers == sorted(tiers) and set(tiers) == {1, 2, 3}
+    assert any("angular" in it.kinds for it in items) and any("experts" in it.kinds for it in items)
+
+
+def test_record_stops_at_its_budget_then_resumes_where_it_stopped(dirs):
+    out = record.record("smoke", minutes=0, calls=SMALL)
+    assert out["trained now"] == 0 and out["left"] == out["planned"] == 14
+    out = record.record("smoke", minutes=0.3, calls=SMALL, tiers=(1,))
+    assert 0 < out["trained now"] <= 8 and out["seconds"] < 0.3 * 60 + 30
+    again = record.record("smoke", calls=SMALL)
+    assert again["recorded before"] == out["trained now"] + out["recorded before"]
+    assert again["left"] == 0 and record.check("smoke") == []
+    n, size = record.size_of("smoke")
+    assert n == 14 and size < 14 * 60_000
+
+
+def test_submitits_local_executor_records_with_two_workers(dirs):
+    out = record.record("smoke", calls=SMALL, tiers=(1,), workers=2, executor="submitit-local")
+    assert out["left"] == 0 and out["trained now"] == 7
+    assert all(store.source(it.config) == "store" for it in record.book_items("smoke", calls=SMALL) if it.tier == 1)
+    assert record.check("smoke") == []
+
+
+def test_a_chapter_renders_from_recordings_alone(dirs, tmp_path):
+    record.record("smoke", calls=SMALL)
+    env = {**os.environ, "LTNB_RUNS": str(tmp_path / "empty"), "LTNB_PRESET": "smoke", "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "out.ipynb"
+    r = subprocess.run([Path(sys.executable).parent / "papermill", "notebooks/baselines.ipynb", str(out)],
+                       cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "14 runs: 14 read from the recordings, 0 from the run store, 0 to train here" in out.read_text()
+    assert not (tmp_path / "empty").exists()  # nothing was trained, not even a folder made
+
+
+def test_the_plan_command_lists_tiers_and_what_is_missing(dirs):
+    r = subprocess.run([sys.executable, "-m", "ltnb.record", "--plan", "--preset", "smoke"], cwd=ROOT,
+                       capture_output=True, text=True, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    assert "tier 1, main tables:" in r.stdout and "tier 3, ablations and sweeps:" in r.stdout
+    assert "missing in all:" in r.stdout and "baselines: stage 1" in r.stdout
