@@ -4,9 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: all book test bench data venv chapters clean
+.PHONY: all book test bench data venv clean record plan
 
 all: book
 
@@ -26,20 +25,23 @@ data: $(STAMP)
 	fi
 	$(PY) -m ltnb.prepare fmnist
 
-# Train what the chapters need (progress bars here), then render against the stored runs.
-chapters: data
-	@mkdir -p _build/executed
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb"; \
-	  $(VENV)/bin/papermill --log-output --no-progress-bar $$nb _build/executed/$$(basename $$nb) || exit 1; \
-	done
-
-book: chapters
-	LTNB_PROGRESS=0 $(VENV)/bin/jupyter-book build --all . 
+# Execute each chapter of _toc.yml once, in place (from the recordings: nothing trains when they cover the
+# chapter), then render the book from those outputs; prints how many runs were read and trained.
+book: data
+	$(PY) -m ltnb.book
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 test: data
 	$(PY) -m pytest -q
+
+# Record the book's runs with the repository (results/runs/<preset>/): PRESET=cpu|paper (default: paper on
+# CUDA, else cpu), ARGS for more options of python -m ltnb.record (--minutes N, --workers N, --executor slurm).
+PRESET ?=
+record: data
+	$(PY) -m ltnb.record $(if $(PRESET),--preset $(PRESET)) $(ARGS)
+
+plan: venv
+	$(PY) -m ltnb.record --plan $(if $(PRESET),--preset $(PRESET)) $(ARGS)
 
 bench: data
 	$(PY) -m ltnb.bench --save results/bench/$$($(PY) -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')").json

@@ -199,7 +199,14 @@ def available(name: str, root=None) -> bool:
     root = data_root(root)
     if dataset_info(name).name == "fmnist":
         return _fmnist_files(True, root) is not None
-    return (root / _cifar_dir(name)).is_dir()
+    folder = root / _cifar_dir(name)
+    return all((folder / f).is_file() for split in _CIFAR_FILES[name] for f in split)
+
+
+def missing_files(name: str, root=None) -> list[str]:
+    """The CIFAR batch files ``name`` needs that are not in its folder (empty: all there)."""
+    folder = data_root(root) / _cifar_dir(name)
+    return [f for split in _CIFAR_FILES[name] for f in split if not (folder / f).is_file()]
 
 
 # --------------------------------------------------------------------- long tail

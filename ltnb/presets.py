@@ -80,6 +80,11 @@ def resolve_dataset(name: str = "auto", root=None) -> tuple[str, str]:
     if name in (None, "auto"):
         if data.available("cifar10", root):
             return "cifar10", "auto: CIFAR-10 found"
+        folder = data.data_root(root) / "cifar-10-batches-py"
+        if folder.exists():
+            missing = data.missing_files("cifar10", root)
+            return "fmnist", (f"auto: {folder} lacks {', '.join(missing)}, so the embedded Fashion-MNIST "
+                              f"(python -m ltnb.prepare cifar10 completes it where a network allows)")
         return "fmnist", f"auto: CIFAR-10 not in {data.data_root(root)}, using the embedded Fashion-MNIST"
     data.dataset_info(name)  # raises on an unknown name
     return name, "asked for"

@@ -56,5 +56,8 @@ def show(df: pd.DataFrame, stamp: str, caption: str = ""):
     """Display a table with its caption and the stamp of the runs behind it."""
     from IPython.display import display
 
+    import hashlib
+
     text = f"{caption} — {stamp}" if caption else stamp
-    display(df.style.set_caption(text))
+    uid = hashlib.sha1(text.encode()).hexdigest()[:8]  # stable ids: the same table renders to the same HTML
+    display(df.style.set_caption(text).set_uuid(uid))

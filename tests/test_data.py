@@ -188,3 +188,12 @@ def test_mixup_mixes_pairs_convexly():
     assert 0 <= lam <= 1 and torch.equal(ya, y)
     perm = yb  # labels are the row indices, so yb is the permutation
     assert torch.allclose(xm, lam * x + (1 - lam) * x[perm])
+
+
+def test_auto_falls_back_to_fmnist_and_says_why_when_the_cifar_folder_is_incomplete(tmp_path):
+    from ltnb.presets import resolve_dataset
+
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    name, why = resolve_dataset("auto", tmp_path)
+    assert name == "fmnist" and "lacks data_batch_1" in why
+    assert not D.available("cifar10", tmp_path)

@@ -84,12 +84,18 @@ def test_a_bad_lgla_expert_type_fails_before_training(store, tmp_path):
 
 @pytest.mark.slow
 def test_book_builds(store, tmp_path):
-    """The book with every chapter executed (smoke preset via LTNB_PRESET) into a temporary folder."""
+    """make book's driver on a copy of the repository: every chapter of _toc.yml executed once (smoke preset via
+    LTNB_PRESET, into the module's store), then rendered without executing again."""
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "data", ".ltnb-runs", "results"))
-    r = subprocess.run([BIN / "jupyter-book", "build", "--all", str(src)], cwd=src,
-                       env=chapter_env(store, LTNB_PRESET="smoke"), capture_output=True, text=True)
+    (src / "notebooks" / "stray.ipynb").write_bytes((src / "notebooks" / "baselines.ipynb").read_bytes())
+    r = subprocess.run([BIN / "python", "-m", "ltnb.book", "--root", str(src)], cwd=src,
+                       env=chapter_env(store, LTNB_PRESET="smoke", LTNB_RECORDED=str(tmp_path / "no-recordings")),
+                       capture_output=True, text=True)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "runs read from recordings" in r.stdout.splitlines()[-1]
+    assert [line.split(":")[0] for line in r.stdout.splitlines() if line.startswith("== ")] == [
+        "== baselines", "== gcl", "== marr", "== angular", "== lgla", "== whitening", "== leaderboard", "== performance"]
     html = (src / "_build" / "html" / "notebooks" / "baselines.html").read_text()
     assert "Chapter 0" in html and "preset smoke" in html and "<table" in html
     assert html.count("<img") >= 5
@@ -97,3 +103,7 @@ def test_book_builds(store, tmp_path):
     assert "Table 5: ablation" in lgla and lgla.count("<img") >= 6
     intro = (src / "_build" / "html" / "book" / "intro.html").read_text()
     assert "Cao" in intro  # the bibliography resolved
+    assert not (src / "_build" / "html" / "notebooks" / "stray.html").exists()  # only what _toc.yml lists
+    executed = json.loads((src / "notebooks" / "baselines.ipynb").read_text())
+    assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")  # outputs kept in place
+    assert "papermill" not in executed["metadata"]  # and no timings that change at every build

@@ -124,8 +124,8 @@ def _context(chapter, values: dict, preset_name: str, dataset: str, device) -> t
     return chapter.resolve(ctx, dict(values))
 
 
-def recorded_everywhere(plan: Plan, tiers=(1,)) -> bool:
-    """Whether every run of the plan's groups in ``tiers`` is in the recordings (or the store)."""
+def recorded_everywhere(plan: Plan, tiers=(1, 2, 3)) -> bool:
+    """Whether every run the plan would train (groups in ``tiers``) is in the recordings or the store."""
     cfgs = plan.configs(tiers)
     return bool(cfgs) and all(store.exists(c) for c in cfgs)
 
@@ -145,7 +145,7 @@ def start(name: str, verbose: bool = True, **values):
     """A chapter's first cell: read and check every parameter, pick the preset, build the plan, announce.
 
     ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``; otherwise the best preset
-    whose main-table runs are all recorded (``paper`` over ``cpu``), else ``cpu``. Nothing trains
+    whose runs are all recorded (``paper`` over ``cpu``), else ``cpu``, which trains what is missing. Nothing trains
     here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
     """
     chapter = module(name)
@@ -166,9 +166,9 @@ def start(name: str, verbose: bool = True, **values):
         if len(candidates) == 1 or recorded_everywhere(plan):
             break
     else:
-        why = f"auto: nothing recorded for this chapter's main tables, so {candidates[-1]} trains here"
+        why = f"auto: not every run of these parameters is recorded, so {candidates[-1]} trains what is missing here"
     if not why.startswith("auto: nothing"):
-        why = why if len(candidates) == 1 else f"auto: its main-table runs are recorded at {ctx.preset.name}"
+        why = why if len(candidates) == 1 else f"auto: its runs are recorded at {ctx.preset.name}"
     ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
                   (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"))
     missing = [c for c in plan.configs() if not store.exists(c)]
