@@ -17,7 +17,10 @@ STAGE2_METHODS = ("crt", "lws", "tau_norm", "marr", "disalign", "mislas", "alas"
 # ``backbone_imb``: the parent was trained at this imbalance factor, stage 2 fits on ``imb`` (MARR Table 7).
 # MiSLAS / ALAS (angular chapter): label-aware smoothing factors and form, classifier lr factor, BN shift.
 STAGE2_KNOBS = {"sampler2", "s2", "margin2", "gamma", "iterations", "backbone_imb",
-                "las_eps_head", "las_eps_tail", "las_form", "lr_factor", "shift_bn"}
+                "las_eps_head", "las_eps_tail", "las_form", "lr_factor", "shift_bn",
+                # paper as written or official code (the leaderboard's table of both): GCL's stage-2 focal term,
+                # CBEN's (a, b), MiSLAS's smoothed targets, MARR's normalisation, tau-norm's bias, cRT's init
+                "focal2", "cben", "las_targets", "marr_norm", "tau_bias", "crt_init"}
 LOSSES = ("ce", "ldam", "balanced_softmax", "gcl", "aem", "cla")
 # head "experts": LGLA's multi-expert ResNet-32 (knobs: experts, expert_type, gla_tau, aaw, s), trained
 # with one of these losses per expert (Softmax, BALMS, CLA); "cla" needs it.
@@ -26,6 +29,9 @@ EXPERT_LOSSES = ("ce", "balanced_softmax", "cla")
 COSINE_LOSSES = {"ldam": 30.0, "gcl": 30.0}  # losses on cosine logits, and their default scale s
 # AEM's angular logits lie in [0, pi]; knob ``s`` scales them (1: Eq. 6 as written, which underfits).
 SCALED_LOSSES = {**COSINE_LOSSES, "aem": 1.0}
+# knobs with a fixed set of values (paper as written or official code; absent: the book's default, the first)
+KNOB_CHOICES = {"cben": ("paper", "code"), "las_targets": ("eq4", "code"), "marr_norm": ("batch", "weights"),
+                "tau_bias": (True, False), "crt_init": ("kaiming", "default"), "groups": ("nearest", "official")}
 
 
 def _check_pruning(cfg) -> None:
@@ -83,6 +89,11 @@ class RunConfig:
         object.__setattr__(self, "imb", float(self.imb))
         object.__setattr__(self, "extra", tuple(sorted(tuple(kv) for kv in self.extra)))
         _check_pruning(self)
+        for name, allowed in KNOB_CHOICES.items():
+            if self.knob(name, allowed[0]) not in allowed:
+                raise ValueError(f"knob {name}={self.knob(name)!r}: choose one of {allowed}")
+        if float(self.knob("focal2", 0.0)) < 0:
+            raise ValueError(f"the focal exponent focal2 must be >= 0, got {self.knob('focal2')}")
         if self.knob("s") is not None and not float(self.knob("s")) > 0:
             raise ValueError(f"the logit scale s must be positive, got {self.knob('s')}")
 

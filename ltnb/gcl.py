@@ -43,10 +43,21 @@ def clouded_cosine_logits(cosine, target, delta, noise, noise_mul: float = 0.5,
 
 
 def gcl_loss(cosine, target, delta, noise, noise_mul: float = 0.5, margin: float = 0.0,
-             s: float = 30.0, weight=None) -> torch.Tensor:
-    """Eq. 12: softmax cross-entropy on the clouded cosine logits."""
-    return F.cross_entropy(clouded_cosine_logits(cosine, target, delta, noise, noise_mul, margin, s),
-                           target, weight=weight)
+             s: float = 30.0, weight=None, focal: float = 0.0) -> torch.Tensor:
+    """Eq. 12: softmax cross-entropy on the clouded cosine logits.
+
+    ``focal`` > 0: each image's loss times ``(1 - p_y)^focal`` with ``p_y = exp(-loss)`` held constant, the
+    focal term the official stage-2 script adds (gamma = 1); the paper's Eq. 12 has none (0).
+    """
+    logits = clouded_cosine_logits(cosine, target, delta, noise, noise_mul, margin, s)
+    if not focal:
+        return F.cross_entropy(logits, target, weight=weight)
+    return focal_mean(F.cross_entropy(logits, target, weight=weight, reduction="none"), focal)
+
+
+def focal_mean(ce: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``mean((1 - p) ** gamma * ce)`` with ``p = exp(-ce)`` detached: the focal weighting of per-image losses."""
+    return ((1 - torch.exp(-ce.detach())) ** gamma * ce).mean()
 
 
 def target_logit_gradient(logit_difference: torch.Tensor) -> torch.Tensor:

@@ -112,3 +112,57 @@ def quotes(entry: Method, dataset: str = "cifar10", imb: int = 100) -> list[tupl
     except ValueError:
         return []
     return sorted({(r.paper, float(r.value)) for r in rows.itertuples()})  # a number quoted in two tables once
+
+
+# ------------------------------------------------------------------ what the field's reporting hides
+
+
+def best_on_test(run: Run) -> tuple[float, int] | None:
+    """The best test accuracy over the run's epochs and its epoch: what picking the epoch on the test set
+    reports (the field's practice; never used for ranking here). None when the run has no epochs (post hoc)."""
+    accs = np.asarray(run.metrics.get("history", {}).get("test_acc", []), dtype=float)
+    if not len(accs) or not np.isfinite(accs).any():
+        return None
+    i = int(np.nanargmax(accs))
+    return float(accs[i]), i + 1
+
+
+def pooled_sd(groups) -> tuple[float, int]:
+    """Pooled sample standard deviation of several groups (each a method's values over seeds) and its
+    degrees of freedom: ``sqrt(sum_g sum_i (x_gi - mean_g)^2 / sum_g (n_g - 1))``."""
+    ss, df = 0.0, 0
+    for g in groups:
+        v = np.asarray([x for x in g if x == x], dtype=float)
+        if len(v) >= 2:
+            ss += float(((v - v.mean()) ** 2).sum())
+            df += len(v) - 1
+    return (math.sqrt(ss / df) if df else math.nan), df
+
+
+def gap(a, b, sd: float, z: float = 2.0) -> tuple[float, float, str]:
+    """Mean of ``a`` minus mean of ``b``, its standard error ``sd * sqrt(1/n_a + 1/n_b)`` and whether the gap
+    exceeds ``z`` standard errors: "above", "below" or "indistinguishable"."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = float(a.mean() - b.mean())
+    se = sd * math.sqrt(1 / len(a) + 1 / len(b))
+    if not se == se:
+        return diff, se, "no noise estimate"
+    return diff, se, "above" if diff > z * se else "below" if diff < -z * se else "indistinguishable"
+
+
+def lt_prior(num_classes: int, imb: float, inverted: bool = False) -> np.ndarray:
+    """A long-tailed test prior: class ``c`` in proportion to ``imb^(-c/(C-1))``, head first; ``inverted`` puts the
+    largest share on the last class (SADE's backward test sets). ``imb = 1`` is uniform."""
+    c = np.arange(num_classes)
+    w = float(imb) ** (-(c if not inverted else num_classes - 1 - c) / max(num_classes - 1, 1))
+    return w / w.sum()
+
+
+def prior_accuracy(per_class, prior) -> float:
+    """Accuracy on a test set drawn with class shares ``prior``: ``sum_c prior_c acc_c`` (no training)."""
+    return float(np.dot(np.asarray(prior, dtype=float), np.asarray(per_class, dtype=float)))
+
+
+# SADE's protocol of shifted test priors (its Table 7 on CIFAR-100-LT: forward and backward at 50 and 10)
+SHIFTED_PRIORS = (("forward 50", 50.0, False), ("forward 10", 10.0, False), ("uniform", 1.0, False),
+                  ("backward 10", 10.0, True), ("backward 50", 50.0, True))

@@ -27,6 +27,35 @@ def _counts(counts) -> np.ndarray:
     return n
 
 
+GROUPINGS = ("nearest", "official")
+
+
+def official_class_groups(counts, n_groups: int) -> np.ndarray:
+    """The official code's grouping: from the tail, a group closes at the first class whose running total
+    passes ``N / n_groups``; the head group keeps what is left (possibly nothing). Group 0 holds the head."""
+    n = _counts(counts)
+    G = int(n_groups)
+    order = np.argsort(-n, kind="stable")  # head first
+    share = n.sum() / G
+    group_of_rank = np.zeros(len(n), dtype=np.int64)
+    g, running = G - 1, 0.0
+    for rank in range(len(n) - 1, -1, -1):  # from the tail
+        group_of_rank[rank] = g
+        running += n[order[rank]]
+        if running > share and g > 0:
+            g, running = g - 1, 0.0
+    groups = np.empty(len(n), dtype=np.int64)
+    groups[order] = group_of_rank
+    return groups
+
+
+def groups_of(counts, n_groups: int, rule: str = "nearest") -> np.ndarray:
+    """The class groups by ``rule``: the book's nearest cut (:func:`class_groups`) or the official one."""
+    if rule not in GROUPINGS:
+        raise ValueError(f"unknown grouping {rule!r}; choose one of {GROUPINGS}")
+    return class_groups(counts, n_groups) if rule == "nearest" else official_class_groups(counts, n_groups)
+
+
 def class_groups(counts, n_groups: int) -> np.ndarray:
     """Sec. 3.2: classes sorted by count, cut into ``n_groups`` groups of about equal sample totals.
 
@@ -78,7 +107,7 @@ def cla_margins(table: torch.Tensor) -> torch.Tensor:
     return table.unsqueeze(1) - table.unsqueeze(2)
 
 
-def adjustment_table(loss: str, counts, experts: int, tau: float) -> torch.Tensor:
+def adjustment_table(loss: str, counts, experts: int, tau: float, grouping: str = "nearest") -> torch.Tensor:
     """The ``(K, C)`` offsets of a multi-expert loss: Softmax (zeros), BALMS (log n_j for all) or CLA (Eq. 4)."""
     n = _counts(counts)
     K = int(experts)
@@ -89,7 +118,7 @@ def adjustment_table(loss: str, counts, experts: int, tau: float) -> torch.Tenso
     if loss == "balanced_softmax":
         return torch.as_tensor(np.log(n), dtype=torch.float32).expand(K, -1).clone()
     if loss == "cla":
-        return cla_table(n, class_groups(n, K - 1), tau)
+        return cla_table(n, groups_of(n, K - 1, grouping), tau)
     raise ValueError(f"unknown multi-expert loss {loss!r}; choose one of {EXPERT_LOSSES}")
 
 
@@ -122,10 +151,11 @@ def expert_loss(expert_logits: torch.Tensor, target: torch.Tensor, table: torch.
     return ce.sum(1).mean()
 
 
-def make_expert_loss(loss: str, counts, experts: int, tau: float, aaw: bool, scale: float, device):
+def make_expert_loss(loss: str, counts, experts: int, tau: float, aaw: bool, scale: float, device,
+                     grouping: str = "nearest"):
     """The stage-1 loss of a multi-expert run: ``out["experts"]`` holds the scaled cosine logits."""
-    table = adjustment_table(loss, counts, experts, tau).to(device)
-    groups = torch.as_tensor(class_groups(counts, max(int(experts) - 1, 1))).to(device)
+    table = adjustment_table(loss, counts, experts, tau, grouping).to(device)
+    groups = torch.as_tensor(groups_of(counts, max(int(experts) - 1, 1), grouping)).to(device)
 
     def loss_fn(out, y):
         v = out["experts"].float()  # the autocast forward returns bf16 logits on the fast path

@@ -37,16 +37,27 @@ def label_aware_epsilons(counts, eps_head: float, eps_tail: float, form: str = "
     return eps_tail + (eps_head - eps_tail) * profile(np.asarray(counts, dtype=np.float64), form)
 
 
-def smoothed_targets(target: torch.Tensor, eps: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Eq. 4: ``q_y = 1 - eps_y`` and ``q_i = eps_y / (M - 1)`` for every other class ``i``."""
+SMOOTHING_TARGETS = ("eq4", "code")
+
+
+def smoothed_targets(target: torch.Tensor, eps: torch.Tensor, num_classes: int, targets: str = "eq4") -> torch.Tensor:
+    """Eq. 4: ``q_y = 1 - eps_y`` and ``q_i = eps_y / (M - 1)`` for every other class ``i``.
+
+    ``targets="code"``: the official code's ``q = (1 - eps_y) onehot + eps_y / M`` on every class (the target too).
+    """
     e = eps.to(target.device)[target].unsqueeze(1)
     onehot = F.one_hot(target, num_classes).float()
+    if targets == "code":
+        return onehot * (1 - e) + e / num_classes
+    if targets != "eq4":
+        raise ValueError(f"unknown smoothing targets {targets!r}; choose one of {SMOOTHING_TARGETS}")
     return onehot * (1 - e) + (1 - onehot) * e / (num_classes - 1)
 
 
-def label_aware_smoothing_loss(logits: torch.Tensor, target: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+def label_aware_smoothing_loss(logits: torch.Tensor, target: torch.Tensor, eps: torch.Tensor,
+                               targets: str = "eq4") -> torch.Tensor:
     """Cross-entropy against the label-aware smoothed targets of Eq. 4 (MiSLAS stage 2), batch mean."""
-    q = smoothed_targets(target, eps, logits.shape[1])
+    q = smoothed_targets(target, eps, logits.shape[1], targets)
     return -(q * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
 
 

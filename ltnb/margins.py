@@ -81,9 +81,21 @@ def class_weights(counts, gamma: float) -> torch.Tensor:
     return (len(inv) * inv / inv.sum()).float()
 
 
-def reweighted_loss(logits: torch.Tensor, target: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
-    """Batch mean of ``-U_y log softmax(logits)_y`` (MARR Eq. 11, Algorithm 2 line 10: divided by the batch size, not by sum U)."""
-    return (U.to(logits.device)[target] * F.cross_entropy(logits, target, reduction="none")).mean()
+MARR_NORMS = ("batch", "weights")
+
+
+def reweighted_loss(logits: torch.Tensor, target: torch.Tensor, U: torch.Tensor, norm: str = "batch") -> torch.Tensor:
+    """Batch mean of ``-U_y log softmax(logits)_y`` (MARR Eq. 11, Algorithm 2 line 10: divided by the batch size).
+
+    ``norm="weights"`` divides by ``sum_i U_{y_i}`` instead, as ``cross_entropy(weight=U)`` does.
+    """
+    w = U.to(logits.device)[target]
+    weighted = w * F.cross_entropy(logits, target, reduction="none")
+    if norm == "weights":
+        return weighted.sum() / w.sum()
+    if norm != "batch":
+        raise ValueError(f"unknown MARR normalisation {norm!r}; choose one of {MARR_NORMS}")
+    return weighted.mean()
 
 
 class DisAlign(_Frozen):

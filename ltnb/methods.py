@@ -86,6 +86,19 @@ def on_backbone(backbone: str, stage2: str, tau: float = 1.0, extra: tuple = (),
     return build
 
 
+def official(**knobs) -> tuple:
+    """The knobs that differ from the book's defaults, as config entries (the defaults add nothing: keys stay)."""
+    return tuple((k, v) for k, v in knobs.items() if v != BOOK_DEFAULTS[k])
+
+
+# Every documented departure of the book from a paper's official code, as a knob: the book's setting
+# (what the paper writes, or the book's choice where it is silent) and the official code's.
+BOOK_DEFAULTS = {"focal2": 0.0, "cben": "paper", "las_targets": "eq4", "marr_norm": "batch", "tau_bias": True,
+                 "crt_init": "kaiming", "groups": "nearest"}
+OFFICIAL = {"focal2": 1.0, "cben": "code", "las_targets": "code", "marr_norm": "weights", "tau_bias": False,
+            "crt_init": "default", "groups": "official"}
+
+
 def _num_classes(base: dict) -> int:
     return data.dataset_info(base["dataset"]).num_classes
 
@@ -103,13 +116,13 @@ register(
     Method("Balanced Softmax", "ren2020balms", "baselines", "one stage", _stage1(loss="balanced_softmax"),
            key="balanced_softmax"),
     Method("cRT", "kang2020decoupling", "baselines", "two stage",
-           lambda base, seed, backbone: on_backbone(backbone, "crt")(base, seed), knobs=dict(backbone="CE"),
-           key="crt"),
+           lambda base, seed, backbone, crt_init: on_backbone(backbone, "crt", extra=official(crt_init=crt_init))(
+               base, seed), knobs=dict(backbone="CE", crt_init="kaiming"), key="crt"),
     Method("LWS", "kang2020decoupling", "baselines", "two stage",
            lambda base, seed: on_backbone("CE", "lws")(base, seed), key="lws"),
     Method("τ-norm", "kang2020decoupling", "baselines", "two stage",
-           lambda base, seed, tau: on_backbone("CE", "tau_norm", tau=tau)(base, seed), knobs=dict(tau=1.0),
-           key="tau_norm"),
+           lambda base, seed, tau, tau_bias: on_backbone("CE", "tau_norm", tau=tau, extra=official(tau_bias=tau_bias))(
+               base, seed), knobs=dict(tau=1.0, tau_bias=True), key="tau_norm"),
 )
 
 # ------------------------------------------------------------------ GCL (Li et al. 2022)
@@ -120,15 +133,16 @@ def _gcl_stage1(base, seed, cloud, noise_mul, s):
                      extra=(("cloud", cloud), ("noise_mul", float(noise_mul)), ("s", float(s))))
 
 
-def _gcl(base, seed, cloud, noise_mul, s, sampler, stage2):
-    return on_backbone("GCL (stage 1)", stage2, extra=(("sampler2", sampler),), cloud=cloud, noise_mul=noise_mul,
-                       s=s)(base, seed)
+def _gcl(base, seed, cloud, noise_mul, s, sampler, stage2, focal2, cben):
+    extra = (("sampler2", sampler),) + official(focal2=float(focal2), cben=cben)
+    return on_backbone("GCL (stage 1)", stage2, extra=extra, cloud=cloud, noise_mul=noise_mul, s=s)(base, seed)
 
 
 GCL_STAGE1 = dict(cloud="log", noise_mul=0.5, s=30.0)
 register(
     Method("GCL (stage 1)", "li2022gcl", "gcl", "one stage", _gcl_stage1, knobs=dict(GCL_STAGE1)),
-    Method("GCL", "li2022gcl", "gcl", "two stage", _gcl, knobs=dict(GCL_STAGE1, sampler="cben", stage2="crt"),
+    Method("GCL", "li2022gcl", "gcl", "two stage", _gcl,
+           knobs=dict(GCL_STAGE1, sampler="cben", stage2="crt", focal2=0.0, cben="paper"),
            key="gcl", claim=("gcl", "GCL")),
 )
 
@@ -136,8 +150,8 @@ register(
 
 
 def _decision_boundary(stage2: str) -> Callable:
-    def build(base, seed, gamma, iterations, backbone_imb, backbone):
-        extra = (("gamma", float(gamma)),)
+    def build(base, seed, gamma, iterations, backbone_imb, backbone, marr_norm):
+        extra = (("gamma", float(gamma)),) + official(marr_norm=marr_norm)
         if iterations:
             extra += (("iterations", int(iterations)),)
         if backbone_imb is not None and float(backbone_imb) != float(base["imb"]):
@@ -146,7 +160,7 @@ def _decision_boundary(stage2: str) -> Callable:
     return build
 
 
-MARR_KNOBS = dict(gamma=margins.MARR_GAMMA, iterations=None, backbone_imb=None, backbone="CE")
+MARR_KNOBS = dict(gamma=margins.MARR_GAMMA, iterations=None, backbone_imb=None, backbone="CE", marr_norm="batch")
 register(
     Method("MARR", "marr2022", "marr", "two stage", _decision_boundary("marr"), knobs=dict(MARR_KNOBS), key="marr",
            claim=("marr", "MARR")),
@@ -173,16 +187,17 @@ def mislas_knobs(base: dict, method: str, f_form: str = "concave", shift_bn="aut
 
 
 def _image_stage2(method: str, backbone: str) -> Callable:
-    def build(base, seed, tau=1.0, f_form="concave", shift_bn="auto", **backbone_knobs):
-        return on_backbone(backbone, method, tau=tau if method == "alas" else 1.0,
-                           extra=mislas_knobs(base, method, f_form, shift_bn), **backbone_knobs)(base, seed)
+    def build(base, seed, tau=1.0, f_form="concave", shift_bn="auto", las_targets="eq4", **backbone_knobs):
+        extra = mislas_knobs(base, method, f_form, shift_bn) + official(las_targets=las_targets)
+        return on_backbone(backbone, method, tau=tau if method == "alas" else 1.0, extra=extra,
+                           **backbone_knobs)(base, seed)
     return build
 
 
 ANGULAR_STAGE2 = dict(tau=0.75, f_form="concave", shift_bn="auto")
 register(
     Method("MiSLAS", "zhong2021mislas", "angular", "two stage", _image_stage2("mislas", "CE + mixup"),
-           knobs=dict(shift_bn="auto"), key="mislas"),
+           knobs=dict(shift_bn="auto", las_targets="eq4"), key="mislas"),
     Method("L2A (stage 1)", "wang2022angular", "angular", "post hoc", _stage1(mixup_alpha=1.0), view="l2a",
            claim=("angular", "L2A_S1")),
     Method("L2A (stage 2)", "wang2022angular", "angular", "two stage", _image_stage2("mislas", "CE + mixup"),
@@ -212,10 +227,10 @@ register(Method("CE, pruned", "wang2022angular", "angular", "one stage", _pruned
 # ------------------------------------------------------------------ LGLA (Tao et al. 2023) and BALMS experts
 
 
-def _experts(base, seed, loss, aaw, experts, expert_type, randaugment, tau):
+def _experts(base, seed, loss, aaw, experts, expert_type, randaugment, tau, groups="nearest"):
     """A multi-expert ResNet-32: Softmax (ce), BALMS (balanced_softmax) or CLA experts, AAW on or off."""
     knobs = [("aaw", bool(aaw)), ("experts", int(experts)), ("expert_type", expert_type),
-             ("randaugment", bool(randaugment)), ("s", lgla.SCALE)]
+             ("randaugment", bool(randaugment)), ("s", lgla.SCALE), *official(groups=groups)]
     if loss == "cla":
         knobs.append(("gla_tau", float(lgla.official_tau(_num_classes(base)) if tau is None else tau)))
     return RunConfig(**base, seed=seed, loss=loss, head="experts", extra=tuple(knobs))
@@ -223,7 +238,7 @@ def _experts(base, seed, loss, aaw, experts, expert_type, randaugment, tau):
 
 EXPERTS = dict(experts=3, expert_type="gc", randaugment=True, tau=None)
 register(
-    Method("LGLA", "tao2023lgla", "lgla", "ensemble", _experts, knobs=dict(EXPERTS, loss="cla", aaw=True),
+    Method("LGLA", "tao2023lgla", "lgla", "ensemble", _experts, knobs=dict(EXPERTS, loss="cla", aaw=True, groups="nearest"),
            key="lgla", claim=("lgla", "Ours (GC)")),
     Method("BALMS experts", "ren2020balms", "lgla", "ensemble",
            lambda base, seed, **k: _experts(base, seed, "balanced_softmax", False, **k), knobs=dict(EXPERTS)),

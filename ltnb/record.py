@@ -14,11 +14,13 @@ derived arrays its chapters read (:mod:`ltnb.derived`), never the network or the
     python -m ltnb.record --check                every recording loads and matches its config
     python -m ltnb.record --export               rewrite the recordings from the run store (no training)
     python -m ltnb.record --retrain KEY          move a broken stored run aside and train it again
+    python -m ltnb.record --show KEY             a run's config and its per-epoch log
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -360,6 +362,26 @@ def retrain(key: str, device: str = "auto") -> Path:
     return get_or_train(cfg, device=device).path
 
 
+def show(key: str) -> str:
+    """A run's config, its summary and its per-epoch log, as text."""
+    cfg = config_of_key(key)
+    run = store.load(cfg)
+    lines = [f"run {key}: {cfg.label}, {cfg.dataset} imb {cfg.imb:g}, seed {cfg.seed}, preset {cfg.preset}",
+             json.dumps(json.loads(json.dumps(cfg.describe(), default=str)), indent=1)]
+    if run is None:
+        return "\n".join(lines + ["not trained or recorded here"])
+    m = run.metrics
+    lines.append(f"{'recorded' if run.recorded else 'stored'} at {run.path}; last-epoch accuracy {100 * m['accuracy']:.2f}%, "
+                 f"trained on {m.get('device', '?')} ({m.get('threads') or '-'} threads) in {m.get('train_seconds', 0):.0f} s")
+    h = m.get("history", {})
+    if h.get("epoch"):
+        lines.append("epoch   loss   train acc  test acc")
+        for i, ep in enumerate(h["epoch"]):
+            tr = h.get("train_acc", [math.nan] * len(h["epoch"]))[i]
+            lines.append(f"{ep:5d} {h['loss'][i]:7.4f}   {100 * tr:7.2f}  {100 * h['test_acc'][i]:7.2f}")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ltnb.record", description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default=None, choices=sorted(PRESETS), help="default: paper on CUDA, else cpu")
@@ -372,8 +394,12 @@ def main(argv=None) -> int:
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
     ap.add_argument("--check", action="store_true", help="check that every recording loads and matches its key")
     ap.add_argument("--retrain", metavar="KEY", help="move the stored run KEY aside and train it again")
+    ap.add_argument("--show", metavar="KEY", help="print the run's config and its per-epoch log")
     ap.add_argument("--export", action="store_true", help="rewrite the recordings of every run in the store, train nothing")
     a = ap.parse_args(argv)
+    if a.show:
+        print(show(a.show))
+        return 0
     if a.retrain:
         print(retrain(a.retrain, a.device))
         return 0

@@ -10,6 +10,10 @@ import numpy as np
 import torch
 
 
+# CBEN's (a, b) of Eq. 14: as GCL's Sec. 4.2 prints them, and as the official sampler (CBEffectNumSampler) sets them
+CBEN_AB = {"paper": (0.999, 0.0009), "code": (0.9999, 1e-5)}
+
+
 def cben_beta(counts, a: float = 0.999, b: float = 0.0009) -> np.ndarray:
     """CBEN's ``beta_j = b * (delta_j - delta_min) / (delta_max - delta_min) + a`` from log cloud sizes (GCL Eq. 14)."""
     n = np.asarray(counts, dtype=np.float64)

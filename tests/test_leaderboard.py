@@ -101,7 +101,12 @@ def test_users_command_builds_the_leaderboard(tmp_path):
     assert "Leaderboard, fmnist-LT at imbalance 100" in html
     for name in ("GCL + MARR (new)", "CW + L2A (new)", "L2A (stage 2)", "ABS"):
         assert f">{name}<" in html
-    assert figures(outs) == 5  # by split, against cost, spread, ranking, quotes
+    assert figures(outs) == 6  # by split, against cost, spread, best-on-test inflation, ranking, quotes
+    for caption in ("Last epoch against the epoch picked on the test set", "shifted test priors",
+                    "Paper as written against the official code", "Runs behind the table"):
+        assert caption in html
+    assert "cRT: classifier initialisation" in html  # a departure of a method on the table, both sides trained
+    assert any(v in html for v in ("indistinguishable from CE", "above CE", "below CE"))
     assert "range over 2 seeds" in text and "over 2 subsets" in text
     stored = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
     assert sum(dict(c["extra"]).get("subset_seed") == 1 for c in stored) == 3  # one per spread method
@@ -115,3 +120,30 @@ def test_an_unknown_method_fails_before_any_training(tmp_path):
     r, *_ = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", '["CE", "GLC"]')
     assert r.returncode != 0 and "unknown method(s) ['GLC']" in r.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_best_on_test_reads_the_per_epoch_history():
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(metrics={"history": {"test_acc": [0.5, float("nan"), 0.8, 0.7]}})
+    assert L.best_on_test(run) == (0.8, 3)
+    assert L.best_on_test(SimpleNamespace(metrics={})) is None
+
+
+def test_pooled_sd_and_the_gap_verdict_by_hand():
+    sd, df = L.pooled_sd([[1.0, 3.0], [2.0, 4.0, 6.0], [5.0]])  # SS = 2 + 8 = 10 over df = 1 + 2
+    assert df == 3 and sd == pytest.approx(math.sqrt(10 / 3))
+    diff, se, verdict = L.gap([10.0, 12.0], [5.0, 7.0], 1.0)  # diff 5, se sqrt(1/2 + 1/2) = 1
+    assert (diff, se, verdict) == (5.0, 1.0, "above")
+    assert L.gap([5.0, 7.0], [5.5, 7.5], 1.0)[2] == "indistinguishable"
+    assert L.gap([1.0], [9.0], 1.0)[2] == "below"
+
+
+def test_shifted_priors_by_hand():
+    p = L.lt_prior(3, 4.0)  # 1, 1/2, 1/4 normalised
+    assert p == pytest.approx(np.array([4, 2, 1]) / 7)
+    assert L.lt_prior(3, 4.0, inverted=True) == pytest.approx(np.array([1, 2, 4]) / 7)
+    assert L.lt_prior(5, 1.0) == pytest.approx(np.full(5, 0.2))
+    acc = [0.9, 0.6, 0.3]
+    assert L.prior_accuracy(acc, p) == pytest.approx((4 * 0.9 + 2 * 0.6 + 0.3) / 7)
+    assert L.prior_accuracy(acc, L.lt_prior(3, 1.0)) == pytest.approx(0.6)  # uniform: the balanced accuracy

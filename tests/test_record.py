@@ -75,3 +75,11 @@ def test_the_plan_command_lists_tiers_and_what_is_missing(dirs):
     assert r.returncode == 0, r.stderr
     assert "tier 1, main tables:" in r.stdout and "tier 3, ablations and sweeps:" in r.stdout
     assert "missing in all:" in r.stdout and "baselines: stage 1" in r.stdout
+
+
+def test_show_prints_a_runs_config_and_its_per_epoch_log(dirs):
+    record.record("smoke", calls=SMALL, tiers=(1,))
+    key = record.book_items("smoke", calls=SMALL)[0].key
+    text = record.show(key)
+    assert key in text and "epoch   loss   train acc  test acc" in text and '"loss": "ce"' in text
+    assert len([line for line in text.splitlines() if line[:5].strip().isdigit()]) == 2  # two smoke epochs

@@ -44,12 +44,13 @@ def frozen_classifier(parent: Run, train_features: tuple | None = None):
 
 def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str,
              sampler: str = "class_balanced", loss_fn=None, lr: float | None = None,
-             batch_size: int | None = None, iterations: int | None = None, test=None) -> dict:
+             batch_size: int | None = None, iterations: int | None = None, test=None, class_freq=None) -> dict:
     """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate to 0.
 
     Defaults: the preset's ``stage2_lr`` and ``batch_size``, for ``stage2_epochs`` epochs;
     ``iterations`` counts steps instead (epochs are drawn until it is reached). Returns the
     per-epoch history, with the test accuracy of ``test`` (features, labels) after each epoch.
+    ``class_freq`` replaces the sampler's class frequencies (CBEN with the official code's beta).
     """
     loss_fn = loss_fn or F.cross_entropy
     lr = p.stage2_lr if lr is None else lr
@@ -65,7 +66,7 @@ def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: st
     history = new_history()
     while step < steps:
         total, n = 0.0, 0
-        for idx in samplers.epoch_batches(y, counts, sampler, batch_size, gen)[:steps - step]:
+        for idx in samplers.epoch_batches(y, counts, sampler, batch_size, gen, class_freq=class_freq)[:steps - step]:
             loss = loss_fn(head(z[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -86,13 +87,22 @@ def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: st
 # Each takes (cfg, parent, counts, train (z, y), test (z, y), the frozen linear classifier, preset, progress)
 # and returns (head, trainable parameters, per-epoch history or None).
 
+def _cben_freq(cfg, counts, sampler: str):
+    """CBEN's class frequencies with the (a, b) of the knob ``cben`` (paper or code); None: the sampler's own."""
+    if sampler != "cben" or cfg.knob("cben") in (None, "paper"):
+        return None
+    a, b = samplers.CBEN_AB[cfg.knob("cben")]
+    return samplers.class_weights(counts, "cben", a=a, b=b)
+
+
 def _marr_or_disalign(cfg, parent, counts, train, test, linear, p, progress):
     # MARR Sec. 4.1 / Algorithm 2: the frozen network, instance-balanced batches, the U_y-weighted
     # loss (Eqs. 11-12), SGD with a cosine learning rate from 0.05 to 0; DisAlign is fitted the same way.
     head = margins.MARR(linear) if cfg.stage2 == "marr" else margins.DisAlign(linear)
     U = margins.class_weights(counts, float(cfg.knob("gamma", margins.MARR_GAMMA)))
     history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler="instance",
-                       loss_fn=lambda out, y: margins.reweighted_loss(out, y, U), lr=margins.MARR_LR,
+                       loss_fn=lambda out, y: margins.reweighted_loss(out, y, U, cfg.knob("marr_norm", "batch")),
+                       lr=margins.MARR_LR,
                        batch_size=margins.MARR_BATCH_SIZE, iterations=cfg.knob("iterations"), test=test)
     return head, models.count_parameters(head), history
 
@@ -102,7 +112,7 @@ def _tau_norm(cfg, parent, counts, train, test, linear, p, progress):
     head = torch.nn.Linear(d, C)
     with torch.no_grad():
         head.weight.copy_(margins.tau_norm_weight(linear.weight, cfg.tau))
-        head.bias.copy_(linear.bias)
+        head.bias.copy_(linear.bias if cfg.knob("tau_bias", True) else torch.zeros_like(linear.bias))
     return head, 0, None  # post hoc: no epochs
 
 
@@ -118,11 +128,12 @@ def _gcl_crt(cfg, parent, counts, train, test, linear, p, progress):
     noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     def loss_fn(out, y):
-        return gcl.gcl_loss(out, y, delta, gcl.cloud_noise(out.shape, noise_gen),
-                            noise_mul=cfg.knob("noise_mul", 0.5), margin=cfg.knob("margin2", 0.1), s=s2)
+        return gcl.gcl_loss(out, y, delta, gcl.cloud_noise(out.shape, noise_gen), noise_mul=cfg.knob("noise_mul", 0.5),
+                            margin=cfg.knob("margin2", 0.1), s=s2, focal=float(cfg.knob("focal2", 0.0)))
 
-    history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label,
-                       sampler=cfg.knob("sampler2", "cben"), loss_fn=loss_fn, test=test)
+    sampler = cfg.knob("sampler2", "cben")
+    history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler=sampler, loss_fn=loss_fn,
+                       test=test, class_freq=_cben_freq(cfg, counts, sampler))
     head.scale = s2
     return head, models.count_parameters(head), history
 
@@ -131,9 +142,15 @@ def _crt_or_lws(cfg, parent, counts, train, test, linear, p, progress):
     if cfg.stage2 == "crt" and parent.config.loss == "gcl":
         return _gcl_crt(cfg, parent, counts, train, test, linear, p, progress)
     C, d = linear.weight.shape
-    head = models.LinearHead(d, C) if cfg.stage2 == "crt" else margins.LWS(linear)
-    history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label,
-                       sampler=cfg.knob("sampler2", "class_balanced"), test=test)
+    if cfg.stage2 == "lws":
+        head = margins.LWS(linear)
+    elif cfg.knob("crt_init", "kaiming") == "default":  # PyTorch's own nn.Linear init, as the official cRT code
+        head = torch.nn.Linear(d, C)
+    else:
+        head = models.LinearHead(d, C)
+    sampler = cfg.knob("sampler2", "class_balanced")
+    history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler=sampler, test=test,
+                       class_freq=_cben_freq(cfg, counts, sampler))
     return head, models.count_parameters(head), history
 
 

@@ -113,7 +113,7 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
         for z, y in zip(zs, ys):
             out = head(z)
             if scales is not None:
-                loss = losses.label_aware_smoothing_loss(scales * out, y, eps)
+                loss = losses.label_aware_smoothing_loss(scales * out, y, eps, cfg.knob("las_targets", "eq4"))
             else:
                 with torch.no_grad():
                     factor = angular.alas_update(

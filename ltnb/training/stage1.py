@@ -94,7 +94,7 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=N
     if cfg.head == "experts":  # LGLA's multi-expert model: Softmax, BALMS or CLA per expert, AAW optional
         return lgla.make_expert_loss(cfg.loss, counts, cfg.knob("experts", 3),
                                      cfg.knob("gla_tau", lgla.official_tau(len(counts))), cfg.knob("aaw", False),
-                                     cfg.knob("s", lgla.SCALE), device)
+                                     cfg.knob("s", lgla.SCALE), device, cfg.knob("groups", "nearest"))
     weight = None
     if cfg.drw and epoch >= p.drw_epoch():
         weight = logit_adjust.effective_number_weights(counts).to(device)
