@@ -60,6 +60,49 @@ def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | No
             "precision": hist["precision"], "compile": hist["compile"], "cuda_graphs": hist["cuda_graphs"]}
 
 
+STACK_LOSSES = ("ce", "balanced_softmax", "ldam")  # stacked runs differ in seed and loss, as a sweep's do
+
+
+def _stack_cfgs(k: int):
+    from ltnb.runs import RunConfig
+
+    return [RunConfig(dataset="cifar10", imb=100, preset="paper", seed=i, loss=STACK_LOSSES[i % 3],
+                      drw=STACK_LOSSES[i % 3] == "ldam") for i in range(k)]
+
+
+def stacked_trainer(k: int, lt, device, steps: int | None, epochs: int = 1) -> dict:
+    """``k`` runs trained as one stacked network (:mod:`ltnb.training.stacked`): aggregate and per-run images/s."""
+    from ltnb.training.stacked import fit_stacked
+
+    cfgs = _stack_cfgs(k)
+    fit_stacked(cfgs, lt, _preset(min(steps or 10, 10)), device, progress=False)  # warm-up: autotuning, graphs
+    (_, h), *_ = fit_stacked(cfgs, lt, _preset(steps, epochs), device, progress=False)
+    agg = h["images_per_second"]
+    return {"runs": k, "aggregate_images_per_second": agg, "per_run_images_per_second": agg / k,
+            "precision": h["precision"], "cuda_graphs": h["cuda_graphs"]}
+
+
+def stacked_tolerance(lt, device, steps: int = 2) -> dict:
+    """How far 3 different runs trained stacked land from the same runs trained alone, on this device's default
+    path (bf16 on CUDA): the largest relative difference of a per-epoch loss and of the whole network's weights."""
+    from ltnb.training import stage1
+    from ltnb.training.stacked import fit_stacked
+
+    cfgs = _stack_cfgs(3)
+    p = dataclasses.replace(_preset(1, 2), lr=0.01, drw_start=0.5)
+    alone = [stage1.fit(c, lt, p, device, progress=False, cuda_graphs=False) for c in cfgs]
+    together = fit_stacked(cfgs, lt, p, device, progress=False, cuda_graphs=False)
+
+    def whole(m):
+        return torch.cat([q.detach().float().flatten().cpu() for q in m.parameters()])
+
+    loss = max(float(np.max(np.abs(np.array(a[1]["loss"]) / np.array(b[1]["loss"]) - 1)))
+               for a, b in zip(alone, together))
+    weights = max(float((whole(a[0]) - whole(b[0])).norm() / whole(a[0]).norm()) for a, b in zip(alone, together))
+    return {"runs": 3, "steps": 2, "loss_relative": loss, "weights_relative": weights,
+            "precision": together[0][1]["precision"]}
+
+
 def _label(r: dict) -> str:
     how = ", CUDA graphs" if r["cuda_graphs"] else ""
     how += "" if r["compile"] == "off" else f", compile {r['compile']}"
@@ -159,6 +202,8 @@ def main(argv=None) -> int:
                     help="training steps measured per side (default: 40 on CPU, a whole epoch on CUDA)")
     ap.add_argument("--concurrent", type=int, nargs="*", default=None,
                     help="numbers of concurrent runs to measure (default: 2 on CPU, 2 4 8 on CUDA)")
+    ap.add_argument("--stacked", type=int, nargs="*", default=None,
+                    help="numbers of runs stacked into one network (default: 2 4 on CPU, 4 16 32 on CUDA)")
     ap.add_argument("--workers", type=int, default=4, help="DataLoader workers of the reference")
     ap.add_argument("--epochs", type=int, default=None,
                     help="epochs measured when --steps is not given (default: 3 on CUDA)")
@@ -171,6 +216,7 @@ def main(argv=None) -> int:
     steps = args.steps if args.steps is not None else (40 if cpu else None)
     epochs = 1 if steps is not None else (args.epochs or 3)
     conc = args.concurrent if args.concurrent is not None else ([2] if cpu else [2, 4, 8])
+    stacks = args.stacked if args.stacked is not None else ([2, 4] if cpu else [4, 16, 32])
     variants_asked = [dict(cuda_graphs=False)] if not cpu else []  # CUDA: also the eager step, for comparison
     variants_asked += [dict(compile=m, cuda_graphs=False) for m in args.compile if m != "off"]
     lt = synthetic_lt()
@@ -207,11 +253,22 @@ def main(argv=None) -> int:
                                  "images_per_second": v["images_per_second"]} for v in variants],
               "ltnb_fp32_images_per_second": plain["images_per_second"],
               "reference_images_per_second": ref["images_per_second"],
-              "eval_images_per_second": ev, "concurrent": []}
+              "eval_images_per_second": ev, "concurrent": [], "stacked": []}
     for k in conc:
         c = concurrent(k, dev, steps, epochs)
         result["concurrent"].append(c)
         print(f"{f'{k} concurrent ltnb runs (aggregate)':52s} {c['aggregate_images_per_second']:12,.0f}", flush=True)
+    for k in stacks:
+        s = stacked_trainer(k, lt, dev, steps, epochs)
+        result["stacked"].append(s)
+        print(f"{f'{k} stacked ltnb runs (aggregate; per run)':52s} {s['aggregate_images_per_second']:12,.0f} "
+              f"{s['per_run_images_per_second']:10,.0f}  {s['aggregate_images_per_second'] / ref['images_per_second']:5.1f}x "
+              f"the reference", flush=True)
+    if stacks:
+        tol = stacked_tolerance(lt, dev)
+        result["stacked_tolerance"] = tol
+        print(f"{'stacked against alone, 3 runs, 2 steps (' + tol['precision'] + ')':52s} losses within "
+              f"{tol['loss_relative']:.1e}, weights within {tol['weights_relative']:.1e} (relative)", flush=True)
     if args.save:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         Path(args.save).write_text(json.dumps(result, indent=1))

@@ -21,12 +21,17 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False, groups=groups)
         self.bn2 = nn.BatchNorm2d(cout)
         self.stride, self.extra = stride, cout - cin
+        self.stack = 1  # > 1: K independent networks side by side on the channels (ltnb.training.stacked)
 
     def shortcut(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1 and self.extra == 0:
             return x
         x = x[:, :, ::self.stride, ::self.stride]
         half = self.extra // 2
+        if self.stack > 1:  # pad each network's own channels, never across two of them
+            B, C, H, W = x.shape
+            x = F.pad(x.reshape(B, self.stack, C // self.stack, H, W), (0, 0, 0, 0, half, self.extra - half))
+            return x.reshape(B, -1, H, W)
         return F.pad(x, (0, 0, 0, 0, half, self.extra - half))
 
     def forward(self, x):

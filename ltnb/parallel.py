@@ -8,6 +8,7 @@ import torch
 from tqdm import tqdm
 
 from ltnb import runs
+from ltnb.presets import resolve_device
 
 
 def _train_one(args):
@@ -17,18 +18,45 @@ def _train_one(args):
     return cfg.key
 
 
-def train_many(configs, workers: int = 1, device="auto", progress: bool = True) -> list[runs.Run]:
-    """Every run of ``configs``, training the missing ones ``workers`` processes at a time.
+def default_stack(device) -> int:
+    """How many compatible runs train as one network: 16 on CUDA (``make bench``), 1 (alone) on the CPU."""
+    return 16 if resolve_device(device).type == "cuda" else 1
 
-    Stage-1 parents are trained first, then the stage-2 runs that need them. Each process
-    stores its run atomically, so concurrent workers never see a half-written run.
+
+def train_stack(cfgs, device="auto", progress: bool = True) -> None:
+    """Train compatible stage-1 runs as one stacked network and store each under its own key."""
+    from ltnb.training.stacked import train_stacked
+
+    todo = [c for c in cfgs if runs.load(c) is None]
+    if len(todo) == 1:
+        runs.get_or_train(todo[0], device=device, progress=progress)
+        return
+    for cfg, files in zip(todo, train_stacked(todo, device, progress)):
+        if runs.load(cfg) is None:  # another process may have stored it meanwhile: keep theirs
+            runs.save(cfg, *files)
+
+
+def train_many(configs, workers: int = 1, device="auto", progress: bool = True, stack: int | None = None) -> list[runs.Run]:
+    """Every run of ``configs``, training the missing ones ``workers`` processes at a time, or ``stack``
+    compatible stage-1 runs at a time as one stacked network (default: 16 on CUDA, none on the CPU).
+
+    Stage-1 runs are trained first, then the stage-2 runs on them. Each process stores its runs
+    atomically, so concurrent workers never see a half-written run.
     """
+    from ltnb.training.stacked import groups
+
     configs = list(configs)
+    stack = default_stack(device) if stack is None else int(stack)
     missing = [c for c in dict.fromkeys(configs) if runs.load(c) is None]
-    waves = [list(dict.fromkeys([c.parent for c in missing if c.stage2] + [c for c in missing if not c.stage2])),
-             [c for c in missing if c.stage2]]
+    stage1 = list(dict.fromkeys([d for c in missing if c.stage2 for d in c.dependencies()] +
+                                [c for c in missing if not c.stage2]))
+    stage1 = [c for c in stage1 if runs.load(c) is None]
+    if stack > 1:
+        for g in groups([c for c in stage1 if not c.dependencies()], stack):
+            train_stack(g, device, progress)
+    waves = [stage1, [c for c in missing if c.stage2]]
     if workers <= 1:
-        for c in missing:
+        for c in waves[0] + waves[1]:
             runs.get_or_train(c, device=device, progress=progress)
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)

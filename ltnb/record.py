@@ -241,10 +241,12 @@ def _in_flight(submit, items, workers: int, fits):
 
 
 def record(preset: str, minutes: float | None = None, workers: int = 1, executor: str = "local",
-           device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3), progress: bool = True, calls=None) -> dict:
+           device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3), progress: bool = True, calls=None,
+           stack: int | None = None) -> dict:
     """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
 
-    Stops before a run whose estimated time would pass ``minutes``. Returns counts of what happened.
+    Stops before a run whose estimated time would pass ``minutes``. ``stack`` compatible stage-1 runs train
+    as one network (default: 16 on CUDA, none on the CPU). Returns counts of what happened.
     """
     dev = str(resolve_device(device))
     items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
@@ -252,6 +254,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
         if store.source(it.config) == "store" and not recorded(it):
             export(store.load(it.config), it.kinds)
     todo = [it for it in items if not recorded(it)]
+    before = len(items) - len(todo)
     est = estimates(items, dev.split(":")[0])
     budget = None if minutes is None else 60.0 * minutes
     start = time.time()
@@ -261,6 +264,23 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
                disable=not progress or os.environ.get("LTNB_PROGRESS") == "0", file=sys.stderr)
     def fits(it) -> bool:
         return budget is None or time.time() - start + est[it.key] <= budget
+
+    from ltnb.parallel import default_stack, train_stack
+    from ltnb.training.stacked import groups
+
+    stack = default_stack(dev) if stack is None else int(stack)
+    if stack > 1:  # stage-1 runs in stacks first (a stack's time: its runs' estimates over the speed-up, ~4)
+        for g in groups([it.config for it in todo if not it.config.dependencies()], stack):
+            its = [next(it for it in todo if it.key == c.key) for c in g]
+            secs = sum(est[it.key] for it in its) / min(len(its), 4)
+            if budget is not None and time.time() - start + secs > budget:
+                continue
+            train_stack(g, dev, progress=False)
+            for it in its:
+                export(store.load(it.config), it.kinds)
+                done += 1
+                bar.update(round(est[it.key]))
+        todo = [it for it in todo if not recorded(it)]
 
     if workers <= 1 and executor == "local":
         for it in todo:
@@ -281,8 +301,8 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
             if hasattr(ex, "shutdown"):
                 ex.shutdown()
     bar.close()
-    return {"planned": len(items), "recorded before": len(items) - len(todo), "trained now": done,
-            "left": len(todo) - done, "seconds": time.time() - start}
+    return {"planned": len(items), "recorded before": before, "trained now": done,
+            "left": sum(not recorded(it) for it in items), "seconds": time.time() - start}
 
 
 # ------------------------------------------------------------------ the command line
@@ -392,6 +412,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tiers", default="1,2,3", help="record only these tiers, e.g. 1 or 1,2")
     ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
+    ap.add_argument("--stack", type=int, default=None, help="train this many compatible runs as one network "
+                                                            "(default: 16 on CUDA, 1 on the CPU)")
     ap.add_argument("--check", action="store_true", help="check that every recording loads and matches its key")
     ap.add_argument("--retrain", metavar="KEY", help="move the stored run KEY aside and train it again")
     ap.add_argument("--show", metavar="KEY", help="print the run's config and its per-epoch log")
@@ -421,7 +443,7 @@ def main(argv=None) -> int:
         print_plan(preset, a.dataset, a.device)
         return 0
     tiers = tuple(int(t) for t in a.tiers.split(","))
-    out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers)
+    out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers, stack=a.stack)
     n, size = size_of(preset)
     print(f"{out['trained now']} runs trained and recorded, {out['left']} left (of {out['planned']}); "
           f"{n} {preset} recordings, {size / 2 ** 20:.1f} MB; {out['seconds'] / 60:.1f} min")

@@ -5,11 +5,16 @@ from ltnb import bench
 
 def test_bench_runs_both_pipelines_and_saves(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "--workers", "0", "--save", str(out)]) == 0
+    assert bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "--stacked", "2", "--workers", "0",
+                       "--save", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ltnb trainer (" in text and "reference (DataLoader+PIL, fp32)" in text and "speed-up" in text
+    assert "2 stacked ltnb runs (aggregate; per run)" in text and "stacked against alone" in text
     r = json.loads(out.read_text())
     assert r["train_images"] == 12406 and r["ltnb_images_per_second"] > 0 and r["reference_images_per_second"] > 0
+    s = r["stacked"][0]
+    assert s["runs"] == 2 and s["aggregate_images_per_second"] == 2 * s["per_run_images_per_second"] > 0
+    assert 0 <= r["stacked_tolerance"]["loss_relative"] < 0.05
 
 
 def test_synthetic_set_has_the_cifar10_lt_sizes():

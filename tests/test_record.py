@@ -83,3 +83,12 @@ def test_show_prints_a_runs_config_and_its_per_epoch_log(dirs):
     text = record.show(key)
     assert key in text and "epoch   loss   train acc  test acc" in text and '"loss": "ce"' in text
     assert len([line for line in text.splitlines() if line[:5].strip().isdigit()]) == 2  # two smoke epochs
+
+
+def test_record_can_stack_compatible_runs(dirs):
+    out = record.record("smoke", calls=SMALL, tiers=(1,), stack=4)
+    assert out["left"] == 0 and out["trained now"] == 7
+    stacked = [store.load(it.config).metrics.get("stacked") for it in record.book_items("smoke", calls=SMALL)
+               if it.tier == 1 and not it.config.stage2]
+    assert stacked == [4, 4, 4, 4]  # CE, CE + mixup, LDAM-DRW, Balanced Softmax: one network
+    assert record.check("smoke") == []

@@ -311,8 +311,18 @@ def train_stage1(cfg: RunConfig, scoring_runs=(), device="auto", progress: bool 
     dev = resolve_device(device)
     full = training_set(cfg)
     lt = pruned(cfg, full, scoring_runs) if cfg.knob("prune") else full
-    counts = full.counts  # splits follow the long-tailed set, also for a pruned run
     model, history = fit(cfg, lt, p, dev, progress)
+    return finish(cfg, full, lt, model, history, dev)
+
+
+def finish(cfg: RunConfig, full: D.LongTailed, lt: D.LongTailed, model, history: dict, dev):
+    """A trained stage-1 network's files: metrics (with its history), arrays, features and state dict.
+
+    ``full`` is the long-tailed set (the splits follow it), ``lt`` what was trained on (pruned or not).
+    """
+    p = PRESETS[cfg.preset]
+    model = model.to(dev)
+    counts = full.counts  # splits follow the long-tailed set, also for a pruned run
     train_seconds = history.pop("seconds")
     train_ips = history.pop("images_per_second")
     precision = history.pop("precision")
@@ -330,6 +340,7 @@ def train_stage1(cfg: RunConfig, scoring_runs=(), device="auto", progress: bool 
         "train_images_per_second": train_ips,
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
         "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision, **speedups,
+        **({"stacked": history.pop("stacked")} if "stacked" in history else {}),
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
         "trained_counts": lt.counts.tolist(), "threads": torch.get_num_threads() if dev.type == "cpu" else None,
     })

@@ -1,0 +1,86 @@
+"""Stacked training: K runs as one grouped network give each run the numbers it gets alone."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ltnb import models
+from ltnb.presets import PRESETS
+from ltnb.runs import RunConfig, get_or_train
+from ltnb.training import common, stacked, stage1
+
+GCL = (("cloud", "log"), ("noise_mul", 0.5), ("s", 30.0))
+CFGS = [RunConfig(preset="smoke", seed=0),
+        RunConfig(preset="smoke", seed=1, loss="balanced_softmax", drw=True),
+        RunConfig(preset="smoke", seed=2, loss="gcl", mixup_alpha=1.0, extra=GCL)]
+# two steps across an epoch boundary, DRW switching on in the second epoch
+SHORT = dataclasses.replace(PRESETS["smoke"], epochs=2, max_steps=1, lr=0.01, drw_start=0.5)
+
+
+def whole(model) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_three_different_runs_stacked_and_alone_agree_step_for_step():
+    """fp32 on the CPU: each run's per-step losses and final weights, stacked or alone, to float tolerance.
+
+    The tolerance is float rounding's: grouped and plain convolutions sum in different orders, and this
+    quarter-width network amplifies such differences within a few steps (1 and 2 CPU threads differ as much),
+    so the check runs two steps; the epoch logic is checked bit for bit below.
+    """
+    lt = common.dataset("fmnist", 100)
+    alone = [stage1.fit(c, lt, SHORT, "cpu", progress=False, fast=False) for c in CFGS]
+    together = stacked.fit_stacked(CFGS, lt, SHORT, "cpu", progress=False, fast=False)
+    for (m1, h1), (m2, h2) in zip(alone, together):
+        assert np.allclose(h1["loss"], h2["loss"], rtol=1e-4), (h1["loss"], h2["loss"])
+        assert float((whole(m1) - whole(m2)).norm() / whole(m1).norm()) < 1e-3
+        x, _ = common.D.DeviceImages(lt.test, "cpu").batch(torch.arange(256), augment=False)
+        m1.eval(), m2.eval()
+        with torch.no_grad():
+            assert float((m1(x) - m2(x)).abs().max()) < 1e-2 * float(m1(x).abs().max())  # eval mode: running stats
+        assert h2["stacked"] == 3
+    assert len({tuple(h["loss"]) for _, h in together}) == 3  # three different runs, not one copied
+
+
+@pytest.mark.parametrize("cfg", CFGS + [RunConfig(preset="smoke", seed=4, loss="ldam", drw=True)], ids=lambda c: c.label)
+def test_a_stack_of_one_is_the_run_alone_bit_for_bit(cfg):
+    """The stacked loop's epochs, draws, DRW switch and unstacking, against fit(): identical numbers."""
+    lt = common.dataset("fmnist", 100)
+    p = dataclasses.replace(PRESETS["smoke"], epochs=3)
+    m1, h1 = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=False)
+    ((m2, h2),) = stacked.fit_stacked([cfg], lt, p, "cpu", progress=False, fast=False)
+    assert h1["loss"] == h2["loss"] and h1["test_acc"][:-1] == h2["test_acc"][:-1]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_the_stacked_shortcut_pads_each_network_apart():
+    block = models.BasicBlock(2, 4, stride=2)
+    block.stack = 2
+    x = torch.arange(2 * 4 * 2 * 2, dtype=torch.float32).view(1, 4, 4, 2)[:, :, :2, :2].contiguous().view(1, 4, 2, 2)
+    out = block.shortcut(x)  # each network: 2 channels padded to 4, one zero channel on each side
+    assert out.shape == (1, 8, 1, 1)
+    assert [float(v) for v in out.flatten()] == [0, float(x[0, 0, 0, 0]), float(x[0, 1, 0, 0]), 0,
+                                                 0, float(x[0, 2, 0, 0]), float(x[0, 3, 0, 0]), 0]
+
+
+def test_only_compatible_runs_stack():
+    assert stacked.stack_key(CFGS[0]) == stacked.stack_key(CFGS[2])
+    assert stacked.stack_key(RunConfig(preset="smoke", extra=(("whiten", True),))) is None
+    assert stacked.stack_key(RunConfig(preset="smoke", imb=50)) != stacked.stack_key(CFGS[0])
+    assert stacked.stack_key(RunConfig(preset="smoke", sampler="bet")) != stacked.stack_key(CFGS[0])
+    groups = stacked.groups(CFGS + [RunConfig(preset="smoke", imb=50), RunConfig(preset="smoke", stage2="crt")], 2)
+    assert sorted(len(g) for g in groups) == [1, 1, 1, 2]
+    with pytest.raises(ValueError, match="cannot stack"):
+        stacked.fit_stacked([CFGS[0], RunConfig(preset="smoke", imb=50)], common.dataset("fmnist", 100),
+                            PRESETS["smoke"], "cpu")
+
+
+def test_train_many_stacks_and_stores_each_run_under_its_own_key(tmp_store):
+    from ltnb.parallel import train_many
+
+    runs = train_many(CFGS + [RunConfig(preset="smoke", stage2="crt")], stack=3, device="cpu", progress=False)
+    assert [r.config for r in runs[:3]] == CFGS
+    assert all(r.metrics["stacked"] == 3 for r in runs[:3]) and runs[3].metrics["stage"] == 2
+    alone = get_or_train(CFGS[1], progress=False, root=tmp_store.parent / "alone")
+    assert alone.metrics["accuracy"] == pytest.approx(runs[1].metrics["accuracy"], abs=0.02)
