@@ -85,7 +85,7 @@ def resolve_dataset(name: str = "auto", root=None) -> tuple[str, str]:
             missing = data.missing_files("cifar10", root)
             return "fmnist", (f"auto: {folder} lacks {', '.join(missing)}, so the embedded Fashion-MNIST "
                               f"(python -m ltnb.prepare cifar10 completes it where a network allows)")
-        return "fmnist", f"auto: CIFAR-10 not in {data.data_root(root)}, using the embedded Fashion-MNIST"
+        return "fmnist", "auto: no CIFAR-10 in the data folder ($LTNB_DATA, default data/), so the embedded Fashion-MNIST"
     data.dataset_info(name)  # raises on an unknown name
     return name, "asked for"
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Angular predictions on the MiSLAS framework (L2A, AEM, ALAS, ABS, ATL)
+# # Angular predictions, measured: L2A, AEM, ALAS, ABS and ATL on MiSLAS
 #
 # Wang and Yan {cite}`wang2022angular` keep the trained classifier $W$ and read the prediction
 # from the *angle* between the feature $\phi(x)$ and each class weight $W_c$ (Eq. 1):
@@ -69,7 +69,7 @@ prune_fractions = "auto"  # Figure 6 fractions pruned; auto: paper 0.15 to 0.75,
 score_runs = "auto"  # short scoring runs of different seeds for EL2N and AVH; auto: 10 paper, 3 cpu, 2 smoke
 score_epochs = "auto"  # epochs of each scoring run on the preset schedule; auto: 10 paper, 1 otherwise
 
-# %%
+# %% tags=["hide-input"]
 import math
 import re
 from types import SimpleNamespace
@@ -122,7 +122,7 @@ def pct(values):
 # through the frozen stored backbone; all heads on one backbone share one pass of features,
 # so the $\tau$ sweep costs seconds.
 
-# %%
+# %% tags=["hide-input"]
 stage1_runs, stage2_runs = plan.fetch("stage 1"), plan.fetch("stage 2")
 ce, mislas1, aem = stage1_runs["CE"], stage1_runs["CE + mixup"], stage1_runs["ATL (AEM)"]
 aem_literal = stage1_runs.get("AEM, s = 1", aem)
@@ -162,7 +162,7 @@ def abs_run(run, strength=s, form=F_form):
 # $\lVert W_c\rVert$ per class divided by the largest, for CE without and with mixup (first seed).
 # The paper normalises to $[0, 1]$; dividing by the maximum keeps the tail's level visible.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class after stage 1, divided by the largest: without mixup the head's weights are the largest."}, "image": {"alt": "Classifier weight norms per class after stage 1, divided by the largest: without mixup the head's weights are the largest."}}
 fig, ax = plots.per_class_lines(
     {name: (lambda n: n / n.max())(np.linalg.norm(rs[0].arrays["weight"], axis=1))
      for name, rs in (("CE, no mixup", ce), ("CE + mixup = MiSLAS stage 1", mislas1), ("AEM + mixup", aem))},
@@ -177,7 +177,7 @@ plt.show()
 # min-max normalised per curve as in the paper; training images (Fig. 3) and the balanced test
 # set (Fig. 7), MiSLAS stage 1, first seed.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, min-max normalised: the angular curve is flatter across classes."}, "image": {"alt": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, min-max normalised: the angular curve is flatter across classes."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, split, title in zip(axes, ("train", "test"), ("Figure 3: training set", "Figure 7: test set")):
     plots.shade_splits(ax, counts)
@@ -200,7 +200,7 @@ plt.show()
 # rises towards the head: the implicit bias. The dashed line is its lower envelope
 # $B_{tr}[c] = \min_i\mathbb E[\mathcal P^c\mid i]$ that ABS reads (all classes).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean predicted probabilities per true class, linear (left) and angular (right): the angular floor rising towards the head is the implicit bias; the dashed line is the lower envelope ABS reads."}, "image": {"alt": "Mean predicted probabilities per true class, linear (left) and angular (right): the angular floor rising towards the head is the implicit bias; the dashed line is the lower envelope ABS reads."}}
 show_cls = np.unique(np.linspace(0, K - 1, min(K, 10)).round().astype(int))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 for ax, name, kind in ((axes[0], "(a) linear", "linear"), (axes[1], "(b) angular", "angular")):
@@ -224,7 +224,7 @@ plt.show()
 # classes, $[0,36), [36,71), [71,100)$ for a hundred). L2A is the very same trained model read
 # with Eq. 1: after stage 1, and after stage 2 with the LWS scales dropped.
 
-# %%
+# %% tags=["hide-input"]
 SPLITS = ("head", "mid", "tail", "accuracy")
 table1 = {"MiSLAS_S1": mislas1, "L2A_S1": [l2a(r) for r in mislas1],
           "MiSLAS_S2": mislas2, "L2A_S2": [as_run(r.metrics["angular"]) for r in mislas2]}
@@ -245,7 +245,7 @@ report.show(report.accuracy_table(table1, splits=SPLITS, extra=extra1), ctx.stam
 # **ATL_AEM** is the AEM stage-1 network read with Eq. 1, **ATL_ALAS** ALAS on MiSLAS's
 # stage 1, **ATL_all** ALAS on the AEM network; ALAS rows predict with Eq. 1.
 
-# %%
+# %% tags=["hide-input"]
 table2 = {"MiSLAS_S1": mislas1, "MiSLAS_S2": mislas2, "L2A_S1": table1["L2A_S1"], "L2A_S2": table1["L2A_S2"],
           "ABS": [abs_run(r) for r in mislas1], "ATL_AEM": aem, "ATL_ALAS": alas, "ATL_all": atl}
 t2 = reference.reported(paper="angular", table="Table 2", imb=100)
@@ -264,7 +264,7 @@ report.show(quoted.rename(columns=col2).map(lambda v: f"{v:g}"), ctx.stamp, "Tab
 # class): L2A after stage 1, the same after ABS (renormalised), and L2A after stage 2 (the
 # angular probabilities of MiSLAS's stage-2 classifier), first seed.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}, "image": {"alt": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}}
 before, after, _ = abs_probabilities(mislas1[0], s, F_form)
 stage2_ang = angular_of(mislas2[0])["test_angular_logits"]
 panels = (("(a) before ABS", before), (f"(b) after ABS, s = {s:g}, {F_form} F", after / after.sum(1, keepdim=True)),
@@ -290,7 +290,7 @@ plt.show()
 # with the sine form and CIFAR-100-LT with the linear one; $s = 0$ is L2A. Read as a curve: no
 # validation set exists here, so the chapter's $s$ stays the paper's choice.
 
-# %%
+# %% tags=["hide-input"]
 def setting_value(setting, name):
     return float(re.search(rf"{name}=([0-9.]+)", setting).group(1))
 
@@ -314,7 +314,7 @@ report.show(pd.DataFrame(rows5).set_index("s"), ctx.stamp, "Table 5: ABS accurac
 # ALAS stage-2 runs on the stored MiSLAS stage-1 network (ATL_ALAS), angular predictions. The
 # paper prints CIFAR-100-LT.
 
-# %%
+# %% tags=["hide-input"]
 t6 = reference.reported(paper="angular", table="Table 6")
 paper6 = {(row.setting.rsplit(", ", 1)[1].split()[0], round(setting_value(row.setting, "tau"), 2)): row.value
           for row in t6.itertuples()}
@@ -339,7 +339,7 @@ report.show(pd.DataFrame(rows6).set_index("τ"), ctx.stamp, "Table 6: ALAS accur
 # (easiest) score, averaged over `score_runs` CE networks of different seeds, each stopped after
 # `score_epochs` epoch(s) of the same schedule. Fraction 0 is the baselines chapter's CE run.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean and spread over seeds); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean and spread over seeds); fraction 0 is the CE run."}}
 pruning = plan.fetch("Figure 6")
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 xs = [0.0] + prune_fractions
@@ -368,7 +368,7 @@ report.show(report.accuracy_table({"nothing pruned (CE)": ce, **rows_p}, splits=
 # Mean AVH of the test images of each class under the MiSLAS stage-1 network against that
 # class's test accuracy (first seed).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}}
 avh = torch.from_numpy(derived.get(mislas1[0], "avh")["test_avh"])
 y_te = mislas1[0].arrays["test_labels"]
 avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
@@ -387,7 +387,7 @@ plt.show()
 # %% [markdown]
 # ## What differs from the paper, and why
 
-# %%
+# %% tags=["hide-input"]
 notes = []
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT** (CIFAR is not on this machine): the paper's columns are "

@@ -47,7 +47,7 @@ seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 tau = 1.0  # tau of tau-norm in the main table
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
@@ -65,7 +65,7 @@ ctx, P, plan = start("baselines", dataset=dataset, imb=imb, preset=preset, seed=
 # $\lfloor n_{\max}\,\rho^{-i/(C-1)} \rfloor$ images. The shading marks the many (> 100),
 # medium (20–100) and few (< 20) classes the tables split by.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}, "image": {"alt": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}}
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 fig, ax = plots.class_counts(counts, f"{ctx.dataset}-LT, imb {ctx.imb:g}: "
@@ -79,7 +79,7 @@ plt.show()
 # Each configuration is a run with a stable key: a run that is already stored (by an earlier
 # build, or another chapter) is reused, not trained again.
 
-# %%
+# %% tags=["hide-input"]
 runs = {**plan.fetch("stage 1"), **plan.fetch("stage 2")}
 STAGE1 = list(plan.groups["stage 1"].rows)
 KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw",
@@ -89,12 +89,12 @@ KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw",
 # ## Accuracy
 #
 # Test accuracy (%) after the last epoch, overall and on the many / medium / few classes,
-# with the expected calibration error (15 bins). The last column gives what the five papers
-# of this book report for the same method on CIFAR-LT at this imbalance factor (paper and
-# table in brackets); it is only a like-for-like comparison when the data set is CIFAR and
-# the preset is `paper`.
+# with the expected calibration error (15 bins). The column "reported on …" gives what the five
+# papers of this book report for the same method on CIFAR-LT at this imbalance factor (paper and
+# table in brackets); it is only a like-for-like comparison when the data set is CIFAR and the
+# preset is `paper`. The last column counts the parameters a stage-2 method trains.
 
-# %%
+# %% tags=["hide-input"]
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 params = {name: {"trainable params (stage 2)": f"{rs[0].metrics['trainable_parameters']:,}"}
           for name, rs in runs.items() if rs[0].metrics["stage"] == 2}
@@ -107,7 +107,7 @@ report.show(table.fillna(""), ctx.stamp, "Last-epoch test accuracy (%)")
 # Where the methods differ: the head classes are learned by every method; the tail is
 # where re-balancing pays, usually at some cost to the head.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per-class test accuracy of every baseline: look at the tail on the right, where re-balancing pays, usually at some cost to the head."}, "image": {"alt": "Per-class test accuracy of every baseline: look at the tail on the right, where re-balancing pays, usually at some cost to the head."}}
 per_class = {name: 100 * np.mean([r.metrics["per_class"] for r in rs], axis=0) for name, rs in runs.items()}
 fig, ax = plots.per_class_lines(per_class, counts, "test accuracy (%)", "Per-class accuracy")
 plots.stamp(fig, ctx.stamp)
@@ -121,7 +121,7 @@ plt.show()
 # out, LWS learns the scale, cRT re-learns the whole classifier. Norms are divided by each
 # method's largest so the shapes compare (first seed).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class, divided by each method's largest: CE leaves the head with the larger norms; \u03c4-norm divides them out, LWS learns a scale, cRT re-learns the classifier."}, "image": {"alt": "Classifier weight norms per class, divided by each method's largest: CE leaves the head with the larger norms; \u03c4-norm divides them out, LWS learns a scale, cRT re-learns the classifier."}}
 def weight_norms(run):
     w = run.arrays["weight"]
     n = np.linalg.norm(w, axis=1)
@@ -140,7 +140,7 @@ plt.show()
 # training accuracy is measured against the mixed targets; LDAM-DRW's loss jumps where the
 # re-weighting starts.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}, "image": {"alt": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}}
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
 for name in STAGE1:
     h = runs[name][0].metrics["history"]
@@ -160,7 +160,7 @@ plt.show()
 # so the table above uses the fixed `tau` parameter and this curve only shows the trade-off
 # (reading the best $\tau$ off it would be choosing on the test set).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}, "image": {"alt": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}}
 sweep = plan.fetch("τ sweep")
 taus = list(sweep)
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -176,7 +176,7 @@ plt.show()
 # %% [markdown]
 # ## What differs from the papers, and why
 
-# %%
+# %% tags=["hide-input"]
 notes = []
 if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT**, not CIFAR: CIFAR is not on this machine. The papers' "

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Gaussian clouded logit adjustment (GCL)
+# # GCL, measured: clouds, samplers and re-training
 #
 # Li, Cheung and Lu {cite}`li2022gcl` argue that tail classes are under-trained because the
 # softmax saturates: once the target logit leads by a few units, $1 - p_y$ and with it the
@@ -52,7 +52,7 @@ sampler = "cben"  # stage-2 sampler of the main runs: cben, class_balanced, effe
 stage2 = "crt"  # stage-2 method of the main runs: crt, lws or tau_norm
 strategies = ["cos", "pow3", "pow4", "log"]  # Table 3 rows to train, each one stage-1 run
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
@@ -80,7 +80,7 @@ def paper_rows(table):
 # $s\lambda|\varepsilon|\delta_j$ on average $s\lambda\,\mathbb E|\varepsilon|\,\delta_j$, moving its
 # images back into the region where they still teach.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}, "image": {"alt": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}}
 d = torch.linspace(-2, 12, 300)
 mean_abs_eps = float(gcl.cloud_noise((200000,), torch.Generator().manual_seed(0)).abs().mean())
 delta = gcl.cloud_size(counts, P.cloud)
@@ -108,7 +108,7 @@ plt.show()
 # The samplers of Table 4 differ in how often they show the tail. CBEN sits between
 # instance-balanced and class-balanced sampling, nearer to the latter on these counts.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of each class in a stage-2 batch under each sampler (log scale): CBEN sits between instance-balanced and class-balanced sampling."}, "image": {"alt": "Share of each class in a stage-2 batch under each sampler (log scale): CBEN sits between instance-balanced and class-balanced sampling."}}
 fig, ax = plt.subplots(figsize=(6, 3))
 for kind, label in (("instance", "IB"), ("class_balanced", "CB"), ("effective_number", "EN"), ("cben", "CBEN")):
     ax.plot(samplers.class_weights(counts, kind), marker="o", ms=3, label=label)
@@ -124,7 +124,7 @@ plt.show()
 # CE, CE + mixup and LDAM-DRW are the very runs of the baselines chapter (same configs, so
 # reused). "CE + mixup + cRT" re-trains the CE + mixup classifier with class-balanced batches.
 
-# %%
+# %% tags=["hide-input"]
 table1 = plan.fetch("Table 1")
 KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw", "CE + mixup + cRT": "ce_mixup_crt", P.main: "gcl"}
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
@@ -136,7 +136,7 @@ report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 #
 # Each strategy is a separate stage-1 run followed by the same CBEN cRT.
 
-# %%
+# %% tags=["hide-input"]
 paper3 = dict(zip(["cos", "pow3", "pow4", "log"], paper_rows("Table 3")))
 table3 = plan.fetch("Table 3")
 extra3 = {name: {"paper, CIFAR-10-LT imb 100": f"{paper3[st]:g}"} for st, name in zip(P.strategies, table3)}
@@ -150,7 +150,7 @@ report.show(report.accuracy_table(table3, extra=extra3), ctx.stamp, "Table 3: cl
 # $\lVert W_j\rVert$ is the same, so $\tau$-norm cannot change a prediction: it equals the
 # stage-1 model here by construction.
 
-# %%
+# %% tags=["hide-input"]
 paper4 = paper_rows("Table 4")
 table4 = plan.fetch("Table 4")
 extra4 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table4, paper4)}
@@ -164,7 +164,7 @@ report.show(report.accuracy_table(table5, extra=extra5), ctx.stamp, "Table 5: re
 # %% [markdown]
 # ## Per-class accuracy
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL: the tail classes on the right tell the methods apart."}, "image": {"alt": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL: the tail classes on the right tell the methods apart."}}
 pick = ["CE", "CE + mixup + cRT", "GCL (stage 1 only)", P.main]
 per_class = {k: 100 * np.mean([r.metrics["per_class"] for r in table1[k]], axis=0) for k in pick}
 fig, ax = plots.per_class_lines(per_class, counts, "test accuracy (%)", "Per-class accuracy")
@@ -176,7 +176,7 @@ plt.show()
 #
 # t-SNE of the stored test features (50 images per class, first seed) before the classifier.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier (50 test images per class, first seed): CE against GCL's stage 1."}, "image": {"alt": "t-SNE of the features before the classifier (50 test images per class, first seed): CE against GCL's stage 1."}}
 from sklearn.manifold import TSNE
 
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
@@ -194,7 +194,7 @@ plt.show()
 # %% [markdown]
 # ## Choices, and what differs from the paper
 
-# %%
+# %% tags=["hide-input"]
 p = ctx.preset
 notes = [
     f"Stage 1 follows the official CIFAR code: cosine classifier, s = {P.s:g}, noise multiplier "

@@ -40,7 +40,7 @@ subset_seeds = "auto"  # other long-tailed subsets for the spread figure; auto: 
 subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on the other subsets too
 table_csv = ""  # a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)
 
-# %%
+# %% tags=["hide-input"]
 import math
 from pathlib import Path
 
@@ -67,7 +67,7 @@ print(f"  {len(P.chosen)} methods · imbalance {', '.join(f'{f:g}' for f in imbs
 # Stored runs (the chapters', a recorded one, or an earlier build's) are read; the rest are
 # trained now. A stage-2 method trains on its stored stage-1 backbone.
 
-# %%
+# %% tags=["hide-input"]
 before = {c.key: store.source(c) for c in plan.configs()}
 runs = {f: plan.fetch(f"imb {f:g}") for f in imbs}
 subsets = plan.fetch("subsets")
@@ -81,9 +81,9 @@ print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
 # Last-epoch test accuracy (%), mean ± standard deviation over the seeds, overall and on the
 # many (> 100 training images), medium (20–100) and few (< 20) classes; expected calibration error
 # (15 bins); trainable parameters of the network that predicts; training seconds of the method
-# (a stage-2 method counts its backbone too) and where they were measured. The last column is
-# what the papers print for the method on CIFAR-10-LT at the same imbalance factor: the
-# proposing paper's own number, else the median of the papers' quotes.
+# (a stage-2 method counts its backbone too) and where they were measured. The column "papers
+# (CIFAR)" is what the papers print for the method on CIFAR-10-LT at the same imbalance factor:
+# the proposing paper's own number, else the median of the papers' quotes.
 #
 # **Which gaps are real.** The column "against CE" says whether a method's mean differs from CE's
 # by more than twice the standard error of the difference, $2\,\sigma\sqrt{1/n_a + 1/n_b}$, with
@@ -92,7 +92,7 @@ print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
 # only large gaps: "indistinguishable" means the seeds cannot tell, not that the methods are equal.
 
 
-# %%
+# %% tags=["hide-input"]
 def load(cfg):
     return store.load(cfg)
 
@@ -158,7 +158,7 @@ if table_csv:
 # The overall number hides the trade: methods that lift the few classes usually give some of
 # the many classes back.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}, "image": {"alt": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}}
 SPLIT_COLORS = {"many": "#4477aa", "medium": "#66ccee", "few": "#ee6677"}
 for f, df in tables.items():
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(df) + 1.2))
@@ -181,7 +181,7 @@ for f, df in tables.items():
 # Training seconds on the device of the runs (a stage-2 method includes its backbone; a post-hoc
 # view costs what its stored run cost). Points up and to the left are the bargains.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}, "image": {"alt": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}}
 FAMILY = {"one stage": "o", "two stage": "s", "post hoc": "^", "ensemble": "D"}
 for f, df in tables.items():
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -207,7 +207,7 @@ for f, df in tables.items():
 # seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
 # other subsets (subset 0 included).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}}
 if spread:
     f = imbs[0]
     fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
@@ -237,7 +237,7 @@ else:
 # last-epoch number, **labelled as the field's practice and never used for ranking**. For a two-stage
 # method the pick is among its stage-2 epochs on the last-epoch backbone; a post-hoc view has no epochs.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}}
 f = imbs[0]
 rows_b = []
 for e in chosen[f]:
@@ -285,7 +285,7 @@ if len(best_df):
 # the tail classes most frequent) at imbalance 50 and 10: the accuracy under prior $\pi$ is
 # $\sum_c \pi_c\,\mathrm{acc}_c$, from each run's per-class test accuracy. Nothing is trained.
 
-# %%
+# %% tags=["hide-input"]
 prior_rows = {}
 for e in chosen[f]:
     pcs = [np.asarray(L.score(e, r)["per_class"]) for r in runs[f][e.name]]
@@ -305,7 +305,7 @@ print(f"best under forward 50: {flip[1]}; under the balanced test set: {flip[2]}
 # same stored backbones, so the difference is that of the departure alone; "real" uses the same
 # test as the table above.
 
-# %%
+# %% tags=["hide-input"]
 from ltnb.chapters.leaderboard import DEPARTURES, setting_name
 
 dep = plan.fetch("paper vs code")
@@ -332,7 +332,7 @@ if rows_d:
 # `LTNB_RECORDED=/nonexistent python -m ltnb.record --retrain KEY` trains it again from scratch
 # (hours at the `paper` preset without a GPU).
 
-# %%
+# %% tags=["hide-input"]
 prov = {}
 for e in chosen[f]:
     rs = runs[f][e.name]
@@ -357,7 +357,7 @@ if table_csv:
 # number the papers quote for the same method in the same setting, the disagreement that motivates
 # this chapter.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Ranks measured here against the ranks the papers claim (red: moved three places or more), and every number the papers quote for the same method in the same setting."}, "image": {"alt": "Ranks measured here against the ranks the papers claim (red: moved three places or more), and every number the papers quote for the same method in the same setting."}}
 f = imbs[0]
 df = tables[f]
 claims = df[df["claimed"] == df["claimed"]]
@@ -404,7 +404,7 @@ if quoted:
 #
 # Computed from the runs above; the sentences change when the runs do.
 
-# %%
+# %% tags=["hide-input"]
 df = tables[imbs[0]]
 best, worst = df.index[0], df.index[-1]
 lines = [f"Best here: **{best}** at {df.loc[best, 'accuracy']:.2f}%, worst: **{worst}** at "

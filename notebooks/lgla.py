@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Local and global logit adjustments (LGLA)
+# # LGLA, measured: experts, groups and adjustments
 #
 # Tao et al. {cite}`tao2023lgla` train $K$ experts on a shared ResNet-32 stem, **all on all
 # the data**, and make them differ only through the logit adjustment each applies in its
@@ -53,7 +53,7 @@ randaugment = True  # RandAugment on the training batches of the multi-expert ru
 fusion = None  # ensemble weights, one per expert such as [1, 1, 2]; None: the mean of the experts
 sweep = "auto"  # auto: full sweeps under the paper preset, reduced ones otherwise; or full, reduced
 
-# %%
+# %% tags=["hide-input"]
 import types
 
 import numpy as np
@@ -111,7 +111,7 @@ SPLITS = [s for s in ("many", "medium", "few") if len(many_medium_few(counts)[s]
 # every expert (rows) and class (columns), the offset each expert adds to its logits in
 # training.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}, "image": {"alt": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}}
 groups = lgla.class_groups(counts, K - 1)
 T = lgla.cla_table(counts, groups, TAU).numpy()
 GROUP_COLORS = plt.cm.tab10(np.arange(10))
@@ -147,7 +147,7 @@ plt.show()
 # `paper`), only the runs named in the last section are trained; the tables show the other rows
 # when they are stored.
 
-# %%
+# %% tags=["hide-input"]
 fetched = plan.fetch("main")
 main, balms = fetched[MAIN], fetched["BALMS"]
 single = {name: rs for name, rs in fetched.items() if name.endswith("(one ResNet-32)")}
@@ -162,7 +162,7 @@ other_type = plan.fetch("other expert type").get(OTHER)
 # group convolution); the next column is what other papers of this book report for the
 # single-network baselines.
 
-# %%
+# %% tags=["hide-input"]
 t1_paper = reference.reported(paper="lgla", table="Table 1", dataset=lit, imb=int(ctx.imb)) \
     if ctx.imb in (50, 100) else reference.reported(paper="lgla", table="Table 1").iloc[:0]
 printed = dict(zip(t1_paper["method"], t1_paper["value"]))
@@ -197,7 +197,7 @@ if len(quoted):
 # All rows are the same multi-expert network with RandAugment; only the loss differs. The
 # paper's column is CIFAR-100-LT at 100 (its only setting for this table).
 
-# %%
+# %% tags=["hide-input"]
 t5_paper = dict(zip(*reference.reported(paper="lgla", table="Table 5")[["method", "value"]].values.T))
 t5 = report.accuracy_table(table5_runs, extra={n: {"paper, CIFAR-100-LT imb 100": f"{t5_paper[n]:g}"}
                                                for n in table5_runs})
@@ -213,7 +213,7 @@ if missing5:
 # A column is measured where its runs are stored or the sweep trains them (the chapter with
 # `-p randaugment False` trains the main runs without it).
 
-# %%
+# %% tags=["hide-input"]
 t4_paper = reference.reported(paper="lgla", table="Table 4")
 runs4 = {**plan.fetch("Table 4"), **plan.fetch("Table 4, stored only")}
 rows4 = []
@@ -239,7 +239,7 @@ report.show(pd.DataFrame(rows4).set_index("method"), ctx.stamp, "Table 4: RandAu
 # Right: each expert alone on the test set, per class: the LLA experts should be best on
 # their own group, the GLA expert on the tail (first seed).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}, "image": {"alt": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}}
 W = main[0].arrays["weight"]  # K, C, d
 norms = np.linalg.norm(W, axis=2)
 names = [f"expert {k + 1} (LLA, $C_{k + 1}$)" for k in range(K - 1)] + [f"expert {K} (GLA)"]
@@ -266,7 +266,7 @@ plt.show()
 # the rows of Table 1 that are not LGLA), overall and by split; the paper compares with NCL,
 # which the book does not train. Right: the same difference per class.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "LGLA's gain over the strongest single-network baseline, overall and by split (left) and per class (right)."}, "image": {"alt": "LGLA's gain over the strongest single-network baseline, overall and by split (left) and per class (right)."}}
 baselines = {n: rs for n, rs in table1.items() if not n.startswith("LGLA")}
 best = max(baselines, key=lambda n: acc(baselines[n]))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -296,7 +296,7 @@ plt.show()
 # many, medium and few classes); the full sweep uses the $K = 4$ run of Figure 7, the reduced
 # one the main run. Solid: the splits; dashed: the expert's own group.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}, "image": {"alt": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}}
 fig6_run = plan.fetch("Figure 6")[4][0] if "Figure 6" in plan.groups else main[0]
 K6 = fig6_run.config.knob("experts")
 groups6 = lgla.class_groups(counts, K6 - 1)
@@ -328,7 +328,7 @@ plt.show()
 # LGLA with $K$ experts ($K - 1$ groups), everything else fixed. The full sweep trains
 # $K = 2, \dots, 7$; the reduced one $K = 2$ and the main $K$.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "LGLA's accuracy against the number of experts K, overall and by split."}, "image": {"alt": "LGLA's accuracy against the number of experts K, overall and by split."}}
 by_k = plan.fetch("Figure 7")
 Ks = list(by_k)
 fig, ax = plt.subplots(figsize=(5.5, 3))
@@ -351,7 +351,7 @@ plt.show()
 # through the identity path. The full sweep compares LGLA and BALMS at the main $K$; the
 # reduced one LGLA at $K = 2$.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}, "image": {"alt": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}}
 K8 = P.K8
 runs8 = plan.fetch("Figure 8")
 methods8 = list(dict.fromkeys(name for name, _ in runs8))
@@ -380,7 +380,7 @@ print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,
 # %% [markdown]
 # ## What differs from the paper, and why
 
-# %%
+# %% tags=["hide-input"]
 PR = ctx.preset
 notes = []
 if ctx.dataset == "fmnist":

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Margin rectification (MARR)
+# # MARR, measured: margins before and after
 #
 # MARR {cite}`marr2022` is post hoc: it starts from the plain cross-entropy network of the
 # baselines chapter, **the very stored run**, freezes it, and learns two numbers per class.
@@ -58,7 +58,7 @@ iterations = None  # stage-2 SGD steps of MARR and DisAlign; None: the preset's 
 gammas = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0]  # Figure 4 sweep, each one cheap stage-2 run
 other_losses = True  # train the LDAM-DRW and Balanced Softmax rows of Table 2 if not stored; False: show them only when stored
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -85,7 +85,7 @@ print(f"  MARR stage 2: {P.steps} SGD steps at batch {margins.MARR_BATCH_SIZE}, 
 # not trained again); every decision-boundary method below is a stage-2 run on its stored
 # features and classifier.
 
-# %%
+# %% tags=["hide-input"]
 fetched = {**plan.fetch("Table 2"), **plan.fetch("Table 2, other losses")}
 ORDER = ["Softmax (CE)", "LDAM-DRW", "Balanced Softmax", "DisAlign", "Decouple-cRT", "Decouple-LWS", "τ-norm (τ = 1)",
          "MARR"]
@@ -101,7 +101,7 @@ assert all(m.config.parent == c.config for m, c in zip(marr, ce))  # MARR sits o
 # logit $\omega_j\eta_j + \beta_j\lVert W_j\rVert$ and margin $\omega_j d_j + \beta_j$. The
 # third panel is the class-wise test accuracy. First seed; classes from head to tail.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy; MARR lifts the tail's margins towards the head's."}, "image": {"alt": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy; MARR lifts the tail's margins towards the head's."}}
 def before_after(ce_run, marr_run):
     """Per class: the mean own logit over its training images and its mean margin (Eq. 7), before and after the
     rectification (Eqs. 8-9, linear in the logit, so it applies to the stored class means directly)."""
@@ -134,7 +134,7 @@ plt.show()
 #
 # Rows are true classes, columns predictions, each row divided by its size (test set).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Confusion matrices on the test set, each row divided by its class size: standard training against MARR; the tail rows' diagonal is what MARR moves."}, "image": {"alt": "Confusion matrices on the test set, each row divided by its class size: standard training against MARR; the tail rows' diagonal is what MARR moves."}}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 for ax, (name, rs) in zip(axes, (("standard training (CE)", ce), ("MARR", marr))):
     conf = rs[0].arrays["confusion"].astype(float)
@@ -157,7 +157,7 @@ plt.show()
 # in the same setting when it prints one (CIFAR-LT at imbalance 100 and 200 only). The
 # CE, LDAM-DRW and Balanced Softmax runs are those of the baselines chapter.
 
-# %%
+# %% tags=["hide-input"]
 paper_col = f"paper, {lit}-LT imb {ctx.imb:g}"
 t2_paper = reference.reported(paper="marr", table="Table 2", dataset=lit, imb=int(ctx.imb)) \
     if ctx.imb in (100, 200) else reference.reported(paper="marr", table="Table 2").iloc[:0]
@@ -179,7 +179,7 @@ if len(quoted):
 # The four learnable decision-boundary methods on the same stored backbone: the count is that
 # of the fitted module ($p$ is the feature dimension, $K$ the number of classes).
 
-# %%
+# %% tags=["hide-input"]
 p_dim = ce[0].arrays["weight"].shape[1]
 FORMULA = {"Decouple-cRT": "pK + K", "Decouple-LWS": "K", "DisAlign": "p + 2K", "MARR": "2K"}
 t6 = reference.reported(paper="marr", table="Table 6")
@@ -198,7 +198,7 @@ report.show(report.accuracy_table(table6, splits=("accuracy", "few"), extra=extr
 # still gains over CE there: 45.2% against 41.0% on CIFAR-100-LT at 200). Read as a curve,
 # not as a choice: the book has no validation set, so $\gamma$ stays at the paper's value.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}}
 sweep = plan.fetch("Figure 4")
 sweep_g = list(sweep)
 fig, ax = plt.subplots(figsize=(5.5, 3))
@@ -219,7 +219,7 @@ plt.show()
 # Per-class test accuracy (recall) and F1 of the CE network and of MARR on it; the titles
 # give overall accuracy and macro F1 (first seed).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}, "image": {"alt": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}}
 def f1_per_class(conf):
     tp = np.diag(conf).astype(float)
     prec = tp / np.maximum(conf.sum(0), 1)
@@ -251,7 +251,7 @@ plt.show()
 # The fitted $\omega_j$ and $\beta_j\lVert W_j\rVert$ (the shift MARR adds to logit $j$), first
 # seed: the rectifier shrinks or lowers head logits and lifts tail ones.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j; the tail gets the larger shift."}, "image": {"alt": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j; the tail gets the larger shift."}}
 a = marr[0].arrays
 fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
 for ax, vals, label in ((axes[0], a["omega"], r"$\omega_j$"),
@@ -275,7 +275,7 @@ plt.show()
 # short. The subsets are nested: a backbone at a smaller factor has seen every training
 # image of a larger one, and more.
 
-# %%
+# %% tags=["hide-input"]
 t7_paper = {int(s.rsplit("(", 1)[1].rstrip(")")): v for s, v in
             reference.reported(paper="marr", table="Table 7")[["setting", "value"]].values}
 table7, extra7 = {}, {}
@@ -291,7 +291,7 @@ report.show(report.accuracy_table(table7, extra=extra7), ctx.stamp,
 # %% [markdown]
 # ## What differs from the paper, and why
 
-# %%
+# %% tags=["hide-input"]
 notes = []
 PR = ctx.preset
 if ctx.dataset == "fmnist":

@@ -16,42 +16,42 @@
 # %% [markdown]
 # # Performance
 #
-# The papers' schedules (ResNet-32, 200 epochs, several stages, seeds and ablations) are
-# what make this book expensive, so the trainer is measured, not assumed. `make bench`
-# trains the full-width ResNet-32 on 32×32×3 images at batch 128 on a CIFAR-10-LT-sized set
-# (imb 100: 12,406 images; random pixels, which cost the same as real ones) twice in one
-# process on one machine:
+# The papers' schedules (ResNet-32, 200 epochs, several stages, seeds and ablations) are what
+# make this book expensive, so the trainer is measured, not assumed. `make bench` trains the
+# full-width ResNet-32 on 32×32×3 images at batch 128 on a CIFAR-10-LT-sized set (imb 100:
+# 12,406 images; random pixels, which cost the same as real ones), in one process on one machine:
 #
-# * **ltnb's trainer** (`ltnb.train.fit`): the uint8 images live on the device; each batch
-#   is gathered, padded-and-cropped, flipped and normalised there by tensor operations, with
-#   bf16 autocast on CUDA (plus channels-last activations) and on CPUs with native bf16
-#   (AVX512-BF16 or AMX; a unit test checks that it trains to the same loss and accuracy as
-#   fp32). Each epoch's random numbers (batch order, crops, flips, mixup, GCL's clouds) are
-#   drawn up front on the CPU, so CPU and GPU runs of a seed see the same numbers, and moved
-#   to the device in one copy, so no step waits on the host. On CUDA the whole step
-#   (gather, augmentation, forward, loss, backward, fused SGD update with the learning rate
-#   read from device memory) is recorded once as a CUDA graph and replayed: ResNet-32 at
-#   batch 128 is a few hundred small kernels, and launching them one by one from Python
-#   costs more than running them;
-# * **the reference pipeline**, built the way the official codebases of these papers build
-#   theirs: a torchvision-style dataset returning PIL images, `RandomCrop(32, padding=4)`,
+# * **ltnb's trainer** (`ltnb.training.stage1.fit`): the uint8 images live on the device; each
+#   batch is gathered, padded-and-cropped, flipped and normalised there, with bf16 autocast on
+#   CUDA (and on CPUs with native bf16). Each epoch's random numbers are drawn up front on the
+#   CPU, so CPU and GPU runs of a seed see the same numbers. On CUDA the whole step is recorded
+#   once as a CUDA graph and replayed: ResNet-32 at batch 128 is a few hundred small kernels.
+# * **stacked runs** (`ltnb.training.stacked`): K compatible runs (different seeds, losses,
+#   samplers, mixup, clouds) trained as one network of grouped convolutions, each run in its own
+#   channel slice, so one step launches the kernels of one network instead of K.
+# * **the reference pipeline**, built the way the official codebases build theirs: a
+#   torchvision-style dataset returning PIL images, `RandomCrop(32, padding=4)`,
 #   `RandomHorizontalFlip()`, `ToTensor()`, `Normalize` per image, a `DataLoader` with 4
 #   workers, fp32.
 #
-# It also measures evaluation throughput and the aggregate throughput of several
-# independent runs trained at once in separate processes (how seeds and sweeps are run).
-# Each `make bench` writes `results/bench/<device>.json`; this page shows every recorded file.
+# It also measures evaluation and several runs trained at once in separate processes. Each
+# `make bench` writes `results/bench/<device>.json`; this page shows every recorded file.
 
 # %% tags=["parameters"]
 bench_dir = "results/bench"  # folder of make bench records, relative to the repository
 
-# %%
+# %% tags=["hide-input"]
 import json
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import seaborn as sns
 from IPython.display import Markdown, display
 
+from ltnb import data, plots, record, store
 from ltnb.paths import repo_root
+from ltnb.presets import PRESETS
 
 folder = repo_root() / bench_dir
 files = sorted(folder.glob("*.json"))
@@ -60,81 +60,137 @@ paper_runs = [json.loads(p.read_text()) for p in files if p.name.startswith("pap
 if not records:
     display(Markdown(f"No benchmark recorded yet in `{bench_dir}`: run `make bench`."))
 
+
+def rates(r: dict) -> list[tuple[str, float]]:
+    """Every measured training rate of one record: (pipeline, aggregate images/s)."""
+    out = [(f"ltnb, one run ({r.get('ltnb_precision', 'fp32')}{', CUDA graphs' if r.get('ltnb_cuda_graphs') else ''})",
+            r["ltnb_images_per_second"])]
+    out += [(v["label"].replace("ltnb trainer", "ltnb, one run"), v["images_per_second"]) for v in r.get("ltnb_variants", [])]
+    if r.get("ltnb_fp32_images_per_second") and r.get("ltnb_precision") != "fp32":
+        out.append(("ltnb, one run (fp32)", r["ltnb_fp32_images_per_second"]))
+    out += [(f"ltnb, {c['runs']} processes at once", c["aggregate_images_per_second"]) for c in r["concurrent"]]
+    out += [(f"ltnb, {s['runs']} runs stacked", s["aggregate_images_per_second"]) for s in r.get("stacked", [])]
+    out.append(("reference (DataLoader + PIL, fp32)", r["reference_images_per_second"]))
+    return out
+
+
 # %% [markdown]
 # ## Training throughput
+#
+# Images per second of training, counting every run's images when several train at once.
 
-# %%
-rows = []
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training images per second on each recorded device (log scale): one run, several processes at once, runs stacked into one network, and the reference pipeline."}, "image": {"alt": "Training throughput by pipeline and device"}}
+rows = [{"device": r["device"], "date": r["date"], "pipeline": name, "images/s": ips}
+        for r in records for name, ips in rates(r)]
+table = pd.DataFrame(rows)
+if len(table):
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(table) + 1.2))
+    sns.barplot(data=table, y="pipeline", x="images/s", hue="device", ax=ax, orient="h")
+    ax.set_xscale("log")
+    ax.set(ylabel="", xlabel="training images per second (all runs together)")
+    ax.legend(title="", loc="lower right")
+    plots.stamp(fig, " · ".join(f"{r['device']}: make bench {r['date']}, torch {r['torch']}" for r in records))
+    plt.show()
+    display(table.assign(**{"images/s": table["images/s"].map("{:,.0f}".format),
+                            "200 epochs of 12,406 images": [f"{200 * 12406 / v / 60:,.1f} min" for v in table["images/s"]]})
+            .set_index(["device", "pipeline"]))
 for r in records:
-    conc = ", ".join(f"{c['runs']} runs: {c['aggregate_images_per_second']:,.0f}" for c in r["concurrent"])
-    rows.append({
-        "device": r["device"], "date": r["date"], "torch": r["torch"],
-        "ltnb train img/s": f"{r['ltnb_images_per_second']:,.0f} ({r.get('ltnb_precision', 'fp32')}"
-                            + (", CUDA graphs)" if r.get("ltnb_cuda_graphs") else ")"),
-        "ltnb variants img/s": "; ".join(f"{v['label'].removeprefix('ltnb trainer ')}: {v['images_per_second']:,.0f}"
-                                         for v in r.get("ltnb_variants", [])) or "-",
-        "ltnb fp32 img/s": f"{r.get('ltnb_fp32_images_per_second', r['ltnb_images_per_second']):,.0f}",
-        "reference img/s": f"{r['reference_images_per_second']:,.0f}",
-        "ltnb / reference": f"{r['ltnb_images_per_second'] / r['reference_images_per_second']:.2f}x",
-        "epoch, ltnb (s)": f"{r['train_images'] / r['ltnb_images_per_second']:.1f}",
-        "epoch, reference (s)": f"{r['train_images'] / r['reference_images_per_second']:.1f}",
-        "eval img/s": f"{r['eval_images_per_second']:,.0f}",
-        "concurrent runs, aggregate img/s": conc,
-        "measured over": (f"{r.get('epochs', 1)} epochs" if r["steps"] is None else f"{r['steps']} steps"),
-    })
-if rows:
-    display(pd.DataFrame(rows).set_index("device").T)
+    if r.get("stacked_tolerance"):
+        t = r["stacked_tolerance"]
+        display(Markdown(f"{r['device']}: three different runs trained stacked and alone for two steps "
+                         f"({t['precision']}) differ by at most {t['loss_relative']:.1e} in a loss and "
+                         f"{t['weights_relative']:.1e} in the weights (relative): float rounding."))
 
 # %% [markdown]
-# ## What a paper-schedule run costs
+# ## Where the time goes
 #
-# One stage-1 run of the papers' schedule is 200 epochs over the long-tailed training set;
-# stage-2 methods on stored features cost seconds. The table multiplies the measured
-# full-width throughput by the number of stage-1 runs each chapter trains per seed.
+# Computed from the records above, so the sentences change when the measurements do.
 
-# %%
-# Stage-1 runs per seed of the paper preset (CIFAR-10-LT at imb 100 has 12,406 images).
-CHAPTERS = {
-    "baselines: CE, CE+mixup, LDAM-DRW, Balanced Softmax (cRT, LWS, τ-norm on stored CE features)": 4,
-    "gcl: GCL with four cloud-size strategies, plus CE, CE+mixup, LDAM-DRW": 7,
-    "marr: CE, LDAM-DRW, Balanced Softmax, and CE backbones at three other factors (Table 7)": 6,
-    "the whole book, each shared run counted once": 4 + 4 + 3,
-}
-cost = []
+# %% tags=["hide-input"]
+lines = []
 for r in records:
-    for chapter, n_runs in CHAPTERS.items():
-        seconds = n_runs * 200 * r["train_images"] / r["ltnb_images_per_second"]
-        ref_seconds = n_runs * 200 * r["train_images"] / r["reference_images_per_second"]
-        cost.append({"device": r["device"], "chapter": chapter, "stage-1 runs per seed": n_runs,
-                     "ltnb (h per seed)": f"{seconds / 3600:.2f}",
-                     "reference pipeline (h per seed)": f"{ref_seconds / 3600:.2f}"})
-if cost:
-    display(pd.DataFrame(cost).set_index(["device", "chapter"]))
+    one = r["ltnb_images_per_second"]
+    conc = max((c["aggregate_images_per_second"] for c in r["concurrent"]), default=np.nan)
+    stk = max(r.get("stacked", []), key=lambda s: s["aggregate_images_per_second"], default=None)
+    ref = r["reference_images_per_second"]
+    text = (f"**{r['device']}**: one run trains {one:,.0f} images/s, {one / ref:.1f}× the reference pipeline; "
+            f"{'several processes at once reach ' + format(conc, ',.0f') + ' together' if conc == conc else ''}")
+    if r["device_type"] == "cuda":
+        text += (" — processes take turns on the GPU rather than overlapping, so one run at batch 128 leaves "
+                 "most of the GPU idle")
+        text += (f"; {stk['runs']} runs stacked into one network reach {stk['aggregate_images_per_second']:,.0f} "
+                 f"({stk['aggregate_images_per_second'] / one:.1f}× one run)." if stk else
+                 ". Stacking was not yet measured on this GPU by `make bench`; a probe of an earlier session on an "
+                 "H200 trained 4, 16 and 64 stacked ResNet-32s at 91.7k, 123.3k and 135.6k images/s against 32.4k "
+                 "for one run (not a `make bench` record).")
+    else:
+        text += (f"; {stk['runs']} runs stacked reach {stk['aggregate_images_per_second']:,.0f} "
+                 f"({stk['aggregate_images_per_second'] / one:.2f}× one run): the CPU's arithmetic is the limit, "
+                 "stacking neither helps nor hurts much." if stk else ".")
+    lines.append(text)
+display(Markdown("\n\n".join(lines) or "No records."))
 
-# %%
-cuda = [r for r in records if r.get("device_type") == "cuda"]
-for r in cuda:
-    display(Markdown(
-        f"On the {r['device']}, ltnb trains at {r['ltnb_images_per_second']:,.0f} images/s, "
-        f"{r['ltnb_images_per_second'] / r['reference_images_per_second']:.1f}× the reference pipeline; "
-        f"a 200-epoch CIFAR-10-LT run (imb 100) takes {200 * r['train_images'] / r['ltnb_images_per_second']:.0f} s "
-        "of training. Several runs at once add little on this GPU once the step is a graph: "
-        "the GPU itself, not the launching, is then the limit."))
-if not cuda:
-    display(Markdown(
-        "No GPU measurement is recorded yet: this project has not had a GPU machine when the "
-        "benchmark was run. On a CUDA machine, `make bench` measures a whole epoch per side and "
-        "concurrent runs of 2, 4 and 8 processes, and its record appears here."))
+# %% [markdown]
+# ## What the book costs
+#
+# Every run the book shows, as `make record --plan` lists them (each chapter at its default
+# parameters, the GCL chapter at imbalance 200 too, the leaderboard's seeds and subsets), counted in
+# image-epochs: a stage-1 run trains its training set for its epochs (a multi-expert network counts
+# 1.6 runs, the ratio measured at the `cpu` preset; a BET run its extra iterations). Stage-2 runs on
+# stored features take seconds and are left out. The time at each measured rate is image-epochs
+# divided by images per second.
+
+# %% tags=["hide-input"]
+def image_epochs(cfg) -> float:
+    p, info = PRESETS[cfg.preset], data.dataset_info(cfg.dataset)
+    n = sum(data.lt_counts(info.train_per_class, info.num_classes, cfg.imb))
+    if cfg.knob("per_class"):
+        n = info.num_classes * int(cfg.knob("per_class"))
+    n *= 1 - float(cfg.knob("prune_fraction", 0.0))
+    if cfg.sampler == "bet":
+        n *= 1 + cfg.knob("bet_iterations") / cfg.knob("bet_interval")
+    epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))
+    return n * epochs * (1.6 if cfg.head == "experts" else 1.0)
+
+
+plan_rows = []
+for preset in ("cpu", "paper"):
+    items = record.book_items(preset)
+    for tier, title in ((1, "main tables"), (2, "seeds and subsets"), (3, "ablations and sweeps")):
+        its = [it for it in items if it.tier == tier]
+        stage1 = [it for it in its if not it.config.stage2]
+        plan_rows.append({"preset": preset, "tier": f"{tier}: {title}", "runs": len(its), "stage-1 runs": len(stage1),
+                          "recorded": sum(store.exists(it.config) for it in its),
+                          "image-epochs (millions)": sum(image_epochs(it.config) for it in stage1) / 1e6})
+plan = pd.DataFrame(plan_rows)
+cost_rows = []
+for r in records:
+    for name, ips in rates(r):
+        if name.startswith("reference") or "processes" in name:
+            continue
+        for preset in ("cpu", "paper"):
+            ie = plan[plan["preset"] == preset]["image-epochs (millions)"].sum() * 1e6
+            cost_rows.append({"device": r["device"], "pipeline": name, "preset": preset, "hours": ie / ips / 3600})
+cost = pd.DataFrame(cost_rows)
+display(plan.assign(**{"image-epochs (millions)": plan["image-epochs (millions)"].map("{:.1f}".format)})
+        .set_index(["preset", "tier"]))
+if len(cost):
+    display(cost.pivot_table(index=["device", "pipeline"], columns="preset", values="hours").map("{:,.1f} h".format))
+cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.exists(it.config)]
+if cpu_runs:
+    secs = sum(r.metrics.get("train_seconds", 0) for r in cpu_runs)
+    threads = sorted({r.metrics.get("threads") for r in cpu_runs if r.metrics.get("threads")})
+    display(Markdown(f"The `cpu` preset's {len(cpu_runs)} recorded runs took **{secs / 3600:.1f} hours** of training "
+                     f"measured on 2-core machines ({', '.join(map(str, threads))} thread(s) a run), stage 2 included."))
 
 # %% [markdown]
 # ## A measured paper-schedule run
 #
-# The estimate above, checked end to end: one 200-epoch run of the `paper` preset through
-# `ltnb.runs.get_or_train` (data loading, the training loop, evaluation every 10 epochs,
-# storing the run), then the stage-2 methods on its stored features. One seed; last-epoch
-# test accuracy.
+# The estimate, checked end to end: one 200-epoch run of the `paper` preset through
+# `ltnb.runs.get_or_train` (data loading, the training loop, the final evaluation, storing the run),
+# then the stage-2 methods on its stored features. One seed; last-epoch test accuracy.
 
-# %%
+# %% tags=["hide-input"]
 for r in paper_runs:
     c = r["config"]
     display(Markdown(

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # End-to-end training with channel whitening, B3RS and BET
+# # Whitening, measured: CW, B3RS and BET
 #
 # Zhang {cite}`zhang2021whitening` asks why end-to-end training loses to decoupled training on
 # long-tailed data and answers: the features entering the classifier are strongly correlated
@@ -66,7 +66,7 @@ interval = "auto"  # BET interval T in iterations; auto: Table 6, 60 for 10 clas
 b3rs_iterations = 10  # T2, B3RS iterations after every T-th random one; the paper gives none for CIFAR
 imbs = "auto"  # imbalance factors of Tables 1 and 2; auto: imb alone, or 200, 100, 50, 10 under paper
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -97,7 +97,7 @@ print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} 
 # LDAM combinations here are LDAM-DRW. The balanced reference of Figures 2, 7 and 11 is CE on
 # a balanced subset as large as the long-tailed set (the first images of each class).
 
-# %%
+# %% tags=["hide-input"]
 METHODS = P.methods
 runs = {f: plan.fetch(f"imb {f:g}") for f in factors}
 main = runs[ctx.imb]
@@ -112,7 +112,7 @@ first["CE, balanced"] = balanced[0]
 # averaged over the $G$ blocks), and over one BET epoch ($T_1$ instance iterations plus $T_2$
 # B3RS iterations after every $T$-th).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}, "image": {"alt": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}}
 B = ctx.preset.batch_size
 share_inst = counts / counts.sum()
 share_b3rs = np.zeros(K)
@@ -141,7 +141,7 @@ plt.show()
 # the whitened ones, with the running estimates). Dead channels (constant over the images)
 # show as 0.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; off-diagonal colour is correlation whitening removes."}, "image": {"alt": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; off-diagonal colour is correlation whitening removes."}}
 fig2 = [("CE, balanced", "balanced data"), ("CE", "long-tailed data")] + ([("CW", "long-tailed, whitened")] if whitening else [])
 fig, axes = plt.subplots(1, len(fig2), figsize=(3.2 * len(fig2), 3.2))
 for ax, (name, title) in zip(np.atleast_1d(axes), fig2):
@@ -162,7 +162,7 @@ plt.show()
 # norm $\lVert w_k\rVert$ at the end (LDAM's cosine classifier normalises $w_k$ in its logits, so
 # its norm does not enter the prediction).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, for CE and LDAM-DRW (solid) and with whitening (dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}, "image": {"alt": "Per class, for CE and LDAM-DRW (solid) and with whitening (dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}}
 def grad_norms(run, epoch=-1):
     h = run.metrics["history"].get("head_grad_norm")
     return np.asarray(h[epoch]) if h and len(h[epoch]) else None
@@ -200,7 +200,7 @@ if missing:
 # mid and tail classes per epoch (Figure 6; classes split 3/4/3 on ten classes, 35/35/30 on a
 # hundred), with and without whitening. LDAM-DRW's loss jumps where the re-weighting starts.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}, "image": {"alt": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}}
 fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
 for name, ls, color in (("CE", "-", "#4477aa"), ("CW", "--", "#4477aa"),
                         ("LDAM-DRW", "-", "#cc6677"), ("CW & LDAM", "--", "#cc6677")):
@@ -234,7 +234,7 @@ plt.show()
 # A steeper curve means fewer directions carry the variance, i.e. lower entropy (Eqs. 3–4).
 # Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed): a steeper curve means fewer directions carry the variance. Figure 7 compares CE networks, Figure 11 LDAM-DRW ones."}, "image": {"alt": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed): a steeper curve means fewer directions carry the variance. Figure 7 compares CE networks, Figure 11 LDAM-DRW ones."}}
 
 
 def spectra(run):
@@ -270,7 +270,7 @@ spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-ta
 # The stored test features (50 images per class, first seed), without and with whitening
 # (500 optimisation steps of t-SNE).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}, "image": {"alt": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}}
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
@@ -296,7 +296,7 @@ plt.show()
 # (CIFAR-10-LT), CIFAR-100 with its Table 2 (CIFAR-100-LT); the paper's column is printed
 # where the paper has this imbalance factor.
 
-# %%
+# %% tags=["hide-input"]
 lit = "cifar100" if K == 100 else "cifar10"
 TABLE = "Table 2" if K == 100 else "Table 1"
 
@@ -334,7 +334,7 @@ report.show(quoted.map(lambda v: "–" if v != v else f"{v:.1f}"), ctx.stamp,
 # %% [markdown]
 # ## What differs from the paper, and why
 
-# %%
+# %% tags=["hide-input"]
 PR = ctx.preset
 notes = []
 if ctx.dataset == "fmnist":

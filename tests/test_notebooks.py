@@ -1,5 +1,6 @@
 """The chapters under papermill with the smoke preset, the README's command, and the book build."""
 import json
+import re
 import shutil
 import subprocess
 
@@ -104,6 +105,47 @@ def test_book_builds(store, tmp_path):
     intro = (src / "_build" / "html" / "book" / "intro.html").read_text()
     assert "Cao" in intro  # the bibliography resolved
     assert not (src / "_build" / "html" / "notebooks" / "stray.html").exists()  # only what _toc.yml lists
+    for page in sorted((src / "_build" / "html").rglob("*.html")):
+        problems = reader_problems(page.read_text())
+        assert not problems, f"{page.name}: {problems}"
+    assert (src / "_build" / "html" / "_static" / "mathjax" / "tex-chtml.js").is_file()  # maths offline
     executed = json.loads((src / "notebooks" / "baselines.ipynb").read_text())
     assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")  # outputs kept in place
     assert "papermill" not in executed["metadata"]  # and no timings that change at every build
+
+
+def reader_problems(html: str) -> list[str]:
+    """What a reader of a built page would trip on: anything fetched from a network (scripts, styles,
+    images; thebe's launch constant loads nothing), TeX left raw outside the math MathJax typesets,
+    a traceback, a 'nan' in a table cell, a figure without a caption."""
+    problems = []
+    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src")):
+        for url in re.findall(rf'<{tag}\b[^>]*\b{attr}="([^"]+)"', html):
+            if re.match(r"(https?:)?//", url) and not (tag == "link" and "stylesheet" not in url and url.endswith("/")):
+                problems.append(f"{tag} from the network: {url}")
+    text = re.sub(r'<(span|div) class="math[^"]*">.*?</\1>', "", html, flags=re.S)  # what MathJax typesets
+    text = re.sub(r"<(script|style|pre|code)\b.*?</\1>", "", text, flags=re.S)
+    for raw in re.findall(r"\\\(|\$\$|(?<![\w$])\$[^$<>\s][^$<>]{0,60}\$(?![\w$])", text):
+        problems.append(f"raw TeX: {raw}")
+    if "Traceback (most recent call last)" in html or 'class="ansi-red-fg"' in html:
+        problems.append("a traceback")
+    for table in re.findall(r"<table\b.*?</table>", html, flags=re.S):
+        if re.search(r">\s*nan\s*<", table, flags=re.I):
+            problems.append("nan in a table")
+    for img in re.findall(r'<img\b[^>]*src="[^"]*_images/[^"]*"[^>]*>', html):
+        if img not in "".join(re.findall(r"<figure\b.*?</figure>", html, flags=re.S)) or 'alt=""' in img:
+            problems.append(f"a figure without a caption: {img[:80]}")
+    for fig in re.findall(r"<figure\b.*?</figure>", html, flags=re.S):
+        if "_images/" in fig and "<figcaption" not in fig:
+            problems.append("a figure without a caption")
+    return problems
+
+
+def test_reader_problems_are_found():
+    ok = '<div class="math notranslate">\\(x\\)</div><figure><img alt="a" src="../_images/a.png"/><figcaption>a</figcaption></figure>'
+    assert reader_problems(ok) == []
+    assert reader_problems('<script src="https://cdn.example/x.js"></script>')
+    assert reader_problems("<p>the margin $\\Delta_y$ grows</p>")
+    assert reader_problems("<table><td>nan</td></table>")
+    assert reader_problems('<img src="../_images/b.png"/>')
+    assert reader_problems("<pre>Traceback (most recent call last)</pre>")
