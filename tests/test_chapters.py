@@ -1,12 +1,11 @@
 """The chapters' parameters and plans, the method registry, the parameter reader, and the package's shape."""
 import ast
-import json
 import math
 from pathlib import Path
 
 import pytest
 
-from ltnb import chapters, methods, params as Pm
+from ltnb import methods, params as Pm
 from ltnb.chapters import BOOK, module, plan_for, start
 
 ROOT = Path(__file__).resolve().parents[1]

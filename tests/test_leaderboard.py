@@ -147,3 +147,11 @@ def test_shifted_priors_by_hand():
     acc = [0.9, 0.6, 0.3]
     assert L.prior_accuracy(acc, p) == pytest.approx((4 * 0.9 + 2 * 0.6 + 0.3) / 7)
     assert L.prior_accuracy(acc, L.lt_prior(3, 1.0)) == pytest.approx(0.6)  # uniform: the balanced accuracy
+
+
+def test_every_departure_names_both_of_its_settings():
+    from ltnb.chapters.leaderboard import DEPARTURES, setting_name
+
+    for row, method, knob, book, code, chapter in DEPARTURES:
+        assert setting_name(knob, book) != setting_name(knob, code)
+        assert str(book) not in (setting_name(knob, book),) and str(code) not in (setting_name(knob, code),), row

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import data as D, runs, store
+from ltnb import data as D, runs
 from ltnb.presets import PRESETS
 from ltnb.training import common, stage1
-from ltnb.runs import CorruptRun, RunConfig, get_or_train
+from ltnb.runs import RunConfig, get_or_train
 
 
 def test_learning_rate_warmup_and_steps():

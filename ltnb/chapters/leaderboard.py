@@ -52,16 +52,18 @@ DEPARTURES = [
     ("cRT: classifier initialisation", "cRT", "crt_init", "kaiming", "default", "baselines"),
     ("LGLA: class groups", "LGLA", "groups", "nearest", "official", "lgla"),
 ]
-SETTING_NAMES = {0.0: "none", 1.0: "γ = 1", "paper": "a = 0.999, b = 0.0009", "code": "the code's",
-                 "cben": "CBEN", "class_balanced": "class-balanced", "eq4": "Eq. 4: ε/(M−1) off the target",
-                 "batch": "divided by the batch size", "weights": "divided by Σ U_y", True: "kept", False: "dropped",
-                 "kaiming": "Kaiming normal", "default": "PyTorch's default", "nearest": "nearest cut",
-                 "official": "accumulated from the tail"}
-SETTING_NAMES_CODE = {("cben", "code"): "a = 0.9999, b = 1e-5", ("las_targets", "code"): "ε/M on every class"}
+SETTING_NAMES = {  # (knob, setting) -> how the table names it
+    ("focal2", 0.0): "none", ("focal2", 1.0): "γ = 1", ("cben", "paper"): "a = 0.999, b = 0.0009",
+    ("cben", "code"): "a = 0.9999, b = 1e-5", ("sampler", "cben"): "CBEN", ("sampler", "class_balanced"): "class-balanced",
+    ("las_targets", "eq4"): "Eq. 4: ε/(M−1) off the target", ("las_targets", "code"): "ε/M on every class",
+    ("marr_norm", "batch"): "divided by the batch size", ("marr_norm", "weights"): "divided by Σ U_y",
+    ("tau_bias", True): "kept", ("tau_bias", False): "dropped", ("crt_init", "kaiming"): "Kaiming normal",
+    ("crt_init", "default"): "PyTorch's default", ("groups", "nearest"): "nearest cut",
+    ("groups", "official"): "accumulated from the tail"}
 
 
 def setting_name(knob: str, value) -> str:
-    return SETTING_NAMES_CODE.get((knob, value), SETTING_NAMES.get(value, str(value)))
+    return SETTING_NAMES.get((knob, value), str(value))
 
 
 def entries(num_classes: int) -> list[Method]:

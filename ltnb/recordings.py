@@ -1,0 +1,95 @@
+"""Recordings: the small part of a stored run that the chapters read, kept with the repository.
+
+A recording (``results/runs/<preset>/<key>/``) holds the run's config, its metrics with the per-epoch
+history (floats to six significant digits), and a compressed ``arrays.npz`` of its small arrays in
+float16 with the derived arrays its chapters read (:mod:`ltnb.derived`); never the network or the
+features. :mod:`ltnb.store` reads it like a stored run, checked against its key.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ltnb import derived, store
+from ltnb.config import RunConfig
+
+# the arrays a recording keeps of a run (float ones in float16); everything else is dropped or derived
+KEPT = ("confusion", "weight", "bias", "scales", "omega", "beta", "v", "final_factor", "train_mean_logits",
+        "train_el2n", "train_avh")
+
+
+def _round(x, digits: int = 6):
+    """Floats to ``digits`` significant digits (metrics.json of a recording stays small and readable)."""
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if x == x else x
+    if isinstance(x, dict):
+        return {k: _round(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v, digits) for v in x]
+    return x
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """Float arrays in float16 where their range allows (else float32), small integers in uint8 or int32."""
+    if a.dtype.kind == "f":
+        big = a.size and np.nanmax(np.abs(a[np.isfinite(a)])) >= 6e4 if np.isfinite(a).any() else False
+        return a.astype(np.float32 if big else np.float16)
+    if a.dtype.kind in "iu" and a.size and a.min() >= 0 and a.max() < 256:
+        return a.astype(np.uint8)
+    if a.dtype.kind in "iu" and a.size and abs(a).max() < 2 ** 31:
+        return a.astype(np.int32)
+    return a
+
+
+def export(run: store.Run, kinds=(), root=None) -> Path:
+    """Write the recording of a stored run (atomically): config, rounded metrics, small and derived arrays."""
+    cfg = run.config
+    final = store.recorded_path(cfg, root)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k: v for k, v in run.arrays.items() if k in KEPT}
+    for kind in sorted(kinds):
+        arrays.update(derived.compute(run, kind))
+    if any(k.startswith("test_") and k != "test_labels" for k in arrays) or "feature_idx" in arrays:
+        arrays["test_labels"] = run.arrays["test_labels"]
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=final.parent))
+    try:
+        shutil.copy(run.path / "config.json", tmp / "config.json")
+        (tmp / "metrics.json").write_text(json.dumps(_round(run.metrics), separators=(",", ":")))
+        np.savez_compressed(tmp / "arrays.npz", **{k: _compact(np.asarray(v)) for k, v in arrays.items()})
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def size_of(preset: str | None = None) -> tuple[int, int]:
+    """(recordings, bytes) under ``results/runs`` (one preset, or all)."""
+    root = store.recorded_root() / preset if preset else store.recorded_root()
+    runs = [p for p in root.rglob("config.json")] if root.exists() else []
+    return len(runs), sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.exists() else 0
+
+
+def check(preset: str | None = None) -> list[str]:
+    """Every recording: it loads, its config matches its key, its arrays open. Returns the problems."""
+    problems = []
+    root = store.recorded_root()
+    for cfg_file in sorted(root.glob(f"{preset or '*'}/*/config.json")):
+        path = cfg_file.parent
+        try:
+            d = json.loads(cfg_file.read_text())
+            cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
+                            extra=tuple(tuple(kv) for kv in d["extra"]))
+            if cfg.key != path.name:
+                raise store.CorruptRun(f"its config's key is {cfg.key}, not {path.name}")
+            store._read(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
+        except (store.CorruptRun, KeyError, TypeError, ValueError, OSError) as err:
+            problems.append(f"{path}: {err}")
+    return problems
