@@ -31,8 +31,10 @@ book: data
 	$(PY) -m ltnb.book
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
+# The test suite, and nbval: each committed notebook re-executed from the recordings must print the
+# outputs it carries (tests/nbval_sanitize.cfg masks what depends on the machine or a local run store).
 test: data
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # Record the book's runs with the repository (results/runs/<preset>/): PRESET=cpu|paper (default: paper on
 # CUDA, else cpu), ARGS for more options of python -m ltnb.record (--minutes N, --workers N, --executor slurm).

@@ -69,6 +69,22 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
     return sorted(items.values(), key=lambda it: (it.tier, order[it.key]))
 
 
+def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
+    """Runs the chapters show only when they exist (optional groups): recorded when the store has them,
+    never trained by the recorder."""
+    required = {it.key for it in book_items(preset, dataset, calls)}
+    out: dict[str, Item] = {}
+    for name, values in calls or chapters.RECORDED_CALLS:
+        plan = chapters.plan_for(name, preset, dataset=dataset, **values)
+        for gname, group in plan.groups.items():
+            if group.optional:
+                for row, cfgs in group.rows.items():
+                    for c in cfgs:
+                        if c.key not in required:
+                            out.setdefault(c.key, Item(c, 3, f"{name}: {gname} (optional)", set(group.derived.get(row, ()))))
+    return list(out.values())
+
+
 def _with_dependencies(cfg: RunConfig) -> list[RunConfig]:
     out = []
     for d in cfg.dependencies():
@@ -191,7 +207,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
     """
     dev = str(resolve_device(device))
     items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
-    for it in items:  # trained earlier (by a chapter, or a stopped call) but not recorded yet
+    for it in items + optional_items(preset, dataset, calls):  # trained earlier (by a chapter, a stopped call)
         if store.source(it.config) == "store" and not recorded(it):
             export(store.load(it.config), it.kinds)
     todo = [it for it in items if not recorded(it)]
@@ -356,7 +372,7 @@ def main(argv=None) -> int:
     preset = a.preset or ("paper" if resolve_device(a.device).type == "cuda" else "cpu")
     if a.export:
         n = 0
-        for it in book_items(preset, a.dataset):
+        for it in book_items(preset, a.dataset) + optional_items(preset, a.dataset):
             if store.source(it.config) == "store":
                 export(store.load(it.config), it.kinds)
                 n += 1

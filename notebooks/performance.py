@@ -160,7 +160,7 @@ for preset in ("cpu", "paper"):
         its = [it for it in items if it.tier == tier]
         stage1 = [it for it in its if not it.config.stage2]
         plan_rows.append({"preset": preset, "tier": f"{tier}: {title}", "runs": len(its), "stage-1 runs": len(stage1),
-                          "recorded": sum(store.exists(it.config) for it in its),
+                          "recorded": sum(store.recorded_path(it.config).exists() for it in its),
                           "image-epochs (millions)": sum(image_epochs(it.config) for it in stage1) / 1e6})
 plan = pd.DataFrame(plan_rows)
 cost_rows = []
@@ -176,7 +176,7 @@ display(plan.assign(**{"image-epochs (millions)": plan["image-epochs (millions)"
         .set_index(["preset", "tier"]))
 if len(cost):
     display(cost.pivot_table(index=["device", "pipeline"], columns="preset", values="hours").map("{:,.1f} h".format))
-cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.exists(it.config)]
+cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.recorded_path(it.config).exists()]
 if cpu_runs:
     secs = sum(r.metrics.get("train_seconds", 0) for r in cpu_runs)
     threads = sorted({r.metrics.get("threads") for r in cpu_runs if r.metrics.get("threads")})
