@@ -40,7 +40,10 @@ def test_notebook_pairs_are_in_sync_and_runnable_by_papermill():
         assert pair.metadata["kernelspec"]["name"] == "python3", "papermill needs a kernelspec"
         tagged = [c for c in pair.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1 and tagged[0].cell_type == "code"
-        assert all(not c.get("outputs") for c in pair.cells if c.cell_type == "code"), "commit notebooks without outputs"
+        outputs = [o for c in pair.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert outputs, f"{ipynb.name}: commit it with its outputs (python -m ltnb.book executes it in place)"
+        assert not [o for o in outputs if o.get("output_type") == "error"], f"{ipynb.name} carries an error"
+        assert "papermill" not in pair.metadata, f"{ipynb.name}: strip papermill's timings (python -m ltnb.book does)"
 
 
 def test_toc_lists_every_chapter():
