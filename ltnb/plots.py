@@ -25,7 +25,9 @@ def stamp(fig, text: str):
     The layout is settled first (labels inside the figure), then the stamp goes just below it; the
     notebook's inline figures are saved with a tight box, which takes it in.
     """
-    if fig.get_layout_engine() is None:
+    # tight_layout cannot place axes outside a grid (a colorbar beside several axes): those figures keep the
+    # layout their colorbar made, and the inline backend's tight box takes in the labels.
+    if fig.get_layout_engine() is None and all(ax.get_subplotspec() is not None for ax in fig.axes):
         fig.tight_layout()
     fig.text(0.995, -0.01, text, ha="right", va="top", fontsize=7.5, color="0.35")
     return fig

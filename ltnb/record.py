@@ -109,7 +109,11 @@ def recorded(item: Item) -> bool:
 # ------------------------------------------------------------------ estimates
 
 
-DEFAULT_SECONDS = {"cpu": 300.0, "paper": 95.0, "smoke": 3.0}  # one single-network stage-1 run, when none is measured
+# One single-network stage-1 run, when none is measured here. cpu: measured on 2 cores (one thread a run);
+# paper on cuda: measured on an H200 (about 93 s); paper on the CPU: the cpu preset scaled by 20x the epochs and
+# about 4x the work of the full width, a rough figure that says "not here"; cpu on cuda: a guess from the same rate.
+DEFAULT_SECONDS = {"cpu": {"cpu": 300.0, "paper": 300.0 * 20 * 4, "smoke": 3.0},
+                   "cuda": {"cpu": 10.0, "paper": 95.0, "smoke": 1.0}}
 
 
 def _kind(cfg: RunConfig) -> str:
@@ -137,12 +141,13 @@ def estimates(items, device: str) -> dict[str, float]:
         epochs = min(p.epochs, int(c.knob("stop_epoch", p.epochs)))
         per = measured.get((_kind(c), c.preset))
         base = measured.get(("stage 1", c.preset))
+        default = DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs
         if per:
             unit = float(np.median(per))
         elif _kind(c) == "experts":
-            unit = 2.5 * (float(np.median(base)) if base else DEFAULT_SECONDS[c.preset] / p.epochs)
+            unit = 2.5 * (float(np.median(base)) if base else default)
         elif _kind(c) == "stage 1":
-            unit = float(np.median(base)) if base else DEFAULT_SECONDS[c.preset] / p.epochs
+            unit = float(np.median(base)) if base else default
         else:
             unit = (30.0 if _kind(c) == "stage 2 on images" else 8.0) / (1 if _kind(c) == "stage 2 on features" else 1)
         out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)

@@ -50,7 +50,10 @@ def test_a_stack_of_one_is_the_run_alone_bit_for_bit(cfg):
     p = dataclasses.replace(PRESETS["smoke"], epochs=3)
     m1, h1 = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=False)
     ((m2, h2),) = stacked.fit_stacked([cfg], lt, p, "cpu", progress=False, fast=False)
-    assert h1["loss"] == h2["loss"] and h1["test_acc"][:-1] == h2["test_acc"][:-1]
+    assert h1["loss"] == h2["loss"]
+    # evaluation runs the stacked network's own forward, whose logits differ from the plain one's in rounding; on
+    # some CPUs (AMD EPYC, fp32) that flips a near-tied prediction of this near-chance smoke model: one image of 400
+    assert np.allclose(h1["test_acc"][:-1], h2["test_acc"][:-1], rtol=0, atol=0.01), (h1["test_acc"], h2["test_acc"])
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
 
 
