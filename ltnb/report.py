@@ -54,10 +54,11 @@ def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = Non
 
 def show(df: pd.DataFrame, stamp: str, caption: str = ""):
     """Display a table with its caption and the stamp of the runs behind it."""
-    from IPython.display import display
-
     import hashlib
+
+    from IPython.display import HTML, display
 
     text = f"{caption} — {stamp}" if caption else stamp
     uid = hashlib.sha1(text.encode()).hexdigest()[:8]  # stable ids: the same table renders to the same HTML
-    display(df.style.set_caption(text).set_uuid(uid))
+    # as HTML: a Styler's plain-text form carries its memory address, which changed the notebook on every run
+    display(HTML(df.style.set_caption(text).set_uuid(uid).to_html()))
