@@ -124,9 +124,15 @@ for r in records:
                  "H200 trained 4, 16 and 64 stacked ResNet-32s at 91.7k, 123.3k and 135.6k images/s against 32.4k "
                  "for one run (not a `make bench` record).")
     else:
-        text += (f"; {stk['runs']} runs stacked reach {stk['aggregate_images_per_second']:,.0f} "
-                 f"({stk['aggregate_images_per_second'] / one:.2f}× one run): the CPU's arithmetic is the limit, "
-                 "stacking neither helps nor hurts much." if stk else ".")
+        if stk:
+            gain = stk["aggregate_images_per_second"] / one
+            verdict = (f"stacking costs {100 * (1 - gain):.0f}% of the throughput here, so `train_many` does not "
+                       "stack on the CPU (one network at a time, its default there)" if gain < 0.95 else
+                       "the CPU's arithmetic is the limit, and stacking neither helps nor hurts")
+            text += (f"; {stk['runs']} runs stacked into one network reach {stk['aggregate_images_per_second']:,.0f} "
+                     f"together ({gain:.2f}× one run alone): {verdict}.")
+        else:
+            text += "."
     lines.append(text)
 display(Markdown("\n\n".join(lines) or "No records."))
 
