@@ -353,6 +353,8 @@ ax.legend()
 fig.tight_layout()
 plots.stamp(fig, ctx.stamp)
 plt.show()
+
+# %% tags=["hide-input"]
 rows_p = {f"{METHODS[m]}, {f:g} pruned": pruning[(m, f)] for f in prune_fractions for m in METHODS}
 extra_p = {name: {"training images kept": f"{sum(rs[0].metrics['trained_counts']):,} of {int(counts.sum()):,}",
                   "kept in the last 3 classes": " / ".join(str(n) for n in rs[0].metrics["trained_counts"][-3:])}

@@ -237,7 +237,7 @@ else:
 # last-epoch number, **labelled as the field's practice and never used for ranking**. For a two-stage
 # method the pick is among its stage-2 epochs on the last-epoch backbone; a post-hoc view has no epochs.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}}
+# %% tags=["hide-input"]
 f = imbs[0]
 rows_b = []
 for e in chosen[f]:
@@ -262,6 +262,9 @@ if len(best_df):
         "best epoch(s) of": [f"{b} of {n}" for b, n in zip(best_df["best epochs"], best_df["epochs"])],
         "rank: last / best": [f"{a} / {b}" for a, b in zip(best_df["rank, last epoch"], best_df["rank, best on test"])],
     }, index=best_df.index), ctx.stamp, "Last epoch against the epoch picked on the test set (%)")
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}}
+if len(best_df):
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(best_df) + 1.2))
     order = best_df.sort_values("inflation")
     ax.barh(np.arange(len(order)), order["inflation"], xerr=np.nan_to_num(order["inflation_std"]), color="#cc6677",
@@ -359,7 +362,7 @@ if table_csv:
 # number the papers quote for the same method in the same setting, the disagreement that motivates
 # this chapter.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Ranks measured here against the ranks the papers claim (red: moved three places or more), and every number the papers quote for the same method in the same setting."}, "image": {"alt": "Ranks measured here against the ranks the papers claim (red: moved three places or more), and every number the papers quote for the same method in the same setting."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Ranks measured here against the ranks the papers claim (red: moved three places or more)."}, "image": {"alt": "Ranks measured here against the ranks the papers claim (red: moved three places or more)."}}
 f = imbs[0]
 df = tables[f]
 claims = df[df["claimed"] == df["claimed"]]
@@ -384,6 +387,7 @@ else:
     rho = math.nan
     print("fewer than two methods with a number in the papers: no ranking to compare")
 
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}, "image": {"alt": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}}
 quoted = [(e.name, L.quotes(e, "cifar100" if K == 100 else "cifar10", int(f))) for e in chosen[f]]
 quoted = [(n, q) for n, q in quoted if len({p for p, _ in q}) >= 2]
 if quoted:

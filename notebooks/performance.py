@@ -88,9 +88,12 @@ if len(table):
     sns.barplot(data=table, y="pipeline", x="images/s", hue="device", ax=ax, orient="h")
     ax.set_xscale("log")
     ax.set(ylabel="", xlabel="training images per second (all runs together)")
-    ax.legend(title="", loc="lower right")
+    ax.legend(title="", loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2)  # above the bars, never on them
     plots.stamp(fig, " · ".join(f"{r['device']}: make bench {r['date']}, torch {r['torch']}" for r in records))
     plt.show()
+
+# %% tags=["hide-input"]
+if len(table):
     display(table.assign(**{"images/s": table["images/s"].map("{:,.0f}".format),
                             "200 epochs of 12,406 images": [f"{200 * 12406 / v / 60:,.1f} min" for v in table["images/s"]]})
             .set_index(["device", "pipeline"]))

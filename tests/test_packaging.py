@@ -43,6 +43,11 @@ def test_notebook_pairs_are_in_sync_and_runnable_by_papermill():
         outputs = [o for c in pair.cells if c.cell_type == "code" for o in c.get("outputs", [])]
         assert outputs, f"{ipynb.name}: commit it with its outputs (python -m ltnb.book executes it in place)"
         assert not [o for o in outputs if o.get("output_type") == "error"], f"{ipynb.name} carries an error"
+        for c in pair.cells:
+            if "figure" in c.metadata.get("mystnb", {}):  # the caption belongs to one figure, not to a table beside it
+                shown = [o for o in c.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
+                assert len(shown) <= 1 and all("image/png" in o["data"] for o in shown), \
+                    f"{ipynb.name}: a captioned cell shows {len(shown)} outputs: one figure per captioned cell"
         warned = [o for o in outputs if o.get("name") == "stderr" and "Warning" in "".join(o.get("text", ""))]
         assert not warned, f"{ipynb.name} shows a reader a warning: {''.join(warned[0]['text'])[:300]}"
         assert "papermill" not in pair.metadata, f"{ipynb.name}: strip papermill's timings (python -m ltnb.book does)"
