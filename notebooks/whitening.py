@@ -233,38 +233,38 @@ plt.show()
 # stored networks are run again with forward hooks (a recording keeps these singular values, not the network).
 # A steeper curve means fewer directions carry the variance, i.e. lower entropy (Eqs. 3–4).
 # Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones.
-#
+
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}, "image": {"alt": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}}
-#
-#
-# def spectra(run):
-#     """Singular values per stage (:mod:`ltnb.derived`: from the stored network, or the recording)."""
-#     return {k.removeprefix(derived.SPECTRUM): v for k, v in derived.get(run, "spectra").items()}
-#
-#
-# def spectrum_figure(rows, title):
-#     curves = {label: spectra(first[name]) for name, label in rows if name in first}
-#     fig, axes = plt.subplots(1, len(W.LAYERS), figsize=(12, 2.8), sharey=True)
-#     for ax, layer in zip(axes, W.LAYERS):
-#         for (label, sv), m in zip(curves.items(), ("o", "s", "^")):
-#             if layer in sv:
-#                 s = sv[layer] / sv[layer][0]
-#                 ax.plot(np.arange(1, len(s) + 1), s, marker=m, ms=2, lw=1, label=label)
-#         ax.set(title=layer.replace("_", " ").capitalize(), xlabel="index", yscale="log")
-#     axes[0].set_ylabel(r"$\sigma_i / \sigma_1$")
-#     axes[0].legend(fontsize=6, loc="lower left")
-#     fig.suptitle(title, x=0.01, ha="left", fontsize=9)
-#     fig.tight_layout()
-#     plots.stamp(fig, f"{ctx.stamp} (first seed)")
-#     plt.show()
-#
-#
-# spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, CE"),
-#                  ("CW", "(c) long-tailed, CE + CW")], "Figure 7: singular values per stage, CE")
-#
+
+
+def spectra(run):
+    """Singular values per stage (:mod:`ltnb.derived`: from the stored network, or the recording)."""
+    return {k.removeprefix(derived.SPECTRUM): v for k, v in derived.get(run, "spectra").items()}
+
+
+def spectrum_figure(rows, title):
+    curves = {label: spectra(first[name]) for name, label in rows if name in first}
+    fig, axes = plt.subplots(1, len(W.LAYERS), figsize=(12, 2.8), sharey=True)
+    for ax, layer in zip(axes, W.LAYERS):
+        for (label, sv), m in zip(curves.items(), ("o", "s", "^")):
+            if layer in sv:
+                s = sv[layer] / sv[layer][0]
+                ax.plot(np.arange(1, len(s) + 1), s, marker=m, ms=2, lw=1, label=label)
+        ax.set(title=layer.replace("_", " ").capitalize(), xlabel="index", yscale="log")
+    axes[0].set_ylabel(r"$\sigma_i / \sigma_1$")
+    axes[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=9)
+    fig.tight_layout()
+    plots.stamp(fig, f"{ctx.stamp} (first seed)")
+    plt.show()
+
+
+spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, CE"),
+                 ("CW", "(c) long-tailed, CE + CW")], "Figure 7: singular values per stage, CE")
+
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The same for LDAM-DRW networks (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks (Figure 11)."}}
-# spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-tailed, LDAM-DRW"),
-#                  ("CW & LDAM", "(c) long-tailed, LDAM-DRW + CW")], "Figure 11: singular values per stage, LDAM-DRW")
+spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-tailed, LDAM-DRW"),
+                 ("CW & LDAM", "(c) long-tailed, LDAM-DRW + CW")], "Figure 11: singular values per stage, LDAM-DRW")
 
 # %% [markdown]
 # ## Figure 8: t-SNE of the features before the classifier

@@ -44,6 +44,9 @@ def test_notebook_pairs_are_in_sync_and_runnable_by_papermill():
         assert outputs, f"{ipynb.name}: commit it with its outputs (python -m ltnb.book executes it in place)"
         assert not [o for o in outputs if o.get("output_type") == "error"], f"{ipynb.name} carries an error"
         for c in pair.cells:
+            code = [line for line in c.source.splitlines() if line.strip()] if c.cell_type == "code" else []
+            assert not code or not all(line.startswith("#") for line in code), \
+                f"{ipynb.name}: a code cell is all comments (a broken '# %%' marker?): {code[0][:80]}"
             if "figure" in c.metadata.get("mystnb", {}):  # the caption belongs to one figure, not to a table beside it
                 shown = [o for o in c.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
                 assert len(shown) <= 1 and all("image/png" in o["data"] for o in shown), \
