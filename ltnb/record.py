@@ -149,7 +149,7 @@ def estimates(items, device: str) -> dict[str, float]:
         elif _kind(c) == "stage 1":
             unit = float(np.median(base)) if base else default
         else:
-            unit = (30.0 if _kind(c) == "stage 2 on images" else 8.0) / (1 if _kind(c) == "stage 2 on features" else 1)
+            unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
         out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)
     return out
 
@@ -270,14 +270,16 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
 # ------------------------------------------------------------------ the command line
 
 
-def print_plan(preset: str, dataset: str = "auto", device: str = "auto") -> dict:
-    items = book_items(preset, dataset)
+def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(1, 2, 3)) -> dict:
+    items = [it for it in book_items(preset, dataset) if it.tier in tiers]
     dev = str(resolve_device(device)).split(":")[0]
     est = estimates(items, dev)
     counts = {}
     print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
           f"first; times estimated for {dev} on this machine")
     for tier, title in chapters.TIERS.items():
+        if tier not in tiers:
+            continue
         its = [it for it in items if it.tier == tier]
         rec = [it for it in its if recorded(it)]
         missing = [it for it in its if it not in rec]
@@ -353,7 +355,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--plan", action="store_true", help="print the runs, what is recorded and missing, and the time")
     ap.add_argument("--minutes", type=float, default=None, help="stop before a run would pass this many minutes")
-    ap.add_argument("--tiers", default="1,2,3", help="record only these tiers, e.g. 1 or 1,2")
+    ap.add_argument("--tiers", default="1,2,3", help="plan or record only these tiers, e.g. 1 or 1,2")
     ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
     ap.add_argument("--stack", type=int, default=None, help="train this many compatible runs as one network "
@@ -383,10 +385,10 @@ def main(argv=None) -> int:
                 n += 1
         print(f"{n} {preset} recordings rewritten from the run store")
         return 0
-    if a.plan:
-        print_plan(preset, a.dataset, a.device)
-        return 0
     tiers = tuple(int(t) for t in a.tiers.split(","))
+    if a.plan:
+        print_plan(preset, a.dataset, a.device, tiers)
+        return 0
     out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers, stack=a.stack)
     n, size = size_of(preset)
     print(f"{out['trained now']} runs trained and recorded, {out['left']} left (of {out['planned']}); "

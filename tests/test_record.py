@@ -77,6 +77,14 @@ def test_the_plan_command_lists_tiers_and_what_is_missing(dirs):
     assert "missing in all:" in r.stdout and "baselines: stage 1" in r.stdout
 
 
+def test_the_plan_counts_only_the_tiers_asked_for(dirs, capsys):
+    every = record.print_plan("smoke")
+    first = record.print_plan("smoke", tiers=(1,))
+    assert set(first) == {1} and first[1] == every[1] and set(every) == {1, 2, 3}
+    out = capsys.readouterr().out
+    assert out.count("tier 3, ablations and sweeps:") == 1  # printed by the first call only
+
+
 def test_show_prints_a_runs_config_and_its_per_epoch_log(dirs):
     record.record("smoke", calls=SMALL, tiers=(1,))
     key = record.book_items("smoke", calls=SMALL)[0].key
