@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -252,16 +253,23 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
             done += 1
             bar.update(round(est[it.key]))
     else:  # stage-1 runs first (every worker stores atomically; a key trains once), then stage 2 on them
-        ex = _executor(executor, workers, Path(tempfile.mkdtemp(prefix="ltnb-submitit-")))
+        logs = Path(tempfile.mkdtemp(prefix="ltnb-submitit-")) if executor != "local" else None
+        ex = _executor(executor, workers, logs)
+        ok = False
         try:
             for wave in ([it for it in todo if not it.config.stage2], [it for it in todo if it.config.stage2]):
                 submit = lambda it: ex.submit(_train_one, it.config, it.kinds, dev, threads)  # noqa: E731
                 for it in _in_flight(submit, wave, workers, fits):
                     done += 1
                     bar.update(round(est[it.key]))
+            ok = True
         finally:
             if hasattr(ex, "shutdown"):
                 ex.shutdown()
+            if logs is not None and ok and executor == "submitit-local":
+                shutil.rmtree(logs, ignore_errors=True)  # its jobs' logs, kept only when a job failed
+            elif logs is not None:
+                print(f"submitit's job logs: {logs}", file=sys.stderr)
     bar.close()
     return {"planned": len(items), "recorded before": before, "trained now": done,
             "left": sum(not recorded(it) for it in items), "seconds": time.time() - start}

@@ -3,6 +3,7 @@ its time budget, resumes, and dispatches to local processes or submitit; recordi
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,11 @@ def test_record_stops_at_its_budget_then_resumes_where_it_stopped(dirs):
     assert n == 14 and size < 14 * 60_000
 
 
-def test_submitits_local_executor_records_with_two_workers(dirs):
+def test_submitits_local_executor_records_with_two_workers(dirs, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     out = record.record("smoke", calls=SMALL, tiers=(1,), workers=2, executor="submitit-local")
     assert out["left"] == 0 and out["trained now"] == 7
+    assert not list(tmp_path.glob("ltnb-submitit-*"))  # the jobs' logs go once every job succeeded
     assert all(store.source(it.config) == "store" for it in record.book_items("smoke", calls=SMALL) if it.tier == 1)
     assert record.check("smoke") == []
 
