@@ -34,6 +34,7 @@ class DatasetInfo:
     pad: int  # pad-and-crop padding used by the augmentation
     classes: tuple[str, ...]
     train_per_class: int  # training images of each class in the balanced set (n_max of a long-tailed subset)
+    test_images: int = 10_000  # the balanced test set (all three data sets have 10,000)
 
 
 _CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",

@@ -127,6 +127,17 @@ def best_on_test(run: Run) -> tuple[float, int] | None:
     return float(accs[i]), i + 1
 
 
+def eval_cost(runs) -> tuple[int, float, float]:
+    """What recording the test accuracy after every epoch cost: (runs that timed it, median seconds spent
+    evaluating per run, evaluation seconds over training seconds summed across them)."""
+    pairs = [(r.metrics["history"]["eval_seconds"], r.metrics["train_seconds"]) for r in runs
+             if "eval_seconds" in r.metrics.get("history", {}) and r.metrics.get("train_seconds")]
+    if not pairs:
+        return 0, math.nan, math.nan
+    ev, tr = np.asarray(pairs, dtype=float).T
+    return len(pairs), float(np.median(ev)), float(ev.sum() / tr.sum())
+
+
 def pooled_sd(groups) -> tuple[float, int]:
     """Pooled sample standard deviation of several groups (each a method's values over seeds) and its
     degrees of freedom: ``sqrt(sum_g sum_i (x_gi - mean_g)^2 / sum_g (n_g - 1))``."""

@@ -281,6 +281,12 @@ if len(best_df):
           f"({best_df['inflation'].idxmax()}); {len(moved)} of {len(best_df)} methods change rank when the epoch is "
           f"picked on the test set, by at most {shift} place{'s' if shift != 1 else ''} "
           f"(Spearman ρ between the two rankings {rho_b:.3f})")
+timed = {r.config.key: r for e in chosen[f] for rs in [runs[f][e.name]] for r0 in rs for r in L.lineage(r0, load)}
+n_ev, med_ev, share_ev = L.eval_cost(timed.values())
+if n_ev:
+    print(f"what the per-epoch test accuracy costs: {n_ev} of these runs timed it, a median {med_ev:.0f} s of "
+          f"evaluation a run, {100 * share_ev:.0f}% on top of their training time (the Performance page gives it "
+          "for the whole book and on a GPU)")
 
 # %% [markdown]
 # ## Accuracy under shifted test priors

@@ -185,6 +185,22 @@ display(plan.assign(**{"image-epochs (millions)": plan["image-epochs (millions)"
         .set_index(["preset", "tier"]))
 if len(cost):
     display(cost.pivot_table(index=["device", "pipeline"], columns="preset", values="hours").map("{:,.1f} h".format))
+eval_lines = []
+for r in records:
+    if not r.get("eval_images_per_second"):
+        continue
+    evals = {p.name: p.epochs // p.eval_every if p.eval_every else 1 for p in PRESETS.values()}
+    hours = {preset: sum(data.dataset_info(it.config.dataset).test_images * evals[preset]
+                         for it in record.book_items(preset) if not it.config.stage2)
+             / r["eval_images_per_second"] / 3600 for preset in ("cpu", "paper")}
+    train = cost[(cost["device"] == r["device"]) & cost["pipeline"].str.startswith("ltnb, one run")]["hours"]
+    paper_train = train[cost["preset"] == "paper"].min() if len(train) else np.nan
+    eval_lines.append(f"**{r['device']}**: evaluating the test set after every epoch (what the per-epoch history and "
+                      f"the best-on-test column need) adds {hours['cpu']:,.1f} h to the `cpu` preset and "
+                      f"{hours['paper']:,.1f} h to `paper` at the {r['eval_images_per_second']:,.0f} images/s it "
+                      f"evaluates, against {paper_train:,.1f} h of `paper` training at one run's speed.")
+if eval_lines:
+    display(Markdown("\n\n".join(eval_lines)))
 cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.recorded_path(it.config).exists()]
 if cpu_runs:
     secs = sum(r.metrics.get("train_seconds", 0) for r in cpu_runs)

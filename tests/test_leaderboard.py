@@ -130,6 +130,16 @@ def test_best_on_test_reads_the_per_epoch_history():
     assert L.best_on_test(SimpleNamespace(metrics={})) is None
 
 
+def test_eval_cost_by_hand():
+    from types import SimpleNamespace
+
+    run = lambda ev, tr: SimpleNamespace(metrics={"history": {"eval_seconds": ev}, "train_seconds": tr})  # noqa: E731
+    post_hoc = SimpleNamespace(metrics={"history": {}, "train_seconds": 5.0})
+    n, median, share = L.eval_cost([run(10.0, 100.0), run(30.0, 100.0), run(20.0, 200.0), post_hoc])
+    assert (n, median) == (3, 20.0) and share == pytest.approx(60 / 400)
+    assert L.eval_cost([post_hoc])[0] == 0
+
+
 def test_pooled_sd_and_the_gap_verdict_by_hand():
     sd, df = L.pooled_sd([[1.0, 3.0], [2.0, 4.0, 6.0], [5.0]])  # SS = 2 + 8 = 10 over df = 1 + 2
     assert df == 3 and sd == pytest.approx(math.sqrt(10 / 3))
