@@ -6,4 +6,4 @@ set -euo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LTNB_PROGRESS=0
-python -m ltnb.bench --device cuda --stacked 4 16 32 --save "$out/cuda.json"
+python -m ltnb.bench --device "${BENCH_DEVICE:-cuda}" --stacked ${BENCH_STACKED:-4 16 32} ${BENCH_ARGS:-} --save "$out/cuda.json"

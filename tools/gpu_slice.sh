@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One whole GPU lease in one command (a machine goes back 30 s after a call, and each start costs
+# minutes): the paper-schedule recordings first, then `make bench`'s GPU record. Usage:
+#   tools/gpu_slice.sh RECORD_MINUTES BENCH_SECONDS [TIERS] [STACK]
+# e.g. tools/gpu_slice.sh 6 180 1,2 16 under a 600 s call. Everything comes back under $OUT:
+# results-paper-<n>.tar.gz (unpack at the repository root, then python -m ltnb.record --check --preset paper),
+# cuda.json (copy to results/bench/cuda.json) and slice.log.
+set -uo pipefail
+record_minutes=${1:?record minutes}
+bench_seconds=${2:?bench seconds}
+tiers=${3:-1,2}
+stack=${4:-16}
+out=${OUT:-/tmp/out}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+{
+  echo "== $(date -u +%FT%TZ) looking for CIFAR on this machine"
+  find / -maxdepth 5 \( -name 'cifar-10-batches-py' -o -name 'cifar-100-python' \) -not -path '/proc/*' 2>/dev/null | head -5
+  echo "== $(date -u +%FT%TZ) recording for ${record_minutes} min (tiers $tiers, stack $stack)"
+  tools/gpu_record.sh "$record_minutes" "$tiers" "$stack"
+  echo "== $(date -u +%FT%TZ) bench (at most ${bench_seconds} s)"
+  timeout "$bench_seconds" tools/gpu_bench.sh || echo "bench stopped (exit $?)"
+  echo "== $(date -u +%FT%TZ) done"
+} 2>&1 | tee "$out/slice.log"
