@@ -254,24 +254,32 @@ def main(argv=None) -> int:
               "ltnb_fp32_images_per_second": plain["images_per_second"],
               "reference_images_per_second": ref["images_per_second"],
               "eval_images_per_second": ev, "concurrent": [], "stacked": []}
-    for k in conc:
-        c = concurrent(k, dev, steps, epochs)
-        result["concurrent"].append(c)
-        print(f"{f'{k} concurrent ltnb runs (aggregate)':52s} {c['aggregate_images_per_second']:12,.0f}", flush=True)
+
+    def save() -> None:  # after every row, so a run stopped by a time limit keeps what it measured
+        if args.save:
+            Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.save).write_text(json.dumps(result, indent=1))
+
+    save()
     for k in stacks:
         s = stacked_trainer(k, lt, dev, steps, epochs)
         result["stacked"].append(s)
         print(f"{f'{k} stacked ltnb runs (aggregate; per run)':52s} {s['aggregate_images_per_second']:12,.0f} "
               f"{s['per_run_images_per_second']:10,.0f}  {s['aggregate_images_per_second'] / ref['images_per_second']:5.1f}x "
               f"the reference", flush=True)
+        save()
     if stacks:
         tol = stacked_tolerance(lt, dev)
         result["stacked_tolerance"] = tol
         print(f"{'stacked against alone, 3 runs, 2 steps (' + tol['precision'] + ')':52s} losses within "
               f"{tol['loss_relative']:.1e}, weights within {tol['weights_relative']:.1e} (relative)", flush=True)
+        save()
+    for k in conc:
+        c = concurrent(k, dev, steps, epochs)
+        result["concurrent"].append(c)
+        print(f"{f'{k} concurrent ltnb runs (aggregate)':52s} {c['aggregate_images_per_second']:12,.0f}", flush=True)
+        save()
     if args.save:
-        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.save).write_text(json.dumps(result, indent=1))
         print(f"\nsaved to {args.save}")
     return 0
 

@@ -1,13 +1,18 @@
 """Several independent runs at once: seeds and sweeps are many small runs that one GPU can hold together."""
 from __future__ import annotations
 
+import json
+import math
 import multiprocessing as mp
 import os
+from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 from ltnb import runs
+from ltnb.paths import repo_root
 from ltnb.presets import resolve_device
 
 
@@ -21,6 +26,28 @@ def _train_one(args):
 def default_stack(device) -> int:
     """How many compatible runs train as one network: 16 on CUDA (``make bench``), 1 (alone) on the CPU."""
     return 16 if resolve_device(device).type == "cuda" else 1
+
+
+# Aggregate throughput of K stacked ResNet-32s over one run's, from a probe on an H200 (32.4k images/s alone;
+# 91.7k, 123.3k and 135.6k for K = 4, 16, 64): used until `make bench` has recorded stacked rows for CUDA.
+PROBE_STACK_SPEEDUP = {1: 1.0, 4: 91.7 / 32.4, 16: 123.3 / 32.4, 64: 135.6 / 32.4}
+
+
+def stack_speedup(k: int, device: str = "cuda", bench_dir: Path | None = None) -> float:
+    """How many times one run's images/s K stacked runs reach together, interpolated in log K: from `make bench`'s
+    record for this kind of device (``results/bench/<device>.json``) when it has stacked rows, else the H200 probe
+    on CUDA; 1 on a CPU without a record. Used to budget a stack's time."""
+    if k <= 1:
+        return 1.0
+    path = (bench_dir or repo_root() / "results" / "bench") / f"{device}.json"
+    table = PROBE_STACK_SPEEDUP if device == "cuda" else {1: 1.0, 2: 1.0}
+    if path.is_file():
+        rec = json.loads(path.read_text())
+        rows = {s["runs"]: s["aggregate_images_per_second"] / rec["ltnb_images_per_second"] for s in rec.get("stacked") or []}
+        if rows:
+            table = {1: 1.0, **rows}
+    ks = sorted(table)
+    return float(np.interp(math.log(k), [math.log(x) for x in ks], [table[x] for x in ks]))
 
 
 def train_stack(cfgs, device="auto", progress: bool = True) -> None:

@@ -20,3 +20,19 @@ def test_bench_runs_both_pipelines_and_saves(tmp_path, capsys):
 def test_synthetic_set_has_the_cifar10_lt_sizes():
     lt = bench.synthetic_lt(n_test=20)
     assert lt.counts.tolist()[0] == 5000 and len(lt.train) == 12406 and lt.train.images.shape[1:] == (3, 32, 32)
+
+
+def test_a_bench_stopped_midway_keeps_what_it_measured(tmp_path, monkeypatch):
+    import pytest
+
+    def stopped(*a, **k):
+        raise KeyboardInterrupt  # a time limit reached during the concurrent rows
+
+    monkeypatch.setattr(bench, "concurrent", stopped)
+    out = tmp_path / "b.json"
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "2", "--stacked", "2", "--workers", "0",
+                    "--save", str(out)])
+    r = json.loads(out.read_text())
+    assert r["ltnb_images_per_second"] > 0 and r["stacked"][0]["runs"] == 2 and "stacked_tolerance" in r
+    assert r["concurrent"] == []

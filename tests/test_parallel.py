@@ -15,3 +15,24 @@ def test_concurrent_runs_store_the_same_numbers_as_sequential(tmp_store, tmp_pat
         assert np.allclose(a.metrics["history"]["loss"], b.metrics["history"]["loss"], rtol=0.02)
     for a, b in zip(together, alone):
         assert abs(a.metrics["accuracy"] - b.metrics["accuracy"]) <= 0.05
+
+
+def test_stack_speedup_reads_the_bench_record_else_the_probe(tmp_path):
+    import json
+    import math
+
+    import pytest
+
+    assert parallel.stack_speedup(1, "cuda", tmp_path) == 1.0
+    assert parallel.stack_speedup(16, "cuda", tmp_path) == pytest.approx(123.3 / 32.4)  # no record: the probe
+    assert parallel.stack_speedup(4, "cpu", tmp_path) == 1.0  # no record on a CPU: no gain assumed
+    rec = {"ltnb_images_per_second": 100.0, "stacked": [{"runs": 4, "aggregate_images_per_second": 300.0},
+                                                        {"runs": 16, "aggregate_images_per_second": 500.0}]}
+    (tmp_path / "cuda.json").write_text(json.dumps(rec))
+    assert parallel.stack_speedup(4, "cuda", tmp_path) == pytest.approx(3.0)
+    assert parallel.stack_speedup(8, "cuda", tmp_path) == pytest.approx(4.0)  # halfway in log K between 4 and 16
+    assert parallel.stack_speedup(2, "cuda", tmp_path) == pytest.approx(2.0)  # between alone (1) and K = 4
+    assert parallel.stack_speedup(64, "cuda", tmp_path) == pytest.approx(5.0)  # beyond the last row: held
+    (tmp_path / "cuda.json").write_text(json.dumps({**rec, "stacked": None}))
+    assert parallel.stack_speedup(16, "cuda", tmp_path) == pytest.approx(123.3 / 32.4)
+    assert math.isfinite(parallel.stack_speedup(3, "cpu"))  # the repository's own CPU record

@@ -52,6 +52,23 @@ def test_record_stops_at_its_budget_then_resumes_where_it_stopped(dirs):
     assert n == 14 and size < 14 * 60_000
 
 
+def test_the_budget_skips_what_no_longer_fits_and_counts_a_parent_that_would_train(dirs, monkeypatch):
+    items = [it for it in record.book_items("smoke", calls=SMALL) if it.tier == 1]
+    # stage 1 would take 100 s here, a stage-2 run 1 s: a 30 s budget fits no stage-1 run, and no stage-2 run
+    # whose backbone would have to train first
+    monkeypatch.setattr(record, "estimates", lambda its, dev: {it.key: 1.0 if it.config.stage2 else 100.0 for it in its})
+    out = record.record("smoke", minutes=0.5, calls=SMALL, tiers=(1,), stack=1)
+    assert out["trained now"] == 0
+    backbone = next(it.config for it in items if it.config.stage2).parent
+    from ltnb.runs import get_or_train
+
+    get_or_train(backbone, device="cpu", progress=False)  # trained earlier, e.g. by a chapter
+    out = record.record("smoke", minutes=0.5, calls=SMALL, tiers=(1,), stack=1)
+    on_it = [it for it in items if it.config.stage2 and it.config.parent.key == backbone.key]
+    assert on_it and out["trained now"] == len(on_it)  # past the stage-1 runs that do not fit, the cheap ones
+    assert all(record.recorded(it) for it in on_it) and store.recorded_path(backbone).exists()
+
+
 def test_submitits_local_executor_records_with_two_workers(dirs, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     out = record.record("smoke", calls=SMALL, tiers=(1,), workers=2, executor="submitit-local")
