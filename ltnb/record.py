@@ -208,7 +208,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
            stack: int | None = None) -> dict:
     """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
 
-    Stops before a run whose estimated time would pass ``minutes``. ``stack`` compatible stage-1 runs train
+    Starts no run (or stack) whose estimated time would pass ``minutes``; a cheaper one later in the order may still fit. ``stack`` compatible stage-1 runs train
     as one network (default: 16 on CUDA, none on the CPU). Returns counts of what happened.
     """
     dev = str(resolve_device(device))
@@ -363,7 +363,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", default="auto")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--plan", action="store_true", help="print the runs, what is recorded and missing, and the time")
-    ap.add_argument("--minutes", type=float, default=None, help="stop before a run would pass this many minutes")
+    ap.add_argument("--minutes", type=float, default=None, help="start no run whose estimated time would pass this many minutes")
     ap.add_argument("--tiers", default="1,2,3", help="plan or record only these tiers, e.g. 1 or 1,2")
     ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))

@@ -4,7 +4,7 @@
 # Run on the GPU machine from the repository root, with the Fashion-MNIST files carried in data/
 # (data/fashion-mnist/*-ubyte.gz). It needs only torch, numpy, tqdm and the repository itself
 # (no notebook tooling). Usage:  tools/gpu_record.sh MINUTES [TIERS] [STACK]
-#   MINUTES  stop before a run (or a stack of runs) would pass this budget; leave time for the copy back
+#   MINUTES  start no run (or stack of runs) that would pass this budget; leave time for the copy back
 #   TIERS    which tiers to record, e.g. 1 or 1,2 (default 1,2)
 #   STACK    compatible stage-1 runs trained as one network (default 16)
 # New recordings come back as results-$preset-<n>.tar.gz under $OUT (at most 8 files of 16 MiB):
