@@ -208,8 +208,9 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
            stack: int | None = None) -> dict:
     """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
 
-    Starts no run (or stack) whose estimated time would pass ``minutes``; a cheaper one later in the order may still fit. ``stack`` compatible stage-1 runs train
-    as one network (default: 16 on CUDA, none on the CPU). Returns counts of what happened.
+    Starts no run (or stack) whose estimated time would pass ``minutes``; a cheaper one later in the order may
+    still fit. ``stack`` compatible stage-1 runs train as one network (default: 16 on CUDA, none on the CPU).
+    Returns counts of what happened.
     """
     dev = str(resolve_device(device))
     items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
