@@ -168,9 +168,9 @@ for preset in ("cpu", "paper"):
     for tier, title in ((1, "main tables"), (2, "seeds and subsets"), (3, "ablations and sweeps")):
         its = [it for it in items if it.tier == tier]
         stage1 = [it for it in its if not it.config.stage2]
-        plan_rows.append({"preset": preset, "tier": f"{tier}: {title}", "runs": len(its), "stage-1 runs": len(stage1),
+        plan_rows.append({"preset": preset, "tier": f"{tier}: {title}", "runs": len(its), "stage 1": len(stage1),
                           "recorded": sum(store.recorded_path(it.config).exists() for it in its),
-                          "image-epochs (millions)": sum(image_epochs(it.config) for it in stage1) / 1e6})
+                          "image-epochs (M)": sum(image_epochs(it.config) for it in stage1) / 1e6})
 plan = pd.DataFrame(plan_rows)
 cost_rows = []
 for r in records:
@@ -178,10 +178,10 @@ for r in records:
         if name.startswith("reference") or "processes" in name:
             continue
         for preset in ("cpu", "paper"):
-            ie = plan[plan["preset"] == preset]["image-epochs (millions)"].sum() * 1e6
+            ie = plan[plan["preset"] == preset]["image-epochs (M)"].sum() * 1e6
             cost_rows.append({"device": r["device"], "pipeline": name, "preset": preset, "hours": ie / ips / 3600})
 cost = pd.DataFrame(cost_rows)
-display(plan.assign(**{"image-epochs (millions)": plan["image-epochs (millions)"].map("{:.1f}".format)})
+display(plan.assign(**{"image-epochs (M)": plan["image-epochs (M)"].map("{:.1f}".format)})
         .set_index(["preset", "tier"]))
 if len(cost):
     display(cost.pivot_table(index=["device", "pipeline"], columns="preset", values="hours").map("{:,.1f} h".format))
@@ -195,10 +195,11 @@ for r in records:
              / r["eval_images_per_second"] / 3600 for preset in ("cpu", "paper")}
     train = cost[(cost["device"] == r["device"]) & cost["pipeline"].str.startswith("ltnb, one run")]["hours"]
     paper_train = train[cost["preset"] == "paper"].min() if len(train) else np.nan
+    span = lambda h: f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"  # noqa: E731
     eval_lines.append(f"**{r['device']}**: evaluating the test set after every epoch (what the per-epoch history and "
-                      f"the best-on-test column need) adds {hours['cpu']:,.1f} h to the `cpu` preset and "
-                      f"{hours['paper']:,.1f} h to `paper` at the {r['eval_images_per_second']:,.0f} images/s it "
-                      f"evaluates, against {paper_train:,.1f} h of `paper` training at one run's speed.")
+                      f"the best-on-test column need) adds {span(hours['cpu'])} to the `cpu` preset and "
+                      f"{span(hours['paper'])} to `paper` at the {r['eval_images_per_second']:,.0f} images/s it "
+                      f"evaluates, against {span(paper_train)} of `paper` training at one run's speed.")
 if eval_lines:
     display(Markdown("\n\n".join(eval_lines)))
 cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.recorded_path(it.config).exists()]
