@@ -60,3 +60,21 @@ def test_toc_lists_every_chapter():
     toc = (ROOT / "_toc.yml").read_text()
     for py in (ROOT / "notebooks").glob("*.py"):
         assert f"notebooks/{py.stem}" in toc
+
+
+def test_a_plain_pip_install_carries_every_module(tmp_path):
+    """``pip install .`` (not editable) installs the subpackages too, not only ltnb's top-level modules."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"  # a copy, so the build leaves nothing in the checkout
+    shutil.copytree(ROOT / "ltnb", src / "ltnb", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                        "--no-index", "--target", str(tmp_path / "site"), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    want = {p.relative_to(ROOT).as_posix() for p in (ROOT / "ltnb").rglob("*.py")}
+    got = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site" / "ltnb").rglob("*.py")}
+    assert want <= got, sorted(want - got)
