@@ -36,7 +36,8 @@ book: data
 # folder here, so the notebooks read the recordings alone, as on a fresh clone: a local store's full-precision
 # runs would shift post-hoc numbers computed from the recordings' float16 arrays in the last digit.
 test: data
-	LTNB_RUNS=$$(mktemp -d) $(PY) -m pytest -q tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+	store=$$(mktemp -d); LTNB_RUNS=$$store $(PY) -m pytest -q tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg; rc=$$?; rm -rf "$$store"; exit $$rc
 
 # Record the book's runs with the repository (results/runs/<preset>/): PRESET=cpu|paper (default: paper on
 # CUDA, else cpu), ARGS for more options of python -m ltnb.record (--minutes N, --workers N, --executor slurm).
