@@ -234,8 +234,11 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
     from ltnb.training.stacked import groups
 
     stack = default_stack(dev) if stack is None else int(stack)
-    if stack > 1:  # stage-1 runs in stacks first (a stack's time: its runs' estimates over the measured speed-up)
-        for g in groups([it.config for it in todo if not it.config.dependencies()], stack):
+    if stack > 1:  # stage-1 runs in stacks first (a stack's time: its runs' estimates over the measured speed-up);
+        # within a tier the fullest stacks go first, so a short GPU slice records the most runs it can
+        tier = {it.key: it.tier for it in todo}
+        stacks = groups([it.config for it in todo if not it.config.dependencies()], stack)
+        for g in sorted(stacks, key=lambda g: (min(tier[c.key] for c in g), -len(g))):
             its = [next(it for it in todo if it.key == c.key) for c in g]
             secs = sum(est[it.key] for it in its) / stack_speedup(len(its), dev.split(":")[0])
             if budget is not None and time.time() - start + secs > budget:

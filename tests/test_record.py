@@ -120,3 +120,25 @@ def test_record_can_stack_compatible_runs(dirs):
                if it.tier == 1 and not it.config.stage2]
     assert stacked == [4, 4, 4, 4]  # CE, CE + mixup, LDAM-DRW, Balanced Softmax: one network
     assert record.check("smoke") == []
+
+
+def test_a_slice_trains_the_fullest_stacks_of_a_tier_first(dirs, monkeypatch):
+    from ltnb import parallel
+    from ltnb.training.stacked import groups
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def first_stack(cfgs, device, progress=True):
+        seen.append(len(cfgs))
+        raise Stop
+
+    monkeypatch.setattr(parallel, "train_stack", first_stack)
+    with pytest.raises(Stop):
+        record.record("smoke", dataset="fmnist", tiers=(1,), stack=8, device="cpu")
+    items = [it for it in record.book_items("smoke", "fmnist") if it.tier == 1 and not it.config.dependencies()]
+    sizes = [len(g) for g in groups([it.config for it in items], 8)]
+    assert sizes[0] < max(sizes)  # in priority order a run that cannot stack comes first (the experts)...
+    assert seen == [max(sizes)]  # ...but the fullest stack trains first: the most runs for the GPU minutes
