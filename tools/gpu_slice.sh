@@ -17,7 +17,7 @@ mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 {
   echo "== $(date -u +%FT%TZ) looking for CIFAR on this machine"
-  find / -maxdepth 5 \( -name 'cifar-10-batches-py' -o -name 'cifar-100-python' \) -not -path '/proc/*' 2>/dev/null | head -5
+  find / -maxdepth 5 \( -name 'cifar-10-batches-py' -o -name 'cifar-100-python' \) -not -path '/proc/*' -not -path '/tmp/*' 2>/dev/null | head -5
   echo "== $(date -u +%FT%TZ) recording for ${record_minutes} min (tiers $tiers, stack $stack)"
   tools/gpu_record.sh "$record_minutes" "$tiers" "$stack"
   echo "== $(date -u +%FT%TZ) bench (at most ${bench_seconds} s)"
