@@ -22,7 +22,15 @@ ls data/cifar-10-batches-py 2>/dev/null && echo "CIFAR-10 is here: record with -
 before=$(mktemp)
 find results/runs/$preset -name config.json 2>/dev/null | sort > "$before" || true
 python -m ltnb.record --preset "$preset" --plan | grep -E "^tier|^missing in all" || true
-python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$minutes" --stack "$stack" 2>&1 | tail -5
+t0=$(date +%s)
+if ! python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$minutes" --stack "$stack" > "$out/record.log" 2>&1; then
+  # the stacked path has not yet run on every GPU: keep the slice, record the rest of its budget one run at a time
+  tail -25 "$out/record.log"
+  left=$(python -c "print(max(0.0, $minutes - ($(date +%s) - $t0) / 60))")
+  echo "stacked recording failed (above); the remaining $left min without stacking"
+  python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$left" --stack 1 >> "$out/record.log" 2>&1 || true
+fi
+tail -5 "$out/record.log"
 python -m ltnb.record --check --preset "$preset" | tail -3
 find results/runs/$preset -name config.json 2>/dev/null | sort | comm -13 "$before" - | xargs -r -n1 dirname > "$out/new.txt"
 echo "$(wc -l < "$out/new.txt") new recordings"
