@@ -34,7 +34,7 @@ class GraphedStep:
             self.step(inputs)
             return
         if key not in self.graphs:
-            static = {k: _clone(v) for k, v in inputs.items()}
+            static = _clone(inputs)
             torch.cuda.synchronize()
             graph = torch.cuda.CUDAGraph()
             try:
@@ -48,18 +48,31 @@ class GraphedStep:
                 return
             self.graphs[key] = (graph, static)
         graph, static = self.graphs[key]
-        for k, v in inputs.items():
-            _copy(static[k], v)
+        _copy(static, inputs)
         graph.replay()
 
 
 def _clone(v):
-    return [t.clone() for t in v] if isinstance(v, list) else v.clone()
+    """A copy of the step's inputs in fresh memory, whatever their nesting: a dict of tensors and lists of
+    tensors for one run, a list of such dicts for stacked runs."""
+    if isinstance(v, dict):
+        return {k: _clone(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_clone(x) for x in v)
+    return v.clone()
 
 
-def _copy(dst, src):
-    if isinstance(dst, list):
-        for d, s in zip(dst, src):
-            d.copy_(s, non_blocking=True)
+def _copy(dst, src) -> None:
+    """Write ``src`` into the recorded inputs ``dst`` (same nesting, same shapes)."""
+    if isinstance(dst, dict):
+        if dst.keys() != src.keys():
+            raise ValueError(f"a recorded step's inputs changed: {sorted(dst)} then {sorted(src)}")
+        for k in dst:
+            _copy(dst[k], src[k])
+    elif isinstance(dst, (list, tuple)):
+        if len(dst) != len(src):
+            raise ValueError(f"a recorded step's inputs changed: {len(dst)} then {len(src)} entries")
+        for d, x in zip(dst, src):
+            _copy(d, x)
     else:
         dst.copy_(src, non_blocking=True)
