@@ -131,7 +131,8 @@ def imports() -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ltnb"):
                 for a in node.names:
                     sub = f"{node.module}.{a.name}"
-                    deps.add(sub if (ROOT / (sub.replace(".", "/") + ".py")).exists() else node.module)
+                    path = ROOT / sub.replace(".", "/")
+                    deps.add(sub if path.with_suffix(".py").exists() or path.is_dir() else node.module)
             elif isinstance(node, ast.Import):
                 deps |= {a.name for a in node.names if a.name.startswith("ltnb")}
         graph[name] = deps - {name, "ltnb"}
@@ -151,6 +152,21 @@ def test_every_module_imports_downward_only():
     # a subpackage's __init__ imports none of its own modules (they import it implicitly)
     assert not {d for d in graph["ltnb.training"] if d.startswith("ltnb.training.")}
     assert not {d for d in graph["ltnb.chapters"] if d.startswith("ltnb.chapters.")}
+
+
+def test_the_readmes_layout_table_lists_every_module_in_import_order():
+    """README's Layout table: every ltnb module (a subpackage as one entry), each importing only those before it."""
+    import re
+
+    rows = [line for line in (ROOT / "README.md").read_text().split("## Layout", 1)[1].splitlines()
+            if line.startswith("| `")]
+    order = [name.rstrip("/") for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])]
+    top = lambda module: module.split(".")[1]  # noqa: E731  ltnb.training.stage1 -> training
+    graph = imports()
+    assert {top(m) for m in graph if m != "ltnb"} == set(order)
+    late = [(m, d) for m, deps in graph.items() if m != "ltnb" for d in deps
+            if top(d) != top(m) and order.index(top(d)) > order.index(top(m))]
+    assert late == [], "modules importing one listed after them in the README"
 
 
 def test_no_module_is_above_about_400_lines():
