@@ -85,5 +85,8 @@ def test_train_many_stacks_and_stores_each_run_under_its_own_key(tmp_store):
     runs = train_many(CFGS + [RunConfig(preset="smoke", stage2="crt")], stack=3, device="cpu", progress=False)
     assert [r.config for r in runs[:3]] == CFGS
     assert all(r.metrics["stacked"] == 3 for r in runs[:3]) and runs[3].metrics["stage"] == 2
-    alone = get_or_train(CFGS[1], progress=False, root=tmp_store.parent / "alone")
-    assert alone.metrics["accuracy"] == pytest.approx(runs[1].metrics["accuracy"], abs=0.02)
+    # stored as if trained alone: the same first-epoch loss up to float rounding (the exact agreement is the
+    # step-for-step test's; later epochs at lr 0.1 amplify rounding, and a 6-step model's accuracy is noise)
+    for k, cfg in enumerate(CFGS):
+        alone = get_or_train(cfg, progress=False, root=tmp_store.parent / "alone")
+        assert alone.metrics["history"]["loss"][0] == pytest.approx(runs[k].metrics["history"]["loss"][0], rel=0.02)
