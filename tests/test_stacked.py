@@ -14,12 +14,37 @@ GCL = (("cloud", "log"), ("noise_mul", 0.5), ("s", 30.0))
 CFGS = [RunConfig(preset="smoke", seed=0),
         RunConfig(preset="smoke", seed=1, loss="balanced_softmax", drw=True),
         RunConfig(preset="smoke", seed=2, loss="gcl", mixup_alpha=1.0, extra=GCL)]
+CW = (("cw_eps", 0.001), ("whiten", True))  # the whitening chapter's channel whitening before the head
+CW_CFGS = [RunConfig(preset="smoke", seed=0, extra=CW),
+           RunConfig(preset="smoke", seed=1, loss="ldam", drw=True, extra=CW)]
 # two steps across an epoch boundary, DRW switching on in the second epoch
 SHORT = dataclasses.replace(PRESETS["smoke"], epochs=2, max_steps=1, lr=0.01, drw_start=0.5)
 
 
 def whole(model) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_channel_whitened_runs_stack_each_with_its_own_whitening():
+    """CW runs stack like the others; each run's whitening layer (running mean and covariance) stays its own.
+
+    The first step is a forward pass on equal weights: equal to rounding. After it, whitening's inverse square
+    root of a 16-channel covariance from 64 images amplifies rounding, most under LDAM's large loss: on a CPU
+    limited to AVX2 (fp32) the second loss was 3.3e-4 and the weights 7.6e-3 apart (relative), so the bounds
+    are 2e-3 and 5e-2: loose for rounding, far below what a run mixed up with another or left unwhitened gives.
+    """
+    lt = common.dataset("fmnist", 100)
+    alone = [stage1.fit(c, lt, SHORT, "cpu", progress=False, fast=False) for c in CW_CFGS]
+    together = stacked.fit_stacked(CW_CFGS, lt, SHORT, "cpu", progress=False, fast=False)
+    for (m1, h1), (m2, h2) in zip(alone, together):
+        assert h1["loss"][0] == pytest.approx(h2["loss"][0], rel=1e-4)
+        assert np.allclose(h1["loss"], h2["loss"], rtol=2e-3), (h1["loss"], h2["loss"])
+        assert float((whole(m1) - whole(m2)).norm() / whole(m1).norm()) < 5e-2
+        w1, w2 = m1.backbone.whiten, m2.backbone.whiten
+        assert torch.allclose(w1.running_cov, w2.running_cov, rtol=0, atol=1e-3)  # 4e-5 apart on AVX2
+        assert not torch.equal(w2.running_cov, torch.eye(len(w2.running_cov)))  # it learned a covariance
+    cov = [m.backbone.whiten.running_cov for m, _ in together]
+    assert not torch.allclose(cov[0], cov[1])  # two runs, two whitening layers
 
 
 def test_three_different_runs_stacked_and_alone_agree_step_for_step():
@@ -43,7 +68,8 @@ def test_three_different_runs_stacked_and_alone_agree_step_for_step():
     assert len({tuple(h["loss"]) for _, h in together}) == 3  # three different runs, not one copied
 
 
-@pytest.mark.parametrize("cfg", CFGS + [RunConfig(preset="smoke", seed=4, loss="ldam", drw=True)], ids=lambda c: c.label)
+@pytest.mark.parametrize("cfg", CFGS + [RunConfig(preset="smoke", seed=4, loss="ldam", drw=True), CW_CFGS[1]],
+                         ids=lambda c: c.label)
 def test_a_stack_of_one_is_the_run_alone_bit_for_bit(cfg):
     """The stacked loop's epochs, draws, DRW switch and unstacking, against fit(): identical numbers."""
     lt = common.dataset("fmnist", 100)
@@ -69,7 +95,8 @@ def test_the_stacked_shortcut_pads_each_network_apart():
 
 def test_only_compatible_runs_stack():
     assert stacked.stack_key(CFGS[0]) == stacked.stack_key(CFGS[2])
-    assert stacked.stack_key(RunConfig(preset="smoke", extra=(("whiten", True),))) is None
+    assert stacked.stack_key(CW_CFGS[0]) == stacked.stack_key(CW_CFGS[1]) != stacked.stack_key(CFGS[0])
+    assert stacked.stack_key(RunConfig(preset="smoke", head="experts")) is None
     assert stacked.stack_key(RunConfig(preset="smoke", imb=50)) != stacked.stack_key(CFGS[0])
     assert stacked.stack_key(RunConfig(preset="smoke", sampler="bet")) != stacked.stack_key(CFGS[0])
     groups = stacked.groups(CFGS + [RunConfig(preset="smoke", imb=50), RunConfig(preset="smoke", stage2="crt")], 2)

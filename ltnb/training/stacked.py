@@ -3,7 +3,8 @@
 Every convolution of the K ResNet-32s becomes one grouped convolution (``groups = K``, K times the
 channels) and every batch norm one batch norm over K times the channels; each run's images sit in
 its own channel slice, so no number of one run touches another's. The heads stay separate (they may
-differ: linear, cosine, angular). Each run keeps its own initialisation (its seed), batches, random
+differ: linear, cosine, angular), and so does a channel-whitening layer before the head (the whitening chapter's
+CW runs). Multi-expert networks, pruned runs and stage 2 train alone. Each run keeps its own initialisation (its seed), batches, random
 draws (augmentation, mixup, GCL clouds), loss, DRW phase, batch-norm statistics and optimizer state
 (SGD's momentum and weight decay are element-wise), so its numbers are those of training alone up to
 floating-point rounding; afterwards the network is cut back into K runs and each is stored under its
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltnb import data as D, evaluate, models
+from ltnb import data as D, evaluate, models, whitening
 from ltnb.config import RunConfig
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
@@ -33,7 +34,7 @@ SHAPE_KNOBS = ("whiten", "cw_eps", "per_class", "subset_seed", "prune", "prune_f
 
 def stack_key(cfg: RunConfig):
     """Runs with the same key can train as one stacked network (None: this run trains alone)."""
-    if cfg.stage2 or cfg.head == "experts" or cfg.knob("whiten") or cfg.knob("prune"):
+    if cfg.stage2 or cfg.head == "experts" or cfg.knob("prune"):
         return None
     return (cfg.dataset, cfg.imb, cfg.preset, cfg.sampler == "bet") + tuple(cfg.knob(k) for k in SHAPE_KNOBS)
 
@@ -108,21 +109,33 @@ def unstack_into(stacked: nn.Module, backbones: list[nn.Module]) -> None:
                             dst.copy_(t.chunk(K)[k])
 
 
+def convolutional(backbone: nn.Module) -> nn.Module:
+    """The convolutional part of a run's backbone: what stacks (channel whitening, if any, stays per run)."""
+    return backbone.net if isinstance(backbone, whitening.WhitenedBackbone) else backbone
+
+
 class StackedNet(nn.Module):
-    """K networks as one: a stacked backbone and the K heads; ``forward`` returns the K outputs."""
+    """K networks as one: a stacked backbone, then each run's own channel whitening (if its backbone has one)
+    and head on its slice of the features; ``forward`` returns the K outputs."""
 
     def __init__(self, nets: list[nn.Module]):
         super().__init__()
         self.K, self.dim = len(nets), nets[0].backbone.feature_dim
-        self.backbone = stack_backbones([n.backbone for n in nets])
+        self.backbone = stack_backbones([convolutional(n.backbone) for n in nets])
+        whitened = [n.backbone.whiten for n in nets if isinstance(n.backbone, whitening.WhitenedBackbone)]
+        if whitened and len(whitened) != len(nets):
+            raise ValueError("runs with and without channel whitening cannot stack")
+        self.whiten = nn.ModuleList(whitened) if whitened else None
         self.heads = nn.ModuleList(n.head for n in nets)
 
-    def features(self, x):
-        return self.backbone(x)
+    def features(self, x) -> list[torch.Tensor]:
+        """Each run's features: its slice of the stacked backbone's, whitened by its own layer if it has one."""
+        z = self.backbone(x)
+        zs = [z[:, k * self.dim:(k + 1) * self.dim] for k in range(self.K)]
+        return [w(zk) for w, zk in zip(self.whiten, zs)] if self.whiten is not None else zs
 
     def forward(self, x):
-        z = self.backbone(x)
-        return [h(z[:, k * self.dim:(k + 1) * self.dim]) for k, h in enumerate(self.heads)]
+        return [h(z) for h, z in zip(self.heads, self.features(x))]
 
 
 @torch.no_grad()
@@ -134,9 +147,9 @@ def predict_stacked(net: StackedNet, images: D.DeviceImages, limit: int | None, 
     for i in range(0, n, batch_size):
         x, _ = images.batch(torch.arange(i, min(i + batch_size, n), device=images.device), augment=False)
         with cast:
-            z = net.backbone(x.repeat(1, net.K, 1, 1)).float()
-        for k, h in enumerate(net.heads):
-            outs[k].append(h(z[:, k * net.dim:(k + 1) * net.dim]).float().cpu())
+            zs = [z.float() for z in net.features(x.repeat(1, net.K, 1, 1))]
+        for k, (h, z) in enumerate(zip(net.heads, zs)):
+            outs[k].append(h(z).float().cpu())  # the head in fp32, as predict() does for a run alone
     return [torch.cat(o) for o in outs], images.labels[:n].cpu()
 
 
@@ -243,7 +256,7 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.time() - t0 - eval_seconds
-    unstack_into(net.backbone, [n.backbone for n in nets])
+    unstack_into(net.backbone, [convolutional(n.backbone) for n in nets])
     for k, h in enumerate(histories):
         h.update(eval_seconds=eval_seconds / K, seconds=seconds / K, images_per_second=seen / max(seconds, 1e-9),
                  precision="bf16 autocast" if fast else "fp32", compile="off",
