@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from ltnb import chapters, derived, store
+from ltnb.budget import estimates, stack_seconds
 from ltnb.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, resolve_device
@@ -105,54 +105,6 @@ def recorded(item: Item) -> bool:
         return True
     run = store._read(item.config, path, recorded=True)
     return all(derived._stored(run, k) is not None for k in item.kinds)
-
-
-# ------------------------------------------------------------------ estimates
-
-
-# One single-network stage-1 run, when none is measured here. cpu: measured on 2 cores (one thread a run);
-# paper on cuda: measured on an H200 (about 93 s); paper on the CPU: the cpu preset scaled by 20x the epochs and
-# about 4x the work of the full width, a rough figure that says "not here"; cpu on cuda: a guess from the same rate.
-DEFAULT_SECONDS = {"cpu": {"cpu": 300.0, "paper": 300.0 * 20 * 4, "smoke": 3.0},
-                   "cuda": {"cpu": 10.0, "paper": 125.0, "smoke": 1.0}}  # paper: 93 s training on an H100 + ~30 s evaluating every epoch
-
-
-def _kind(cfg: RunConfig) -> str:
-    if cfg.stage2 in ("mislas", "alas"):
-        return "stage 2 on images"
-    if cfg.stage2:
-        return "stage 2 on features"
-    return "experts" if cfg.head == "experts" else "stage 1"
-
-
-def estimates(items, device: str) -> dict[str, float]:
-    """Seconds each item would take here: the median of measured runs of its kind at its preset on this kind of
-    device (stored or recorded), scaled by epochs and experts; a default per preset where none is measured."""
-    measured: dict = {}
-    for it in items:
-        if store.exists(it.config):
-            run = store.load(it.config)
-            if str(run.metrics.get("device", "")).split(":")[0] == device:
-                epochs = len(run.metrics.get("history", {}).get("epoch", [])) or 1
-                measured.setdefault((_kind(it.config), it.config.preset), []).append(
-                    run.metrics.get("train_seconds", 0) / (epochs if _kind(it.config) != "stage 2 on features" else 1))
-    out = {}
-    for it in items:
-        c, p = it.config, PRESETS[it.config.preset]
-        epochs = min(p.epochs, int(c.knob("stop_epoch", p.epochs)))
-        per = measured.get((_kind(c), c.preset))
-        base = measured.get(("stage 1", c.preset))
-        default = DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs
-        if per:
-            unit = float(np.median(per))
-        elif _kind(c) == "experts":
-            unit = 2.5 * (float(np.median(base)) if base else default)
-        elif _kind(c) == "stage 1":
-            unit = float(np.median(base)) if base else default
-        else:
-            unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
-        out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)
-    return out
 
 
 # ------------------------------------------------------------------ training
@@ -230,7 +182,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
         deps = sum(est.get(d.key, est[it.key]) for d in it.config.dependencies() if not store.exists(d))
         return budget is None or time.time() - start + est[it.key] + deps <= budget
 
-    from ltnb.parallel import default_stack, stack_speedup, train_stack
+    from ltnb.parallel import default_stack, train_stack
     from ltnb.training.stacked import groups
 
     stack = default_stack(dev) if stack is None else int(stack)
@@ -240,7 +192,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
         stacks = groups([it.config for it in todo if not it.config.dependencies()], stack)
         for g in sorted(stacks, key=lambda g: (min(tier[c.key] for c in g), -len(g))):
             its = [next(it for it in todo if it.key == c.key) for c in g]
-            secs = sum(est[it.key] for it in its) / stack_speedup(len(its), dev.split(":")[0])
+            secs = stack_seconds([est[it.key] for it in its], [it.config for it in its], dev.split(":")[0])
             if budget is not None and time.time() - start + secs > budget:
                 continue
             train_stack(g, dev, progress=False)

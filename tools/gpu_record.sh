@@ -7,6 +7,7 @@
 #   MINUTES  start no run (or stack of runs) that would pass this budget; leave time for the copy back
 #   TIERS    which tiers to record, e.g. 1 or 1,2 (default 1,2)
 #   STACK    compatible stage-1 runs trained as one network (default 16)
+# WORKERS (default 4): processes sharing the GPU for what does not stack (multi-expert runs, stage 2) after the stacks
 # New recordings come back as results-$preset-<n>.tar.gz under $OUT (at most 8 files of 16 MiB):
 # unpack them at the repository root, then: python -m ltnb.record --check --preset "$preset"
 set -euo pipefail
@@ -23,12 +24,12 @@ before=$(mktemp)
 find results/runs/$preset -name config.json 2>/dev/null | sort > "$before" || true
 python -m ltnb.record --preset "$preset" --plan | grep -E "^tier|^missing in all" || true
 t0=$(date +%s)
-if ! python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$minutes" --stack "$stack" > "$out/record.log" 2>&1; then
+if ! python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$minutes" --stack "$stack" --workers "${WORKERS:-4}" > "$out/record.log" 2>&1; then
   # the stacked path has not yet run on every GPU: keep the slice, record the rest of its budget one run at a time
   tail -25 "$out/record.log"
   left=$(python -c "print(max(0.0, $minutes - ($(date +%s) - $t0) / 60))")
   echo "stacked recording failed (above); the remaining $left min without stacking"
-  python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$left" --stack 1 >> "$out/record.log" 2>&1 || true
+  python -m ltnb.record --preset "$preset" --tiers "$tiers" --minutes "$left" --stack 1 --workers "${WORKERS:-4}" >> "$out/record.log" 2>&1 || true
 fi
 tail -5 "$out/record.log"
 python -m ltnb.record --check --preset "$preset" | tail -3
