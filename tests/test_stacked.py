@@ -117,3 +117,10 @@ def test_train_many_stacks_and_stores_each_run_under_its_own_key(tmp_store):
     for k, cfg in enumerate(CFGS):
         alone = get_or_train(cfg, progress=False, root=tmp_store.parent / "alone")
         assert alone.metrics["history"]["loss"][0] == pytest.approx(runs[k].metrics["history"]["loss"][0], rel=0.02)
+
+
+def test_a_run_without_a_cuda_graph_does_not_make_its_stack_eager():
+    aem = RunConfig(preset="smoke", loss="aem", mixup_alpha=1.0)
+    assert not stage1.graphable(aem) and stage1.graphable(CFGS[0])
+    assert stacked.stack_key(aem) != stacked.stack_key(CFGS[0])
+    assert stage1.graphable(RunConfig(preset="smoke", extra=(("subset_seed", 1),)))  # other images, the same step

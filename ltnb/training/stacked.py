@@ -24,8 +24,8 @@ from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
 from ltnb.training.common import autocast, compile_mode, fast_default, learning_rate, progress_bar, training_set
-from ltnb.training.stage1 import (HeadGradientNorms, batch_loss, build_model, cuda_graphs_default, finish, make_batch,
-                                  make_loss, set_lr, sgd, step_inputs)
+from ltnb.training.stage1 import (HeadGradientNorms, batch_loss, build_model, cuda_graphs_default, finish, graphable,
+                                  make_batch, make_loss, set_lr, sgd, step_inputs)
 
 # knobs that change the network, the training set or the number of steps: runs stack only when they agree
 SHAPE_KNOBS = ("whiten", "cw_eps", "per_class", "subset_seed", "prune", "prune_fraction", "score_runs",
@@ -36,7 +36,8 @@ def stack_key(cfg: RunConfig):
     """Runs with the same key can train as one stacked network (None: this run trains alone)."""
     if cfg.stage2 or cfg.head == "experts" or cfg.knob("prune"):
         return None
-    return (cfg.dataset, cfg.imb, cfg.preset, cfg.sampler == "bet") + tuple(cfg.knob(k) for k in SHAPE_KNOBS)
+    # graphable: a run without a CUDA graph would make its whole stack train eagerly, so it stacks with its kind
+    return (cfg.dataset, cfg.imb, cfg.preset, cfg.sampler == "bet", graphable(cfg)) + tuple(cfg.knob(k) for k in SHAPE_KNOBS)
 
 
 def groups(cfgs, k: int) -> list[list[RunConfig]]:

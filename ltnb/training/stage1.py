@@ -107,7 +107,8 @@ def make_loss(cfg: RunConfig, counts, epoch: int, p: Preset, device, generator=N
 GRAPHABLE = {"loss": ("ce", "ldam", "balanced_softmax", "gcl"), "head": ("linear", "cosine"),
              "extra": {"cloud", "noise_mul", "margin", "s", "stop_epoch",
                        # BET only changes which images a batch holds; the balanced reference only the set
-                       "bet_alpha", "bet_blocks", "bet_interval", "bet_iterations", "bet_r_min", "per_class"}}
+                       "bet_alpha", "bet_blocks", "bet_interval", "bet_iterations", "bet_r_min", "per_class",
+                       "subset_seed"}}  # another long-tailed subset: other images, the same step
 
 
 def graphable(cfg: RunConfig) -> bool:
