@@ -45,9 +45,14 @@ PROVENANCE = re.compile(r"(\d+) runs: (\d+) read from the recordings, (\d+) from
 def execute(path: Path, cwd: Path) -> dict:
     """Run one chapter in place under papermill; returns the counts its provenance box printed."""
     import papermill
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    class LocalKernelManager(AsyncKernelManager):  # the kernel talks over local sockets: no TCP, no warning about it
+        transport = Unicode("ipc")
 
     papermill.execute_notebook(str(path), str(path), cwd=str(cwd), progress_bar=False, log_output=False,
-                               kernel_name="python3")
+                               kernel_name="python3", kernel_manager_class=LocalKernelManager)
     strip(path)
     text = path.read_text()
     m = PROVENANCE.search(text)
