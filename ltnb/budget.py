@@ -9,14 +9,17 @@ import numpy as np
 
 from ltnb import store
 from ltnb.config import RunConfig
+from ltnb.parallel import stack_speedup
 from ltnb.presets import PRESETS
+from ltnb.training.stage1 import graphable
 
 
 # One single-network stage-1 run, when none is measured here. cpu: measured on 2 cores (one thread a run);
-# paper on cuda: measured on an H200 (about 93 s); paper on the CPU: the cpu preset scaled by 20x the epochs and
-# about 4x the work of the full width, a rough figure that says "not here"; cpu on cuda: a guess from the same rate.
+# paper on cuda: 93 s of training measured on an H100 (about the same on an H200) and ~30 s evaluating every
+# epoch; paper on the CPU: the cpu preset scaled by 20x the epochs and about 4x the work of the full width, a
+# rough figure that says "not here"; cpu on cuda: a guess from the same rate.
 DEFAULT_SECONDS = {"cpu": {"cpu": 300.0, "paper": 300.0 * 20 * 4, "smoke": 3.0},
-                   "cuda": {"cpu": 10.0, "paper": 125.0, "smoke": 1.0}}  # paper: 93 s training on an H100 + ~30 s evaluating every epoch
+                   "cuda": {"cpu": 10.0, "paper": 125.0, "smoke": 1.0}}
 # A run whose step cannot be recorded as a CUDA graph (channel whitening, experts, angular heads) trains eagerly:
 # 9,075 against 31,307 images/s on the H100 (make bench), on the training share (95 of 125 s) of its time.
 CUDA_EAGER = 1 + 95 / 125 * (31307 / 9075 - 1)
@@ -33,8 +36,6 @@ def _kind(cfg: RunConfig) -> str:
 def estimates(items, device: str) -> dict[str, float]:
     """Seconds each item would take here: the median of measured runs of its kind at its preset on this kind of
     device (stored or recorded), scaled by epochs and experts; a default per preset where none is measured."""
-    from ltnb.training.stage1 import graphable
-
     eager = lambda c: device == "cuda" and not graphable(c)  # noqa: E731
     measured: dict = {}
     for it in items:  # runs trained alone (a stacked run's seconds are its share of the stack's), evaluation included
@@ -68,9 +69,6 @@ def estimates(items, device: str) -> dict[str, float]:
 def stack_seconds(alone: list[float], cfgs, device: str) -> float:
     """A stack's time from its runs' times alone: over the stacking speed-up; a stack that trains eagerly on CUDA
     (no CUDA graph) is bound by launching its kernels, so it takes at least its slowest run's time alone."""
-    from ltnb.parallel import stack_speedup
-    from ltnb.training.stage1 import graphable
-
     if device == "cuda" and not all(graphable(c) for c in cfgs):
         return max(sum(alone) / CUDA_EAGER / stack_speedup(len(alone), device), max(alone))
     return sum(alone) / stack_speedup(len(alone), device)

@@ -3,9 +3,9 @@
 Every convolution of the K ResNet-32s becomes one grouped convolution (``groups = K``, K times the
 channels) and every batch norm one batch norm over K times the channels; each run's images sit in
 its own channel slice, so no number of one run touches another's. The heads stay separate (they may
-differ: linear, cosine, angular), and so does a channel-whitening layer before the head (the whitening chapter's
-CW runs). Multi-expert networks, pruned runs and stage 2 train alone. Each run keeps its own initialisation (its seed), batches, random
-draws (augmentation, mixup, GCL clouds), loss, DRW phase, batch-norm statistics and optimizer state
+differ: linear, cosine, angular), and so does a channel-whitening layer before the head (the CW runs).
+Multi-expert networks, pruned runs and stage 2 train alone. Each run keeps its own initialisation (its seed),
+batches, random draws (augmentation, mixup, GCL clouds), loss, DRW phase, batch-norm statistics and optimizer state
 (SGD's momentum and weight decay are element-wise), so its numbers are those of training alone up to
 floating-point rounding; afterwards the network is cut back into K runs and each is stored under its
 own key. One step launches the kernels of one network instead of K: what a GPU needs to be busy.
@@ -37,7 +37,8 @@ def stack_key(cfg: RunConfig):
     if cfg.stage2 or cfg.head == "experts" or cfg.knob("prune"):
         return None
     # graphable: a run without a CUDA graph would make its whole stack train eagerly, so it stacks with its kind
-    return (cfg.dataset, cfg.imb, cfg.preset, cfg.sampler == "bet", graphable(cfg)) + tuple(cfg.knob(k) for k in SHAPE_KNOBS)
+    head = (cfg.dataset, cfg.imb, cfg.preset, cfg.sampler == "bet", graphable(cfg))
+    return head + tuple(cfg.knob(k) for k in SHAPE_KNOBS)
 
 
 def groups(cfgs, k: int) -> list[list[RunConfig]]:
@@ -124,9 +125,7 @@ class StackedNet(nn.Module):
         self.K, self.dim = len(nets), nets[0].backbone.feature_dim
         self.backbone = stack_backbones([convolutional(n.backbone) for n in nets])
         whitened = [n.backbone.whiten for n in nets if isinstance(n.backbone, whitening.WhitenedBackbone)]
-        if whitened and len(whitened) != len(nets):
-            raise ValueError("runs with and without channel whitening cannot stack")
-        self.whiten = nn.ModuleList(whitened) if whitened else None
+        self.whiten = nn.ModuleList(whitened) if whitened else None  # all or none: "whiten" is in the stack key
         self.heads = nn.ModuleList(n.head for n in nets)
 
     def features(self, x) -> list[torch.Tensor]:
