@@ -117,7 +117,7 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
     from ltnb.runs import get_or_train
 
     torch.set_num_threads(threads)
-    run = get_or_train(cfg, device=device, progress=False)
+    run = get_or_train(cfg, device=device, progress=False, full=bool(kinds) or bool(cfg.stage2))
     export(run, kinds)
     return cfg.key
 

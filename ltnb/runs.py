@@ -23,15 +23,23 @@ def train(cfg: RunConfig, dependencies=(), device="auto", progress: bool = True)
     return stage1.train_stage1(cfg, dependencies, device, progress)
 
 
-def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None) -> Run:
+def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None, full: bool = False) -> Run:
     """The stored run of ``cfg`` if there is one, else train it (after its dependencies: a stage-2 run's
-    parent, a pruned run's scoring runs) and store it."""
+    parent, a pruned run's scoring runs) and store it.
+
+    ``full``: a recording does not do (it lacks the network and the features); train the config into the run
+    store instead. A stage-2 run asks for its parent so, and says so when the parent is only recorded.
+    """
     run = load(cfg, root)
-    if run is not None:
+    if run is not None and not (full and run.recorded):
         return run
-    deps = [get_or_train(d, device, progress, root) for d in cfg.dependencies()]
+    if run is not None and progress:
+        print(f"{cfg.label} ({cfg.dataset} imb {cfg.imb:g}, seed {cfg.seed}) is recorded without its network and "
+              f"features, which {'its stage-2 runs train on' if not cfg.stage2 else 'this run needs'}: training it "
+              f"into the run store {store_root(root)}")
+    deps = [get_or_train(d, device, progress, root, full=bool(cfg.stage2)) for d in cfg.dependencies()]
     with training_lock(cfg, root):  # a second process asking for this key waits here, then reads the run
         run = load(cfg, root)
-        if run is not None:
+        if run is not None and not (full and run.recorded):
             return run
         return save(cfg, *train(cfg, deps, device=device, progress=progress), root=root)

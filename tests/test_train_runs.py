@@ -217,3 +217,21 @@ def test_runs_record_test_accuracy_at_every_epoch(tmp_store):
     crt = get_or_train(RunConfig(preset="smoke", stage2="crt"), progress=False).metrics
     assert len(crt["history"]["test_acc"]) == PRESETS["smoke"].stage2_epochs
     assert crt["history"]["test_acc"][-1] == pytest.approx(crt["accuracy"])
+
+
+def test_a_stage2_run_on_a_parent_that_is_only_recorded_trains_the_parent_into_the_store(tmp_path, monkeypatch, capsys):
+    """A recording has no features or network: the stage-2 run's parent is trained into the run store (and says
+    so), never read from the recording and never a FileNotFoundError (MARR at imb 200 stopped so)."""
+    from ltnb import record
+
+    parent = RunConfig(preset="smoke", seed=3)
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))
+    record.export(get_or_train(parent, progress=False))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    assert runs.load(parent).recorded
+    child = dataclasses.replace(parent, stage2="crt")
+    run = get_or_train(child)
+    assert not run.recorded and (tmp_path / "store" / parent.key / "features.npz").is_file()
+    assert "recorded without its network and features" in capsys.readouterr().out
+    assert runs.load(parent).recorded is False  # the store's full run now wins over the recording
