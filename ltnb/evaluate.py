@@ -55,3 +55,16 @@ def metrics(logits: torch.Tensor, target: torch.Tensor, counts) -> dict:
            "nll": float(torch.nn.functional.cross_entropy(logits, target))}
     out.update(split_accuracy(pc, counts))
     return out, conf
+
+
+def not_probabilities(stage2: str | None, prediction: str | None = None, view: str = "run") -> str:
+    """Why a run's test scores are not probabilities a loss fitted, so that no ECE is read off them; '' if they are.
+
+    Angular scores (L2A, ABS, the angular prediction of ALAS and ATL) are class scores, not a softmax the training
+    fitted, and τ-norm rescales the classifier after training; no temperature is fitted here to make them so.
+    """
+    if view != "run" or prediction == "angular":
+        return "angular scores are not probabilities"
+    if stage2 == "tau_norm":
+        return "τ-norm rescales the weights after training"
+    return ""

@@ -64,3 +64,30 @@ def per_class_lines(series: dict[str, np.ndarray], counts, ylabel: str, title: s
     ax.set_title(title, loc="left", pad=14)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, never on the data
     return fig, ax
+
+
+def against_reference(series: dict[str, np.ndarray], reference: np.ndarray, counts, ylabel: str, title: str,
+                      names=None, log: bool = False):
+    """Per-class values beside the balanced reference (left) and what the imbalance does to each class
+    (right: value minus the reference, or their log ratio), classes in size order with their sizes and names
+    on the axis, so a class's size and how hard it is are read apart."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharex=True)
+    x = np.arange(len(reference))
+    for ax in axes:
+        shade_splits(ax, counts)
+    axes[0].plot(x, reference, color="k", ls="--", marker="s", ms=3, lw=1.2, label="balanced reference")
+    for name, values in series.items():
+        axes[0].plot(x, values, marker="o", ms=3, lw=1.2, label=name)
+        rel = np.log(values / reference) if log else values - reference
+        axes[1].plot(x, rel, marker="o", ms=3, lw=1.2, label=name)
+    axes[1].axhline(0, color="k", lw=0.8, ls="--")
+    axes[0].set(ylabel=ylabel)
+    axes[1].set(ylabel=f"log({ylabel} / balanced)" if log else f"{ylabel}: minus balanced")
+    axes[0].set_title(title, loc="left", pad=14)
+    axes[1].set_title("what the imbalance does to each class", loc="left", pad=14)
+    labels = [f"{i}{' ' + names[i] if names else ''}\n{int(n):,}" for i, n in enumerate(counts)]
+    for ax in axes:
+        ax.set_xticks(x, labels, fontsize=6.5, rotation=90 if names else 0)
+        ax.set_xlabel("class (training images), head → tail")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig, axes

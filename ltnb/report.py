@@ -29,6 +29,21 @@ def literature_cell(key: str | None, dataset: str, imb: float) -> str:
     return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples())
 
 
+def ece_cell(rs, view: str = "run") -> str:
+    """ECE (%) over the seeds, or '–' where the scores are not probabilities (:func:`evaluate.not_probabilities`)."""
+    from ltnb.evaluate import not_probabilities
+
+    r = rs[0]
+    if not_probabilities(getattr(getattr(r, "config", None), "stage2", None), r.metrics.get("prediction"), view):
+        return "–"
+    return _cell([x.metrics["ece"] for x in rs])
+
+
+ECE_NOTE = ("ECE (15 bins) is shown only where the test scores are the softmax the training fitted; '–' marks "
+            "angular scores (L2A, ABS, ALAS, ATL) and τ-norm's re-scaled weights, which are not probabilities "
+            "(no temperature is fitted here).")
+
+
 def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = None,
                    splits=SPLITS, literature_dataset: str | None = None, imb: float | None = None,
                    extra: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
@@ -42,7 +57,7 @@ def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = Non
         row = {"method": name}
         for s in splits:
             row[s] = _cell([r.metrics.get(s, float("nan")) for r in rs])
-        row["ECE"] = _cell([r.metrics["ece"] for r in rs])
+        row["ECE"] = ece_cell(rs)
         row["seeds"] = len(rs)
         if literature_dataset:
             row[f"reported on {literature_dataset}-LT"] = literature_cell(
@@ -62,3 +77,29 @@ def show(df: pd.DataFrame, stamp: str, caption: str = ""):
     uid = hashlib.sha1(text.encode()).hexdigest()[:8]  # stable ids: the same table renders to the same HTML
     # as HTML: a Styler's plain-text form carries its memory address, which changed the notebook on every run
     display(HTML(df.style.set_caption(text).set_uuid(uid).to_html()))
+
+
+VERDICT_STYLE = {"holds": "#1b7837", "does not hold": "#b2182b", "inside the noise": "#8c6d1f",
+                 "not testable here": "#666666", "not recorded": "#999999"}
+
+
+def verdict_badge(verdict: str) -> str:
+    return (f'<span class="ltnb-verdict" style="color:{VERDICT_STYLE.get(verdict, "#333")};'
+            f'font-weight:600">{verdict}</span>')
+
+
+def verdict_box(rows, stamp: str):
+    """The claims a figure or table tests, each with its verdict and the number behind it.
+
+    ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.verdicts`)."""
+    import html
+
+    from IPython.display import HTML, display
+
+    items = "".join(
+        f'<tr><td><code>{c.id}</code></td><td>{html.escape(c.where)}</td><td style="white-space:normal">'
+        f'{html.escape(c.text)}</td><td>{verdict_badge(v.verdict)}</td><td style="white-space:normal">'
+        f'{html.escape(v.number)}</td></tr>' for c, v in rows)
+    display(HTML(f'<div class="ltnb-claims"><table><caption>What the papers claim here, and what these runs '
+                 f'show — {html.escape(stamp)}</caption><thead><tr><th>claim</th><th>paper</th><th>in short</th>'
+                 f'<th>verdict</th><th>the number behind it</th></tr></thead><tbody>{items}</tbody></table></div>'))
