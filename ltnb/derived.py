@@ -1,4 +1,4 @@
-"""Arrays the chapters read that are computed from a run's own files, never trained.
+"""Arrays the chapters read that are computed from a run's own files (a recording lacking them: from the run trained into the store).
 
 A run in the user's store keeps its features and network, so these are computed when asked
 for; a recording (:mod:`ltnb.record`) keeps the small part of a run and stores the kinds its
@@ -15,6 +15,8 @@ Kinds:
 * ``features``: the stored subset of test features (50 per class) and the test labels.
 """
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import torch
@@ -115,11 +117,30 @@ def _stored(run: Run, kind: str) -> dict | None:
 
 
 _CACHE: dict = {}
+_READ_ONLY = []  # inside reading_only(): a recording without the arrays raises instead of training
 
 
-def get(run: Run, kind: str) -> dict[str, np.ndarray]:
-    """The arrays of ``kind`` for ``run``: stored with it (a recording), else computed from its files."""
+@contextlib.contextmanager
+def reading_only():
+    """Read derived arrays without training anything (the claims' verdicts read recordings as they are)."""
+    _READ_ONLY.append(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.pop()
+
+
+def get(run: Run, kind: str, train: bool = True) -> dict[str, np.ndarray]:
+    """The arrays of ``kind`` for ``run``: stored with it (a recording), else computed from its files.
+
+    A recording without them has no features or network to compute them from: the run is then trained into
+    the run store (``train``, saying so) and they are computed from that; ``train=False`` raises instead."""
     key = (str(run.path), kind)
     if key not in _CACHE:
-        _CACHE[key] = _stored(run, kind) or compute(run, kind)
+        found = _stored(run, kind)
+        if found is None and run.recorded and train and not _READ_ONLY:
+            from ltnb.runs import get_or_train
+
+            run = get_or_train(run.config, full=True)
+        _CACHE[key] = found or compute(run, kind)
     return _CACHE[key]

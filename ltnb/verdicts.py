@@ -252,7 +252,10 @@ def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int
     for imb in dict.fromkeys((float(setting.imb), 100.0)):
         key = (setting.dataset, imb, setting.preset, metric)
         if key not in _NOISE:
-            _NOISE[key] = _pooled(Setting(setting.dataset, imb, setting.preset, (0, 1)), metric)
+            from ltnb import derived
+
+            with derived.reading_only():
+                _NOISE[key] = _pooled(Setting(setting.dataset, imb, setting.preset, (0, 1)), metric)
         sd, df = _NOISE[key]
         if df >= 3:
             return sd, df, "" if imb == setting.imb else f"σ of imb {imb:g}"
@@ -296,10 +299,13 @@ def _mean_over_seeds(method: str, runs, quantity: str) -> np.ndarray:
 
 def evaluate(claim, setting: Setting) -> Verdict:
     """The verdict on ``claim`` (:class:`ltnb.claims.Claim`) from the runs recorded or stored at ``setting``."""
+    from ltnb import derived
+
     if claim.kind == "untestable":
         return Verdict(UNTESTABLE, claim.why)
     try:
-        return _evaluate(claim, setting)
+        with derived.reading_only():
+            return _evaluate(claim, setting)
     except FileNotFoundError as err:  # a view that needs arrays the recording does not keep
         return Verdict(MISSING, f"a run lacks what this needs ({str(err).split(':')[0]})")
 

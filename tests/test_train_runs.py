@@ -235,3 +235,19 @@ def test_a_stage2_run_on_a_parent_that_is_only_recorded_trains_the_parent_into_t
     assert not run.recorded and (tmp_path / "store" / parent.key / "features.npz").is_file()
     assert "recorded without its network and features" in capsys.readouterr().out
     assert runs.load(parent).recorded is False  # the store's full run now wins over the recording
+
+
+def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_reading_only(tmp_path, monkeypatch):
+    from ltnb import derived, record
+
+    cfg = RunConfig(preset="smoke", seed=4)
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))
+    record.export(get_or_train(cfg, progress=False))  # recorded without the angular arrays
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    run = runs.load(cfg)
+    with derived.reading_only(), pytest.raises(FileNotFoundError):
+        derived.get(run, "angular")
+    assert not (tmp_path / "store" / cfg.key).exists()
+    got = derived.get(run, "angular")
+    assert got["test_angular_logits"].shape[1] == 10 and (tmp_path / "store" / cfg.key / "features.npz").is_file()
