@@ -1,0 +1,265 @@
+"""What the runs say about each claim of :mod:`ltnb.claims`: the quantities read off a run, the settings a
+claim is read at, its verdict (:mod:`ltnb.verdicts`' rules) and the boxes the chapters print.
+
+Per-class trends are read against the balanced reference (``CE, balanced``: CE on a balanced subset as large
+as the long-tailed set, same network and schedule); see :mod:`ltnb.verdicts`. Nothing here trains: a run or
+an array that is not stored or recorded leaves the claim "not recorded" at that setting.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ltnb.readouts import (EXPERT_STATS, FEATURE_STATS, METRICS, PER_CLASS, REFERENCE_OF, _feature_labels, _features,
+                           _sampler_tail_share)
+from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, UNTESTABLE, VERDICTS, Verdict,  # noqa: F401 (the API)
+                           against_reference, bootstrap_scalar, counts, difference, rank_trend, spread)
+
+REFERENCE = "CE, balanced"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where a claim is tested: data set, imbalance factor, preset, and the seeds to read (those recorded)."""
+    dataset: str = "fmnist"
+    imb: float = 100.0
+    preset: str = "cpu"
+    seeds: tuple = (0, 1)
+
+    @property
+    def base(self) -> dict:
+        return dict(dataset=self.dataset, imb=float(self.imb), preset=self.preset)
+
+    @property
+    def label(self) -> str:
+        return f"{self.preset} · imb {self.imb:g}"
+
+    @classmethod
+    def of(cls, ctx, seeds=None) -> "Setting":
+        """A chapter's setting (:class:`ltnb.presets.Context`)."""
+        return cls(ctx.dataset, float(ctx.imb), ctx.preset.name, tuple(seeds or ctx.seeds))
+
+
+# ------------------------------------------------------------------ runs
+
+def _config(method: str, setting: Setting, seed: int, knobs=()):
+    """``method``'s config at ``setting``; knobs ``auto`` follow the chapter's defaults for the preset."""
+    from ltnb import data
+    from ltnb.chapters.angular import AUTO_PRUNE
+    from ltnb.methods import get
+
+    m, kw = get(method), dict(knobs)
+    kw.pop("s_abs", None), kw.pop("form_abs", None)  # ABS's strength: read post hoc, not a run's knob
+    if "per_class" in m.knobs:  # the balanced reference: as many images as the long-tailed set, spread evenly
+        info = data.dataset_info(setting.dataset)
+        kw["per_class"] = sum(data.lt_counts(info.train_per_class, info.num_classes, setting.imb)) // info.num_classes
+    if "prune" in m.knobs:  # the pruning study: the preset's fractions and scoring runs (angular chapter)
+        fractions, runs, epochs = AUTO_PRUNE[setting.preset]
+        kw.update(fraction={"first": fractions[0], "last": fractions[-1]}.get(kw.get("fraction"), kw.get("fraction")),
+                  score_runs=runs, score_epochs=epochs)
+    return m.config(setting.base, seed, **kw)
+
+
+def runs_of(method: str, setting: Setting, knobs=()) -> list:
+    """The stored or recorded runs of ``method`` at ``setting``'s seeds (those that exist; nothing trains)."""
+    from ltnb import store
+
+    found = [store.load(_config(method, setting, s, knobs)) for s in setting.seeds]
+    return [r for r in found if r is not None]
+
+
+# ------------------------------------------------------------------ noise
+
+_NOISE: dict = {}
+
+
+def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int, str]:
+    """Run-to-run standard deviation of ``metric``, pooled over every leaderboard method with two or more seeds
+    recorded at ``setting`` (else at imb 100 of the same preset, said so); (sigma, d.o.f., where)."""
+    from ltnb import derived
+
+    for imb in dict.fromkeys((float(setting.imb), 100.0)):
+        key = (setting.dataset, imb, setting.preset, metric)
+        if key not in _NOISE:
+            with derived.reading_only():
+                _NOISE[key] = _pooled(Setting(setting.dataset, imb, setting.preset, (0, 1)), metric)
+        sd, df = _NOISE[key]
+        if df >= 3:
+            return sd, df, "" if imb == setting.imb else f"σ of imb {imb:g}"
+    return math.nan, 0, "no seeds to pool"
+
+
+def _pooled(setting: Setting, metric: str) -> tuple[float, int]:
+    from ltnb import data, store
+    from ltnb.chapters.leaderboard import entries
+    from ltnb.leaderboard import pooled_sd
+
+    groups = []
+    for e in entries(data.dataset_info(setting.dataset).num_classes):
+        runs = [r for r in (store.load(e.config(setting.base, s)) for s in setting.seeds) if r is not None]
+        groups.append([_safe(lambda: METRICS[metric][0](e.name, r, ())) for r in runs])
+    return pooled_sd(groups)
+
+
+def _safe(fn) -> float:
+    try:
+        return float(fn())
+    except (FileNotFoundError, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+        return math.nan  # a view or a quantity this run does not have: not counted
+
+
+# ------------------------------------------------------------------ verdicts
+
+def evaluate(claim, setting: Setting) -> Verdict:
+    """The verdict on ``claim`` (:class:`ltnb.claims.Claim`) from the runs recorded or stored at ``setting``."""
+    from ltnb import derived
+
+    if claim.kind == "untestable":
+        return Verdict(UNTESTABLE, claim.why)
+    try:
+        with derived.reading_only():
+            return _evaluate(claim, setting)
+    except FileNotFoundError as err:  # a view that needs arrays the recording does not keep
+        return Verdict(MISSING, f"a run lacks what this needs ({str(err).split(':')[0]})")
+
+
+def _missing(*names) -> Verdict:
+    return Verdict(MISSING, f"no run of {', '.join(names)} recorded at this setting")
+
+
+def _per_class(method, runs, quantity, knobs=()) -> np.ndarray:
+    return np.mean([PER_CLASS[quantity][0](method, r, knobs) for r in runs], axis=0)
+
+
+def _evaluate(c, s: Setting) -> Verdict:
+    kind, q = c.kind, c.quantity
+    if q == "tail_sampling_share":  # a property of the samplers on this setting's class counts: exact
+        from ltnb import data
+
+        info = data.dataset_info(s.dataset)
+        n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
+        va, vb = _sampler_tail_share(n, c.a), _sampler_tail_share(n, c.b)
+        ok = va < vb if kind == "less" else va > vb
+        return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({c.a}) against {vb:.3f} ({c.b}), exact")
+    if kind == "trend":
+        runs = runs_of(c.method, s, c.ka)
+        if not runs:
+            return _missing(c.method)
+        values = _per_class(c.method, runs, q, c.ka)
+        if c.against:  # one per-class quantity against another of the same runs
+            x = _per_class(c.method, runs, c.against, c.ka)
+            v = rank_trend(values, x, c.direction)
+            return Verdict(v.verdict, f"ρ = {v.value:+.2f} between {PER_CLASS[q][2]} and {PER_CLASS[c.against][2]}"
+                                      f"{' (claimed positive)' if c.direction == 'head' else ' (claimed negative)'}"
+                                      f"{v.number[v.number.index(' over'):]}", v.value)
+        sizes = runs[0].metrics["counts"]
+        rq = REFERENCE_OF.get(q, q)
+        if rq is None:  # a quantity the balanced reference has no counterpart of: the raw trend, said so
+            return rank_trend(values, sizes, c.direction, what=", raw (no balanced counterpart)")
+        ref = runs_of(REFERENCE, s)
+        if not ref:
+            return _missing(REFERENCE)
+        rel = against_reference(values, _per_class(REFERENCE, ref, rq), log=PER_CLASS[q][1])
+        return rank_trend(rel, sizes, c.direction, what=", against the balanced reference")
+    ra, rb = runs_of(c.a, s, c.ka), runs_of(c.b or c.a, s, c.kb)
+    if not ra or not rb:
+        return _missing(*[n for n, r in ((c.a, ra), (c.b or c.a, rb)) if not r])
+    smaller = kind in ("less", "flatter")
+    if kind == "flatter":
+        qb = c.quantity_b or q
+        return spread(_per_class(c.a, ra, q, c.ka), _per_class(c.b or c.a, rb, qb, c.kb), smaller=True,
+                      label=f"spread (sd/mean) of {PER_CLASS[q][2]}, {c.a} − {c.b or c.a}")
+    if q in FEATURE_STATS or q in EXPERT_STATS:
+        if q in FEATURE_STATS:
+            stat, label, labelled = FEATURE_STATS[q]
+            xa, xb = _features(ra[0]), _features(rb[0])
+            if labelled:
+                xa = np.column_stack([xa, _feature_labels(ra[0])])
+                xb = np.column_stack([xb, _feature_labels(rb[0])])
+        else:
+            (fn, label), stat = EXPERT_STATS[q], (lambda x: float(x.mean()))
+            xa, xb = fn(ra[0]), fn(rb[0])
+        return bootstrap_scalar(xa, xb, stat, smaller=smaller, paired=True,
+                                label=f"{label}: {c.a} − {c.b} (first seed, the same test images)")
+    if q == "trainable_parameters":  # exact counts
+        na, nb = (int(r[0].metrics["trainable_parameters"]) for r in (ra, rb))
+        ok = na < nb if smaller else na > nb
+        return Verdict(HOLDS if ok else FAILS, f"{na:,} against {nb:,} trainable parameters, exact")
+    metric = c.metric if kind in ("beats", "beats_few", "gain") else q
+    if metric in ("few", "medium", "many") and math.isnan(_safe(lambda: METRICS[metric][0](c.a, ra[0], c.ka))):
+        return Verdict(UNTESTABLE, f"no class is '{metric}' at this imbalance factor (few: under 20 training "
+                                   f"images, many: over 100)")
+    sigma, df, where = pooled_noise(s, metric)
+    if not sigma == sigma:
+        return Verdict(MISSING, "no seeds recorded to estimate the noise")
+    fn, unit = METRICS[metric]
+    va, vb = [fn(c.a, r, c.ka) for r in ra], [fn(c.b, r, c.kb) for r in rb]
+    if kind == "gain":  # (a - a0) against (b - b0): each side a difference of two runs of the same seeds
+        r0a, r0b = runs_of(c.a0, s), runs_of(c.b0, s)
+        if not r0a or not r0b:
+            return _missing(*[n for n, r in ((c.a0, r0a), (c.b0, r0b)) if not r])
+        va = [x - fn(c.a0, r, ()) for x, r in zip(va, r0a)]
+        vb = [x - fn(c.b0, r, ()) for x, r in zip(vb, r0b)]
+        sigma *= math.sqrt(2)
+    names = [f"{c.a}{_knobs(c.ka)}" + (f" − {c.a0}" if kind == "gain" else ""),
+             f"{c.b}{_knobs(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
+    if smaller:
+        va, vb = vb, va  # "a less than b" is "b above a" on this metric
+        names.reverse()
+    v = difference(va, vb, sigma, unit)
+    what = f"{metric}: " if metric != "accuracy" else ""
+    return Verdict(v.verdict, f"{what}{names[0]} against {names[1]}: " + v.number + (f"; {where}" if where else ""),
+                   v.value)
+
+
+def _knobs(knobs) -> str:
+    return f" ({', '.join(f'{k} {v}' for k, v in knobs)})" if knobs else ""
+
+
+# ------------------------------------------------------------------ chapters and the Claims page
+
+def show(ctx, chapter: str, figure: str) -> list:
+    """A chapter's cell under a figure or table: the claims it tests (:func:`ltnb.claims.of_chapter`), each
+    with its verdict at the chapter's setting. Returns the (claim, verdict) pairs."""
+    from ltnb import claims, report
+
+    setting = Setting.of(ctx)
+    rows = [(c, evaluate(c, setting)) for c in claims.of_chapter(chapter, figure)]
+    if not rows:
+        raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
+    sd, df, where = pooled_noise(setting)
+    noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
+             + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
+    report.verdict_box(rows, f"{ctx.stamp}; {noise}")
+    return rows
+
+
+def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
+    """Every (preset, imbalance factor) at which CE's first seed is stored or recorded: where claims can be read."""
+    from ltnb import store
+    from ltnb.presets import PRESETS
+
+    out = []
+    for preset in presets or PRESETS:
+        for imb in (1000.0, 500.0, 200.0, 100.0, 50.0, 10.0):
+            s = Setting(dataset, imb, preset, (0,))
+            if store.exists(_config("CE", s, 0)):
+                out.append(s)
+    return out
+
+
+def chapter_seeds(chapter: str, preset: str) -> tuple:
+    """The seeds a chapter reads at its defaults under ``preset`` (the Claims page reads what the chapters read)."""
+    from ltnb import chapters, params as Pm
+
+    m = chapters.module(chapter)
+    ctx, _ = chapters._context(m, Pm.read(m.PARAMETERS, {}), preset, "fmnist", torch.device("cpu"))
+    return tuple(ctx.seeds)
+
+
+def for_claim(claim, setting: Setting) -> Setting:
+    """``setting`` with the seeds of the chapter that shows ``claim`` (its paper's chapter if none)."""
+    return replace(setting, seeds=chapter_seeds(claim.chapter or claim.paper, setting.preset))

@@ -1,0 +1,220 @@
+"""What is read off a run to test a claim: per-class quantities, scalar metrics, statistics of the test
+features and of the experts, each named as :mod:`ltnb.claims` names them (``quantity``). Read only, from a
+stored run or its recording (post-hoc views scored as the leaderboard scores them).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+TAIL, HEAD = slice(-3, None), slice(0, 3)  # the angular paper's head / tail by class index on ten classes
+
+
+def _score(method: str, run, knobs=()) -> dict:
+    from ltnb import derived, evaluate
+    from ltnb.leaderboard import score
+    from ltnb.methods import get
+
+    kw = dict(knobs)
+    if "s_abs" in kw:  # ABS at another strength (angular Table 5), post hoc on the stage-1 run
+        from ltnb import angular
+
+        a = derived.get(run, "angular")
+        te = torch.from_numpy(a["test_angular_logits"]).float()
+        gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])),
+                                  kw["s_abs"], kw.get("form_abs", "sine"))
+        after = angular.abs_calibrate(te.softmax(1), gamma)
+        return evaluate.metrics(after.log(), torch.from_numpy(run.arrays["test_labels"]).long(),
+                                run.metrics["counts"])[0]
+    return score(get(method), run)
+
+
+# ------------------------------------------------------------------ what is read off a run
+
+def _angular(run) -> dict:
+    from ltnb import derived
+
+    return derived.get(run, "angular")
+
+
+def _received(run, kind: str) -> np.ndarray:
+    """Mean probability each class receives over the balanced test images."""
+    if kind == "angular":
+        return torch.from_numpy(_angular(run)["test_angular_logits"]).float().softmax(1).mean(0).numpy()
+    return _angular(run)["test_class_probs_linear"].mean(0)
+
+
+def _received_abs(run) -> np.ndarray:
+    from ltnb import angular
+    from ltnb.leaderboard import abs_strength
+
+    a = _angular(run)
+    te = torch.from_numpy(a["test_angular_logits"]).float()
+    s, form = abs_strength(te.shape[1])
+    gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])), s, form)
+    return angular.abs_calibrate(te.softmax(1), gamma).mean(0).numpy()
+
+
+def _norms(run) -> np.ndarray:
+    w = np.asarray(run.arrays["weight"], dtype=float)
+    return np.linalg.norm(w, axis=-1)  # (C,), or (K, C) for K experts
+
+
+def _lws_scale(run) -> np.ndarray:
+    from ltnb import store
+
+    if "scales" in run.arrays:  # MiSLAS stores its learned scales
+        return np.asarray(run.arrays["scales"], dtype=float)
+    parent = store.load(run.config.parent)  # LWS folds f_j into W_j: the scale is the norm ratio to its backbone
+    return _norms(run) / _norms(parent)
+
+
+def _expert_logits(run) -> torch.Tensor:
+    from ltnb import derived
+
+    return torch.from_numpy(derived.get(run, "experts")["test_expert_logits"]).float()
+
+
+def _per_class_mean(values, labels, C: int) -> np.ndarray:
+    return np.array([values[labels == c].mean() for c in range(C)])
+
+
+def _features(run) -> np.ndarray:
+    z = np.asarray(run.arrays["test_features"], dtype=float)
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def _feature_labels(run) -> np.ndarray:
+    return np.asarray(run.arrays["test_labels"])[np.asarray(run.arrays["feature_idx"])]
+
+
+def _spread(run) -> np.ndarray:
+    """Each class's mean distance of its (unit-length) test features to their class mean."""
+    z, y = _features(run), _feature_labels(run)
+    return np.array([np.linalg.norm(z[y == c] - z[y == c].mean(0), axis=1).mean() for c in np.unique(y)])
+
+
+def _expert_accuracy(run, k: int) -> np.ndarray:
+    v, y = _expert_logits(run), np.asarray(run.arrays["test_labels"])
+    return 100 * _per_class_mean(v[:, k].argmax(1).numpy() == y, y, v.shape[2])
+
+
+# per-class quantities of one run (a method's view of it): name -> (function, positive scale, label); REFERENCE_OF
+# says what the balanced reference reads for it (its plain counterpart; None: no counterpart, the trend is raw)
+PER_CLASS = {
+    "accuracy": (lambda m, r, k: 100 * np.asarray(_score(m, r, k)["per_class"], dtype=float), False,
+                 "test accuracy (%)"),
+    "weight_norm": (lambda m, r, k: _norms(r).reshape(-1, _norms(r).shape[-1]).mean(0), True,
+                    "classifier weight norm (experts: their mean)"),
+    "weight_norm_expert_first": (lambda m, r, k: _norms(r)[0], True, "first expert's weight norm"),
+    "weight_norm_expert_last_local": (lambda m, r, k: _norms(r)[-2], True, "last local expert's weight norm"),
+    "weight_norm_expert_global": (lambda m, r, k: _norms(r)[-1], True, "global (GLA) expert's weight norm"),
+    "accuracy_expert_global": (lambda m, r, k: _expert_accuracy(r, -1), False, "GLA expert's test accuracy (%)"),
+    "gradient_norm": (lambda m, r, k: np.nanmean(np.asarray(
+        [g for g in r.metrics["history"]["head_grad_norm"] if g], dtype=float), axis=0), True,
+        "classifier gradient norm (mean over epochs)"),
+    "mean_logit_true": (lambda m, r, k: np.diag(np.asarray(r.arrays["train_mean_logits"], dtype=float)), False,
+                        "mean own linear logit (training images)"),
+    "margin": (lambda m, r, k: np.diag(np.asarray(r.arrays["train_mean_logits"], dtype=float))
+               / _norms(r).reshape(-1, _norms(r).shape[-1]).mean(0), False,
+               "mean own logit over the weight norm (training images)"),
+    "angular_logit_true": (lambda m, r, k: np.diag(_angular(r)["train_class_logits_angular"]), False,
+                           "mean own angular logit (training images)"),
+    "mean_logit_true_test": (lambda m, r, k: np.diag(_angular(r)["test_class_logits_linear"]), False,
+                             "mean own linear logit (test images)"),
+    "angular_logit_true_test": (lambda m, r, k: np.diag(_angular(r)["test_class_logits_angular"]), False,
+                                "mean own angular logit (test images)"),
+    "received_linear": (lambda m, r, k: _received(r, "linear"), True, "mean probability received (linear)"),
+    "received_angular": (lambda m, r, k: _received(r, "angular"), True, "mean probability received (angular)"),
+    "received_abs": (lambda m, r, k: _received_abs(r), True, "mean probability received (after ABS)"),
+    "angular_floor": (lambda m, r, k: np.asarray(_angular(r)["train_class_probs_angular"]).min(0), True,
+                      "least mean angular probability a class receives from any class (training images)"),
+    "predicted_share": (lambda m, r, k: np.asarray(r.arrays["confusion"], dtype=float).sum(0)
+                        / np.asarray(r.arrays["confusion"]).sum(), True, "share of test predictions"),
+    "lws_scale": (lambda m, r, k: _lws_scale(r), True, "learned LWS scale"),
+    "feature_spread": (lambda m, r, k: _spread(r), True, "spread of the test features around their class mean"),
+    "avh": (lambda m, r, k: _avh(r), True, "mean angular visual hardness (test images)"),
+}
+
+
+REFERENCE_OF = {"weight_norm_expert_first": "weight_norm", "weight_norm_expert_last_local": "weight_norm",
+                "weight_norm_expert_global": "weight_norm", "accuracy_expert_global": "accuracy", "lws_scale": None,
+                "received_abs": "received_angular"}
+
+
+def _avh(run) -> np.ndarray:
+    from ltnb import derived
+
+    return _per_class_mean(np.asarray(derived.get(run, "avh")["test_avh"]), np.asarray(run.arrays["test_labels"]),
+                           len(run.metrics["counts"]))
+
+
+def _grad(r) -> np.ndarray:
+    return PER_CLASS["gradient_norm"][0]("", r, ())
+
+
+# scalar metrics of a run: name -> (function of (method, run, knobs) in its unit, unit); compared as differences
+# of means against the seed noise of the same metric pooled over the leaderboard's runs
+METRICS = {
+    **{m: ((lambda key: lambda me, r, k: 100 * float(_score(me, r, k).get(key, math.nan)))(m), "points")
+       for m in ("accuracy", "many", "medium", "few", "head", "mid", "tail")},
+    "ece": (lambda me, r, k: 100 * float(_score(me, r, k)["ece"]), "ECE points"),
+    "train_loss": (lambda me, r, k: float(r.metrics["history"]["loss"][-1]), "(last-epoch training loss)"),
+    "tail_gradient_norm": (lambda me, r, k: float(_grad(r)[TAIL].mean()), "(tail gradient norm)"),
+    "tail_head_gradient_ratio": (lambda me, r, k: float(_grad(r)[TAIL].mean() / _grad(r)[HEAD].mean()),
+                                 "(tail over head gradient norm)"),
+}
+
+
+def _mean_abs_corr(x) -> float:
+    c = np.corrcoef(x, rowvar=False)
+    return float(np.nanmean(np.abs(c[~np.eye(len(c), dtype=bool)])))
+
+
+def _top_share(x) -> float:
+    s = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    return float(s[0] / s.sum())
+
+
+def _condition(x) -> float:
+    ev = np.linalg.eigvalsh(np.cov(x, rowvar=False))
+    return float(np.log10(ev[-1] / max(ev[0], 1e-12)))
+
+
+def _nn_accuracy(xy) -> float:
+    """Leave-one-out 1-nearest-neighbour accuracy (cosine) of unit features; the last column holds the label."""
+    x, y = xy[:, :-1], xy[:, -1]
+    sim = x @ x.T
+    np.fill_diagonal(sim, -np.inf)
+    return float((y[sim.argmax(1)] == y).mean())
+
+
+def _tail_spread(xy) -> float:
+    x, y = xy[:, :-1], xy[:, -1]
+    tail = np.unique(y)[TAIL]
+    return float(np.mean([np.linalg.norm(x[y == c] - x[y == c].mean(0), axis=1).mean() for c in tail]))
+
+
+# statistics of a run's test-feature subset (the same test images for every run), bootstrapped over images
+FEATURE_STATS = {"channel_correlation": (_mean_abs_corr, "mean |correlation| between feature channels", False),
+                 "singular_value_decay": (_top_share, "largest singular value's share", False),
+                 "condition_number": (_condition, "log10 condition number of the feature covariance", False),
+                 "feature_separability": (_nn_accuracy, "1-NN accuracy of the test features", True),
+                 "tail_feature_spread": (_tail_spread, "tail classes' feature spread", True)}
+
+
+def _disagree(run) -> np.ndarray:
+    """Per test image: 1 where the experts' predictions are not all the same."""
+    p = _expert_logits(run).argmax(2).numpy()
+    return (p != p[:, :1]).any(1).astype(float)[:, None]
+
+
+EXPERT_STATS = {"expert_disagreement": (_disagree, "share of test images on which the experts disagree")}
+
+
+def _sampler_tail_share(counts, kind: str) -> float:
+    from ltnb import samplers
+
+    return float(samplers.class_weights(np.asarray(counts), kind)[TAIL].sum())

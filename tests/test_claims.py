@@ -1,0 +1,84 @@
+"""The papers' claims as data, their verdicts on the committed recordings, and the Claims page against the chapters."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ltnb import chapters, claims as C, evidence as E, verdicts as V
+from ltnb.methods import REGISTRY
+from ltnb.reference import PAPERS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_claim_is_well_formed():
+    ids = [c.id for c in C.CLAIMS]
+    assert len(ids) == len(set(ids)), "claim ids repeat"
+    for c in C.CLAIMS:
+        assert c.paper in PAPERS and c.id.startswith(c.paper + "-"), c.id
+        assert c.where and c.text, c.id
+        if c.kind == "untestable":
+            assert c.why, c.id
+            continue
+        assert c.chapter in chapters.BOOK, (c.id, c.chapter)
+        for name in (c.a, c.b, c.method):
+            assert not name or name in REGISTRY, (c.id, name)
+        if c.kind == "trend":
+            assert c.method and c.quantity in E.PER_CLASS and c.direction in ("head", "tail"), c.id
+        elif c.kind == "flatter":
+            assert c.a and c.quantity in E.PER_CLASS and (c.quantity_b or c.quantity) in E.PER_CLASS, c.id
+        elif c.kind in ("less", "more"):
+            assert c.a and c.b and (c.quantity in E.METRICS or c.quantity in E.FEATURE_STATS), c.id
+        else:
+            assert c.a and c.b, c.id
+
+
+def test_every_paper_has_claims_and_every_chapter_shows_its_own():
+    for paper in PAPERS:
+        assert len([c for c in C.CLAIMS if c.paper == paper]) >= 5, paper
+    for c in C.CLAIMS:
+        if c.kind != "untestable":
+            assert c.figure, f"{c.id}: a testable claim names the figure or table of its chapter that tests it"
+
+
+@pytest.fixture(scope="module")
+def main_setting():
+    return E.Setting("fmnist", 100.0, "cpu", (0,))
+
+
+def test_every_claim_evaluates_on_the_committed_recordings(main_setting):
+    """At the recorded main setting every testable claim gets one of the four verdicts: its runs are recorded."""
+    for c in C.CLAIMS:
+        v = E.evaluate(c, E.for_claim(c, main_setting))
+        assert v.verdict in V.VERDICTS, (c.id, v)
+        assert v.number, c.id
+
+
+def _chapter_verdicts(name: str) -> dict:
+    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    text = "".join("".join(o.get("data", {}).get("text/html", "")) for cell in nb["cells"]
+                   for o in cell.get("outputs", []))
+    rows = re.findall(r"<tr><td><code>([\w-]+)</code></td>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>", text)
+    return dict(rows)
+
+
+def test_the_claims_page_counts_equal_the_chapters_verdicts():
+    """The committed Claims page and the committed chapters print the same verdict for every claim at the main
+    setting, and every testable claim is printed by its chapter."""
+    nb = json.loads((ROOT / "notebooks" / "claims.ipynb").read_text())
+    text = "".join("".join(o.get("data", {}).get("text/html", "")) for cell in nb["cells"]
+                   for o in cell.get("outputs", []))
+    page = {}
+    for cid, row in re.findall(r"<tr><td><code>([\w-]+)</code></td>(.*?)</tr>", text):
+        m = re.search(r"data-setting='cpu · imb 100'>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>", row)
+        if m:
+            page[cid] = m.group(1)
+    assert set(page) == {c.id for c in C.CLAIMS}
+    shown = {}
+    for name in chapters.BOOK:
+        shown.update(_chapter_verdicts(name))
+    for c in C.CLAIMS:
+        if c.kind != "untestable":
+            assert c.id in shown, f"{c.id} is not printed by chapter {c.chapter}"
+            assert shown[c.id] == page[c.id], (c.id, shown[c.id], page[c.id])
