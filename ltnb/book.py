@@ -20,6 +20,7 @@ from ltnb import store
 from ltnb.paths import repo_root
 
 VOLATILE_METADATA = ("papermill", "execution")
+SUMMARIES = ("claims",)  # executed last: they read the runs the chapters read or trained
 
 
 def toc_chapters(root: Path) -> list[str]:
@@ -70,7 +71,8 @@ def main(argv=None) -> int:
     before = {p.name for p in store_dir.iterdir()} if store_dir.is_dir() else set()
     totals = {"runs": 0, "recorded": 0, "stored": 0, "trained": 0}
     if not a.no_execute:
-        for name in toc_chapters(root):
+        names = toc_chapters(root)  # pages that read every chapter's runs (the Claims page) run after the chapters
+        for name in [n for n in names if n not in SUMMARIES] + [n for n in names if n in SUMMARIES]:
             if a.only is not None and name not in a.only:
                 continue
             t0 = time.time()

@@ -100,7 +100,7 @@ def _pooled(setting: Setting, metric: str) -> tuple[float, int]:
     groups = []
     for e in entries(data.dataset_info(setting.dataset).num_classes):
         runs = [r for r in (store.load(e.config(setting.base, s)) for s in setting.seeds) if r is not None]
-        groups.append([_safe(lambda: METRICS[metric][0](e.name, r, ())) for r in runs])
+        groups.append([_safe(lambda: METRICS[metric][0](e, r, ())) for r in runs])  # the entry: its view
     return pooled_sd(groups)
 
 
@@ -124,6 +124,8 @@ def evaluate(claim, setting: Setting) -> Verdict:
             return _evaluate(claim, setting)
     except FileNotFoundError as err:  # a view that needs arrays the recording does not keep
         return Verdict(MISSING, f"a run lacks what this needs ({str(err).split(':')[0]})")
+    except KeyError as err:  # a recording made for a chapter that reads less of it (no test features, say)
+        return Verdict(MISSING, f"a run's recording lacks {err}")
 
 
 def _missing(*names) -> Verdict:
@@ -163,7 +165,8 @@ def _evaluate(c, s: Setting) -> Verdict:
         if not ref:
             return _missing(REFERENCE)
         rel = against_reference(values, _per_class(REFERENCE, ref, rq), log=PER_CLASS[q][1])
-        return rank_trend(rel, sizes, c.direction, what=", against the balanced reference")
+        raw = rank_trend(values, sizes, c.direction).value
+        return rank_trend(rel, sizes, c.direction, what=f", against the balanced reference (raw: {raw:+.2f})")
     ra, rb = runs_of(c.a, s, c.ka), runs_of(c.b or c.a, s, c.kb)
     if not ra or not rb:
         return _missing(*[n for n, r in ((c.a, ra), (c.b or c.a, rb)) if not r])
@@ -188,7 +191,7 @@ def _evaluate(c, s: Setting) -> Verdict:
         na, nb = (int(r[0].metrics["trainable_parameters"]) for r in (ra, rb))
         ok = na < nb if smaller else na > nb
         return Verdict(HOLDS if ok else FAILS, f"{na:,} against {nb:,} trainable parameters, exact")
-    metric = c.metric if kind in ("beats", "beats_few", "gain") else q
+    metric = "few" if kind == "beats_few" else c.metric if kind in ("beats", "gain") else q
     if metric in ("few", "medium", "many") and math.isnan(_safe(lambda: METRICS[metric][0](c.a, ra[0], c.ka))):
         return Verdict(UNTESTABLE, f"no class is '{metric}' at this imbalance factor (few: under 20 training "
                                    f"images, many: over 100)")
@@ -221,20 +224,27 @@ def _knobs(knobs) -> str:
 
 # ------------------------------------------------------------------ chapters and the Claims page
 
-def show(ctx, chapter: str, figure: str) -> list:
-    """A chapter's cell under a figure or table: the claims it tests (:func:`ltnb.claims.of_chapter`), each
-    with its verdict at the chapter's setting. Returns the (claim, verdict) pairs."""
+def show(ctx, chapter: str, figure: str, also=()) -> None:
+    """A chapter's cell under a figure or table: the claims it tests (:func:`ltnb.claims.of_chapter`, and the
+    claims ``also`` names, made in other chapters' papers about the same runs), each with its verdict at the
+    chapter's setting."""
     from ltnb import claims, report
 
     setting = Setting.of(ctx)
-    rows = [(c, evaluate(c, setting)) for c in claims.of_chapter(chapter, figure)]
+    rows = [(c, evaluate(c, setting)) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
     if not rows:
         raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
     sd, df, where = pooled_noise(setting)
     noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
              + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
     report.verdict_box(rows, f"{ctx.stamp}; {noise}")
-    return rows
+
+
+def verdict_of(ctx, claim_id: str) -> Verdict:
+    """One claim's verdict at a chapter's setting, for a sentence that states it."""
+    from ltnb import claims
+
+    return evaluate(claims.by_id(claim_id), Setting.of(ctx))
 
 
 def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:

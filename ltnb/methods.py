@@ -307,3 +307,12 @@ register(
     Method("CW + L2A", None, "leaderboard", "post hoc", lambda base, seed, epsilon: RunConfig(
         **base, seed=seed, extra=cw_knobs(epsilon)), knobs=dict(epsilon=whitening.DEFAULT_EPS), view="l2a", new=True),
 )
+
+
+def balanced_reference(base: dict, seeds) -> list[RunConfig]:
+    """The balanced reference of ``base`` (dataset, imb, preset): CE on a balanced subset with as many images as
+    the long-tailed set, spread evenly over the classes, same network and schedule; one config per seed. What a
+    class scores there is how hard it is; what it loses at ``imb`` is what the imbalance costs it."""
+    info = data.dataset_info(base["dataset"])
+    n = sum(data.lt_counts(info.train_per_class, info.num_classes, base["imb"])) // info.num_classes
+    return [get("CE, balanced").config(base, sd, per_class=n) for sd in seeds]

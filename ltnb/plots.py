@@ -89,5 +89,6 @@ def against_reference(series: dict[str, np.ndarray], reference: np.ndarray, coun
     for ax in axes:
         ax.set_xticks(x, labels, fontsize=6.5, rotation=90 if names else 0)
         ax.set_xlabel("class (training images), head → tail")
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    handles, labels = axes[0].get_legend_handles_labels()  # the reference's dashed line too
+    axes[1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig, axes

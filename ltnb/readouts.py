@@ -28,7 +28,7 @@ def _score(method: str, run, knobs=()) -> dict:
         after = angular.abs_calibrate(te.softmax(1), gamma)
         return evaluate.metrics(after.log(), torch.from_numpy(run.arrays["test_labels"]).long(),
                                 run.metrics["counts"])[0]
-    return score(get(method), run)
+    return score(get(method) if isinstance(method, str) else method, run)
 
 
 # ------------------------------------------------------------------ what is read off a run
@@ -54,7 +54,8 @@ def _received_abs(run) -> np.ndarray:
     te = torch.from_numpy(a["test_angular_logits"]).float()
     s, form = abs_strength(te.shape[1])
     gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])), s, form)
-    return angular.abs_calibrate(te.softmax(1), gamma).mean(0).numpy()
+    after = angular.abs_calibrate(te.softmax(1), gamma)
+    return (after / after.sum(1, keepdim=True)).mean(0).numpy()  # renormalised, as the chapter's Figure 5
 
 
 def _norms(run) -> np.ndarray:
@@ -112,9 +113,8 @@ PER_CLASS = {
     "weight_norm_expert_last_local": (lambda m, r, k: _norms(r)[-2], True, "last local expert's weight norm"),
     "weight_norm_expert_global": (lambda m, r, k: _norms(r)[-1], True, "global (GLA) expert's weight norm"),
     "accuracy_expert_global": (lambda m, r, k: _expert_accuracy(r, -1), False, "GLA expert's test accuracy (%)"),
-    "gradient_norm": (lambda m, r, k: np.nanmean(np.asarray(
-        [g for g in r.metrics["history"]["head_grad_norm"] if g], dtype=float), axis=0), True,
-        "classifier gradient norm (mean over epochs)"),
+    "gradient_norm": (lambda m, r, k: np.asarray([g for g in r.metrics["history"]["head_grad_norm"] if g][-1],
+                                                 dtype=float), True, "classifier gradient norm (last epoch)"),
     "mean_logit_true": (lambda m, r, k: np.diag(np.asarray(r.arrays["train_mean_logits"], dtype=float)), False,
                         "mean own linear logit (training images)"),
     "margin": (lambda m, r, k: np.diag(np.asarray(r.arrays["train_mean_logits"], dtype=float))

@@ -96,7 +96,8 @@ def test_book_builds(store, tmp_path):
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "runs read from recordings" in r.stdout.splitlines()[-1]
     assert [line.split(":")[0] for line in r.stdout.splitlines() if line.startswith("== ")] == [
-        "== baselines", "== gcl", "== marr", "== angular", "== lgla", "== whitening", "== leaderboard", "== performance"]
+        "== baselines", "== gcl", "== marr", "== angular", "== lgla", "== whitening", "== leaderboard", "== performance",
+        "== claims"]
     html = (src / "_build" / "html" / "notebooks" / "baselines.html").read_text()
     assert "Chapter 0" in html and "preset smoke" in html and "<table" in html
     assert html.count("<img") >= 5

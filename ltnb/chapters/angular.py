@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from ltnb import angular, params as Pm
 from ltnb.chapters import Plan, common
-from ltnb.methods import get
+from ltnb.methods import balanced_reference, get
 
 FORMS = ("sine", "concave", "linear")
 PARAMETERS = common() + [
@@ -44,7 +44,8 @@ def resolve(ctx, values):
     P.prune_fractions = sorted(fractions if P.prune_fractions == "auto" else P.prune_fractions)
     P.score_runs = runs if P.score_runs == "auto" else P.score_runs
     P.score_epochs = epochs if P.score_epochs == "auto" else P.score_epochs
-    Pm.check("prune_fractions", P.prune_fractions, all(f < 1 for f in P.prune_fractions), "fractions below 1")
+    Pm.check("prune_fractions", P.prune_fractions, all(f < 1 for f in P.prune_fractions),
+             "'auto' or a list of fractions above 0 and below 1")
     Pm.check("score_epochs", P.score_epochs, P.score_epochs <= ctx.preset.epochs,
              f"at most the preset's {ctx.preset.epochs} epochs")
     P.stage2 = dict(shift_bn=P.shift_bn)
@@ -65,6 +66,8 @@ def plan(ctx, P) -> Plan:
     alas = dict(tau=P.tau, f_form=P.f_form, shift_bn=P.shift_bn)
     out.add("stage 2", {"MiSLAS": seeds("MiSLAS", shift_bn=P.shift_bn), "ATL (ALAS)": seeds("ATL (ALAS)", **alas),
                         "ATL (all)": seeds("ATL (all)", **alas, aem_s=P.aem_s)}, derived={"MiSLAS": ("angular",)})
+    out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
+            derived={"CE, balanced": ("features", "spectra", "angular")})
     out.add("Table 6", {(form, t): seeds("ATL (ALAS)", tau=t, f_form=form, shift_bn=P.shift_bn)
                         for t in P.tau_sweep for form in ("linear", "concave")}, tier=3)
     out.add("Figure 6", {(m, f): seeds("CE, pruned", prune=m, fraction=f, score_runs=P.score_runs,

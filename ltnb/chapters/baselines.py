@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from ltnb import params as Pm
 from ltnb.chapters import Plan, common
-from ltnb.methods import get
+from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [Pm.Param("tau", 1.0, Pm.number(low=0), "tau of tau-norm in the main table")]
 STAGE1 = ("CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax")
@@ -26,5 +26,8 @@ def plan(ctx, P) -> Plan:
     out = Plan()
     out.add("stage 1", {name: seeds(name) for name in STAGE1})
     out.add("stage 2", {"cRT": seeds("cRT"), "LWS": seeds("LWS"), "τ-norm": seeds("τ-norm", tau=P.tau)})
+    # what a class scores with balanced data of the same size: its difficulty, apart from its size
+    out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
+            derived={"CE, balanced": ("features", "spectra", "angular")})
     out.add("τ sweep", {t: seeds("τ-norm", tau=t) for t in TAUS}, tier=3)
     return out

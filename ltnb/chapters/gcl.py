@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from ltnb import gcl, params as Pm, samplers
 from ltnb.chapters import Plan, common
-from ltnb.methods import get
+from ltnb.methods import balanced_reference, get
 
 STAGE2 = ("crt", "lws", "tau_norm")
 PARAMETERS = common() + [
@@ -44,6 +44,8 @@ def plan(ctx, P) -> Plan:
                         "CE + mixup + cRT": seeds("cRT", backbone="CE + mixup"),
                         "GCL (stage 1 only)": seeds("GCL (stage 1)", **knobs), P.main: gcl2()},
             derived={"CE": ("features",), "GCL (stage 1 only)": ("features",)})
+    out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
+            derived={"CE, balanced": ("features", "spectra", "angular")})
     out.add("Table 3", {STRATEGY_NAMES[st]: gcl2(cloud=st, stage2="crt", sampler="cben") for st in P.strategies},
             tier=3)
     out.add("Table 4", {label: gcl2(stage2="crt", sampler=k) for label, k in TABLE4}, tier=3)

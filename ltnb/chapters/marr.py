@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from ltnb import margins, params as Pm
 from ltnb.chapters import Plan, common
-from ltnb.methods import get
+from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [
     Pm.Param("gamma", 1.2, Pm.number(low=0), "gamma of the re-weighting U_y, the paper's value on every data set"),
@@ -45,6 +45,8 @@ def plan(ctx, P) -> Plan:
                         "τ-norm (τ = 1)": seeds("τ-norm", tau=1.0), "MARR": seeds("MARR", **fit)})
     out.add("Table 2, other losses", {"LDAM-DRW": seeds("LDAM-DRW"), "Balanced Softmax": seeds("Balanced Softmax")},
             optional=not P.other_losses)
+    out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
+            derived={"CE, balanced": ("features", "spectra", "angular")})
     out.add("Figure 4", {g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, tier=3)
     out.add("Table 7", {f: seeds("MARR", **fit, backbone_imb=f) for f in P.factors}, tier=3)
     return out
