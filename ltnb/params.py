@@ -7,6 +7,7 @@ values, and every error names the parameter, the value and what is allowed.
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,12 +27,19 @@ def _literal(value):
         return value
 
 
+def _bound(x: float) -> str:
+    """A bound as a reader writes it: 4,294,967,295 and 1,000 in full, 0.001 as it is."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def number(low: float | None = None, high: float | None = None, integer: bool = False,
            low_open: bool = False) -> Callable:
     """A finite number in [low, high] (``low_open``: above ``low``); ``integer``: a whole number."""
-    what = "an integer" if integer else "a number"
-    bounds = [f"{'>' if low_open else '>='} {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
-    allowed = f"{what} {' and '.join(b for b in bounds if b)}".strip()
+    what, plural = ("an integer", "integers") if integer else ("a number", "numbers")
+    bounds = [f"{'>' if low_open else '>='} {_bound(low)}" if low is not None else "",
+              f"<= {_bound(high)}" if high is not None else ""]
+    limits = " and ".join(b for b in bounds if b)
+    allowed = f"{what} {limits}".strip()
 
     def read(value):
         v = _literal(value)
@@ -50,7 +58,7 @@ def number(low: float | None = None, high: float | None = None, integer: bool = 
             raise ValueError(allowed)
         return int(v) if integer else float(v)
 
-    read.allowed = allowed
+    read.allowed, read.plural = allowed, f"{plural} {limits}".strip()
     return read
 
 
@@ -67,7 +75,7 @@ def boolean(value):
     raise ValueError("True or False")
 
 
-boolean.allowed = "True or False"
+boolean.allowed, boolean.plural = "True or False", "True or False values"
 
 
 def choice(*options) -> Callable:
@@ -80,13 +88,13 @@ def choice(*options) -> Callable:
             raise ValueError(allowed)
         return v
 
-    read.allowed = allowed
+    read.allowed, read.plural = allowed, "values among " + ", ".join(repr(o) for o in options)
     return read
 
 
 def list_of(item: Callable, min_length: int = 1, distinct: bool = False) -> Callable:
     """A list of values each read by ``item``; one value alone is a list of one."""
-    allowed = f"a list of {getattr(item, 'allowed', 'values')}" + (", without repeats" if distinct else "")
+    allowed = f"a list of {getattr(item, 'plural', 'values')}" + (", without repeats" if distinct else "")
 
     def read(value):
         v = _literal(value)
@@ -102,7 +110,7 @@ def list_of(item: Callable, min_length: int = 1, distinct: bool = False) -> Call
             except ValueError as err:
                 raise ValueError(f"{allowed}; {x!r} is not {err}") from None
         if distinct and len(set(out)) != len(out):
-            raise ValueError(allowed)
+            raise ValueError(f"{allowed}; {next(x for x in out if out.count(x) > 1)!r} appears more than once")
         return out
 
     read.allowed = allowed
@@ -110,8 +118,21 @@ def list_of(item: Callable, min_length: int = 1, distinct: bool = False) -> Call
 
 
 def one_or_list(item: Callable) -> Callable:
-    """One value, or a list of values (such as the seeds): always returned as a list."""
-    return list_of(item, distinct=True)
+    """One value, or a list of values without repeats (such as the seeds): always returned as a list."""
+    many = list_of(item, distinct=True)
+    allowed = f"{getattr(item, 'allowed', 'a value')}, or a list of them without repeats"
+
+    def read(value):
+        v = _literal(value)
+        if isinstance(v, (list, tuple)) or (isinstance(v, str) and "," in v):
+            return many(value)
+        try:
+            return [item(v)]
+        except ValueError:
+            raise ValueError(allowed) from None
+
+    read.allowed = allowed
+    return read
 
 
 def or_(literal, reader: Callable) -> Callable:
@@ -122,20 +143,25 @@ def or_(literal, reader: Callable) -> Callable:
         v = value.strip() if isinstance(value, str) else value
         if v == literal or (literal is None and isinstance(v, str) and v.lower() == "none"):
             return literal
-        return reader(value)
+        try:
+            return reader(value)
+        except ValueError as err:
+            raise ValueError(f"{literal!r} or {err}") from None
 
     read.allowed = allowed
     return read
 
 
 def text(value):
-    """Any text (a path, a name)."""
+    """Any text (a path, a name); a number too, as papermill reads ``-p table_csv 2024`` as one."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     if not isinstance(value, str):
         raise ValueError("text")
     return value
 
 
-text.allowed = "text"
+text.allowed, text.plural = "text", "texts"
 
 
 @dataclass(frozen=True)
@@ -152,9 +178,7 @@ def read(spec: list[Param], values: dict) -> dict:
 
     Raises :class:`ParameterError` naming the first bad parameter, its value and what is allowed.
     """
-    unknown = set(values) - {p.name for p in spec}
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {sorted(unknown)}; this chapter has {[p.name for p in spec]}")
+    refuse_unknown(values, [p.name for p in spec])
     out = {}
     for p in spec:
         value = values.get(p.name, p.default)
@@ -169,3 +193,29 @@ def check(name: str, value, ok: bool, allowed: str) -> None:
     """A cross-parameter check: raise :class:`ParameterError` for ``name`` unless ``ok``."""
     if not ok:
         raise ParameterError(f"parameter {name}={value!r}: must be {allowed}")
+
+
+def refuse_unknown(names, known: list[str], where: str = "this chapter") -> None:
+    """Raise :class:`ParameterError` for every name of ``names`` not in ``known``, with the closest known one."""
+    unknown = sorted(set(names) - set(known))
+    if not unknown:
+        return
+    named = []
+    for n in unknown:
+        close = difflib.get_close_matches(n.lower(), known, n=1, cutoff=0.6) or \
+            [k for k in known if n.lower().startswith(k) or k.startswith(n.lower())][:1]
+        named.append(f"{n} (did you mean {close[0]}?)" if close else n)
+    raise ParameterError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(named)}: "
+                         f"{where} takes {', '.join(known)}")
+
+
+def injected(namespace: dict) -> set[str]:
+    """The names papermill's injected cell added to a notebook's ``namespace`` (its ``globals()``).
+
+    A chapter's parameters cell ends with ``_defined = set(globals())``; papermill injects its cell of
+    assignments after it, and the next cell asks for the names added since, which :func:`refuse_unknown`
+    then refuses unless the chapter takes them. The snapshot is used once: a cell run again by hand after
+    the rest of the notebook (whose own names are not parameters) checks nothing.
+    """
+    before = namespace.pop("_defined", None)
+    return set() if before is None else {n for n in set(namespace) - before if not n.startswith("_")}

@@ -68,8 +68,13 @@ tau_sweep = [0.25, 0.5, 0.75, 1.0, 1.25]  # Table 6, each a stage-2 run of secon
 prune_fractions = "auto"  # Figure 6 fractions pruned; auto: paper 0.15 to 0.75, cpu 0.4 and 0.7, smoke 0.5
 score_runs = "auto"  # short scoring runs of different seeds for EL2N and AVH; auto: 10 paper, 3 cpu, 2 smoke
 score_epochs = "auto"  # epochs of each scoring run on the preset schedule; auto: 10 paper, 1 otherwise
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import math
 import re
 from types import SimpleNamespace
@@ -84,7 +89,7 @@ from ltnb import angular, derived, evaluate, losses, plots, reference, report
 from ltnb.chapters import start
 from ltnb.chapters.angular import PRUNING as METHODS
 
-ctx, P, plan = start("angular", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, s=s,
+ctx, P, plan = start("angular", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, s=s,
                      F_form=F_form, aem_s=aem_s, tau=tau, f_form=f_form, shift_bn=shift_bn, s_sweep=s_sweep,
                      tau_sweep=tau_sweep, prune_fractions=prune_fractions, score_runs=score_runs,
                      score_epochs=score_epochs)

@@ -46,8 +46,13 @@ preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 tau = 1.0  # tau of tau-norm in the main table
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
@@ -56,7 +61,8 @@ from ltnb import plots, report
 from ltnb.chapters import start
 from ltnb.training.common import dataset as lt_dataset
 
-ctx, P, plan = start("baselines", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, tau=tau)
+ctx, P, plan = start("baselines", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     tau=tau)
 
 # %% [markdown]
 # ## The training set

@@ -51,8 +51,13 @@ cloud = "log"  # cloud-size strategy of the main runs: log, cos, pow3 or pow4
 sampler = "cben"  # stage-2 sampler of the main runs: cben, class_balanced, effective_number, instance
 stage2 = "crt"  # stage-2 method of the main runs: crt, lws or tau_norm
 strategies = ["cos", "pow3", "pow4", "log"]  # Table 3 rows to train, each one stage-1 run
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
@@ -62,8 +67,8 @@ from ltnb import gcl, plots, reference, report, samplers
 from ltnb.chapters import start
 from ltnb.chapters.gcl import TABLE4
 
-ctx, P, plan = start("gcl", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, noise_mul=noise_mul,
-                     s=s, cloud=cloud, sampler=sampler, stage2=stage2, strategies=strategies)
+ctx, P, plan = start("gcl", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     noise_mul=noise_mul, s=s, cloud=cloud, sampler=sampler, stage2=stage2, strategies=strategies)
 counts = ctx.counts
 
 

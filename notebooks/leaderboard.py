@@ -31,16 +31,23 @@
 
 # %% tags=["parameters"]
 dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
-imbs = "auto"  # imbalance factors; auto: 100 under cpu and smoke, 100, 50 and 10 under paper
+imb = "auto"  # one imbalance factor, as in every chapter: imbs of that one factor; auto: imbs decides
+imbs = "auto"  # imbalance factors, the first the main table's; auto: 100 under cpu and smoke, 100, 50 and 10 under paper
 preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+seed = "auto"  # one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides
 seeds = "auto"  # training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper
 device = "auto"  # cpu, cuda or auto
 methods = "all"  # all, or a list of method names such as ["CE", "GCL"]
 subset_seeds = "auto"  # other long-tailed subsets for the spread figure; auto: 1 and 2, or 1 under smoke
 subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on the other subsets too
 table_csv = ""  # a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import math
 from pathlib import Path
 
@@ -53,12 +60,13 @@ from ltnb import leaderboard as L
 from ltnb import plots, report, store
 from ltnb.chapters import start
 
-ctx, P, plan = start("leaderboard", dataset=dataset, imbs=imbs, preset=preset, seeds=seeds, device=device,
-                     methods=methods, subset_seeds=subset_seeds, subset_methods=subset_methods, table_csv=table_csv)
+ctx, P, plan = start("leaderboard", _passed, dataset=dataset, imb=imb, imbs=imbs, preset=preset, seed=seed,
+                     seeds=seeds, device=device, methods=methods, subset_seeds=subset_seeds,
+                     subset_methods=subset_methods, table_csv=table_csv)
 imbs, seeds, subset_seeds, spread, table_csv = P.imbs, P.seeds, P.subset_seeds, P.spread, P.table_csv
 K = ctx.num_classes
 chosen = {f: P.chosen for f in imbs}
-print(f"  {len(P.chosen)} methods · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
+print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
       f"other subsets {subset_seeds} for {[e.name for e in spread]}")
 
 # %% [markdown]

@@ -52,8 +52,13 @@ expert_type = "gc"  # gc: one K-group convolution, ic: K independent convolution
 randaugment = True  # RandAugment on the training batches of the multi-expert runs
 fusion = None  # ensemble weights, one per expert such as [1, 1, 2]; None: the mean of the experts
 sweep = "auto"  # auto: full sweeps under the paper preset, reduced ones otherwise; or full, reduced
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import types
 
 import numpy as np
@@ -67,8 +72,9 @@ from ltnb.chapters import start
 from ltnb.chapters.lgla import ABLATION, T4
 from ltnb.data import dataset_info, many_medium_few
 
-ctx, P, plan = start("lgla", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, experts=experts,
-                     tau=tau, expert_type=expert_type, randaugment=randaugment, fusion=fusion, sweep=sweep)
+ctx, P, plan = start("lgla", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     experts=experts, tau=tau, expert_type=expert_type, randaugment=randaugment, fusion=fusion,
+                     sweep=sweep)
 K, TAU, FULL, OTHER, MAIN, fusion = P.experts, P.TAU, P.FULL, P.OTHER, P.MAIN, P.fusion
 counts = ctx.counts
 C = len(counts)

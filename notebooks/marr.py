@@ -57,8 +57,13 @@ gamma = 1.2  # gamma of the re-weighting U_y, the paper's value on every data se
 iterations = None  # stage-2 SGD steps of MARR and DisAlign; None: the preset's stage-2 epochs at batch 512
 gammas = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0]  # Figure 4 sweep, each one cheap stage-2 run
 other_losses = True  # train the LDAM-DRW and Balanced Softmax rows of Table 2 if not stored; False: show them only when stored
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -69,8 +74,8 @@ from ltnb import margins, plots, reference, report, store
 from ltnb.chapters import start
 from ltnb.chapters.marr import PAPER_NAME
 
-ctx, P, plan = start("marr", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, gamma=gamma,
-                     iterations=iterations, gammas=gammas, other_losses=other_losses)
+ctx, P, plan = start("marr", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     gamma=gamma, iterations=iterations, gammas=gammas, other_losses=other_losses)
 counts = ctx.counts
 K = len(counts)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"

@@ -39,8 +39,13 @@
 
 # %% tags=["parameters"]
 bench_dir = "results/bench"  # folder of make bench records, relative to the repository
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected, refuse_unknown as _refuse
+
+_refuse(_injected(globals()), ["bench_dir"], "the performance page")  # a name papermill's -p added, not bench_dir
+
 import json
 
 import matplotlib.pyplot as plt

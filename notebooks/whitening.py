@@ -65,8 +65,13 @@ alpha = 2.0  # alpha of Eq. 14, tail images seen once every alpha epochs; Table 
 interval = "auto"  # BET interval T in iterations; auto: Table 6, 60 for 10 classes and 30 for 100
 b3rs_iterations = 10  # T2, B3RS iterations after every T-th random one; the paper gives none for CIFAR
 imbs = "auto"  # imbalance factors of Tables 1 and 2; auto: imb alone, or 200, 100, 50, 10 under paper
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected
+
+_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+
 import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -77,9 +82,9 @@ from ltnb import data as D, derived, plots, reference, report, samplers, whiteni
 from ltnb.chapters import start
 from ltnb.training.common import dataset as lt_dataset
 
-ctx, P, plan = start("whitening", dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     whitening=whitening, epsilon=epsilon, blocks=blocks, r_min=r_min, alpha=alpha, interval=interval,
-                     b3rs_iterations=b3rs_iterations, imbs=imbs)
+ctx, P, plan = start("whitening", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
+                     whitening=whitening, epsilon=epsilon, blocks=blocks, r_min=r_min, alpha=alpha,
+                     interval=interval, b3rs_iterations=b3rs_iterations, imbs=imbs)
 eps, G, r0, T, T2, alpha, whitening, factors = P.eps, P.G, P.r0, P.T, P.T2, P.alpha, P.whitening, P.factors
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts

@@ -37,7 +37,8 @@ def test_entries_build_valid_distinct_configs_that_share_the_chapters_backbones(
 def test_select_refuses_an_unknown_method_by_name():
     es = entries(10)
     assert [e.name for e in select(es, ["GCL", "CE"])] == ["GCL", "CE"]
-    with pytest.raises(ParameterError, match=r"unknown method\(s\) \['GLC'\]"):
+    with pytest.raises(ParameterError, match=r"parameter methods=\['GLC'\]: must be names of the leaderboard's "
+                                             r"methods \(CE, CE \+ mixup, .*\); 'GLC' is not one \(did you mean 'GCL'\?\)"):
         select(es, ["GLC"])
 
 
@@ -118,7 +119,8 @@ def test_users_command_builds_the_leaderboard(tmp_path):
 @pytest.mark.slow
 def test_an_unknown_method_fails_before_any_training(tmp_path):
     r, *_ = run_chapter("leaderboard", tmp_path, tmp_path / "runs", "preset", "smoke", "methods", '["CE", "GLC"]')
-    assert r.returncode != 0 and "unknown method(s) ['GLC']" in r.stderr
+    assert r.returncode != 0 and "parameter methods=['CE', 'GLC']: must be names of the leaderboard's methods" in r.stderr
+    assert "'GLC' is not one (did you mean 'GCL'?)" in r.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 

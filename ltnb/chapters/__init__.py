@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -28,9 +29,19 @@ TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps"}
 
 
 def _device(value):
-    if value == "auto" or (isinstance(value, str) and (value in ("cpu", "cuda") or value.startswith("cuda:"))):
-        return value
-    raise ValueError("'auto', 'cpu', 'cuda' or 'cuda:N'")
+    """'auto', 'cpu', 'cuda' or 'cuda:N', and CUDA (that GPU) present when asked for: checked here, where the
+    error names the parameter, instead of in torch at the first run."""
+    v = value.strip() if isinstance(value, str) else value
+    if not isinstance(v, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", v):
+        raise ValueError(f"{_device.allowed} (N the index of a GPU, such as 0)")
+    if v.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError("'auto' or 'cpu' here: this machine has no CUDA device")
+        if ":" in v and int(v.split(":")[1]) >= n:
+            raise ValueError(f"'auto', 'cpu', 'cuda' or 'cuda:N' with N below {n}: this machine has {n} GPU"
+                             f"{'s' if n > 1 else ''}")
+    return v
 
 
 _device.allowed = "'auto', 'cpu', 'cuda' or 'cuda:N'"
@@ -141,14 +152,16 @@ def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **valu
     return plan
 
 
-def start(name: str, verbose: bool = True, **values):
+def start(name: str, injected=(), verbose: bool = True, **values):
     """A chapter's first cell: read and check every parameter, pick the preset, build the plan, announce.
 
-    ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``; otherwise the best preset
-    whose runs are all recorded (``paper`` over ``cpu``), else ``cpu``, which trains what is missing. Nothing trains
-    here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
+    ``injected``: the names papermill's cell added (:func:`ltnb.params.injected`); one the chapter does not
+    take is refused, naming those it takes. ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``;
+    otherwise the best preset whose runs are all recorded (``paper`` over ``cpu``), else ``cpu``, which trains
+    what is missing. Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
     """
     chapter = module(name)
+    Pm.refuse_unknown(injected, [p.name for p in chapter.PARAMETERS], f"the {name} chapter")
     read = Pm.read(chapter.PARAMETERS, values)
     dev = resolve_device(read["device"])
     ds, dwhy = resolve_dataset(read["dataset"])

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from pathlib import Path
 from types import SimpleNamespace
 
 from ltnb import params as Pm, samplers
@@ -12,9 +14,13 @@ from ltnb import data
 
 PARAMETERS = [
     Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
+    Pm.Param("imb", "auto", Pm.or_("auto", Pm.number(low=1)),
+             "one imbalance factor, as in every chapter: imbs of that one factor; auto: imbs decides"),
     Pm.Param("imbs", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1), distinct=True)),
-             "imbalance factors; auto: 100 under cpu and smoke, 100, 50 and 10 under paper"),
+             "imbalance factors, the first the main table's; auto: 100 under cpu and smoke, 100, 50 and 10 under paper"),
     Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), "smoke, cpu, paper or auto"),
+    Pm.Param("seed", "auto", Pm.or_("auto", Pm.one_or_list(SEED)),
+             "one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides"),
     Pm.Param("seeds", "auto", Pm.or_("auto", Pm.list_of(SEED, distinct=True)),
              "training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper"),
     Pm.Param("device", "auto", _device, "cpu, cuda or auto"),
@@ -73,24 +79,38 @@ def entries(num_classes: int) -> list[Method]:
     return [dataclasses.replace(get(method), name=name) for name, method in rows]
 
 
-def select(all_entries: list[Method], names) -> list[Method]:
+def select(all_entries: list[Method], names, param: str = "methods", among: str = "the leaderboard's") -> list[Method]:
     """The entries named (all for ``"all"``), with a clear error for a name that is not a method of the book."""
     if names == "all":
         return list(all_entries)
     known = {e.name: e for e in all_entries}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise Pm.ParameterError(f"unknown method(s) {unknown}; the leaderboard has {list(known)}")
+        close = difflib.get_close_matches(unknown[0], list(known), n=1)
+        Pm.check(param, names, False, f"names of {among} methods ({', '.join(known)}); {unknown[0]!r} is not one"
+                                      + (f" (did you mean {close[0]!r}?)" if close else ""))
     return [known[n] for n in names]
 
 
+def _one(values, one: str, many: str):
+    """``many`` (a list), or ``one`` given instead (as a list); both given is refused."""
+    Pm.check(one, values[one], values[one] == "auto" or values[many] == "auto",
+             f"'auto' when {many} is given ({many}={values[many]!r}): give one of them")
+    if values[one] == "auto":
+        return values[many]
+    return values[one] if isinstance(values[one], list) else [values[one]]
+
+
 def _imbs(values, preset: str) -> list[float]:
-    return ([100.0] if preset != "paper" else [100.0, 50.0, 10.0]) if values["imbs"] == "auto" else values["imbs"]
+    imbs = _one(values, "imb", "imbs")
+    return ([100.0] if preset != "paper" else [100.0, 50.0, 10.0]) if imbs == "auto" else imbs
 
 
 def frame(values, preset: str):
-    """The chapter's imbalance factor and seeds under ``preset``: the first of ``imbs``, and ``seeds``."""
-    seeds = ([0, 1] if preset != "paper" else [0, 1, 2]) if values["seeds"] == "auto" else values["seeds"]
+    """The chapter's imbalance factor and seeds under ``preset``: the first of ``imbs`` (or ``imb``), and
+    ``seeds`` (or ``seed``)."""
+    seeds = _one(values, "seed", "seeds")
+    seeds = ([0, 1] if preset != "paper" else [0, 1, 2]) if seeds == "auto" else seeds
     return _imbs(values, preset)[0], seeds
 
 
@@ -104,7 +124,12 @@ def resolve(ctx, values):
         check_imb(ctx.dataset, f, "imbs")
     P.subset_seeds = ([1] if ctx.preset.name == "smoke" else [1, 2]) if P.subset_seeds == "auto" else P.subset_seeds
     P.chosen = select(entries(ctx.num_classes), P.methods)
-    P.spread = select(P.chosen, P.subset_methods) if P.subset_methods else []
+    P.spread = select(P.chosen, P.subset_methods, "subset_methods", "the table's") if P.subset_methods else []
+    if P.table_csv:
+        out = Path(P.table_csv)
+        taken = next((a for a in out.parents if a.exists() and not a.is_dir()), None)
+        Pm.check("table_csv", P.table_csv, not out.is_dir() and taken is None,
+                 f"'' or the path of a CSV file to write ({'it is a folder' if out.is_dir() else f'{taken} is a file'})")
     return ctx, P
 
 

@@ -29,8 +29,10 @@ def resolve(ctx, values):
     P = SimpleNamespace(**values)
     C = ctx.num_classes
     P.TAU = float(lgla.official_tau(C) if P.tau is None else P.tau)
-    lgla.check(P.experts, P.expert_type, P.TAU, P.fusion)
     Pm.check("experts", P.experts, P.experts - 1 <= C, f"at most {C + 1}: K - 1 class groups of the {C} classes")
+    Pm.check("fusion", P.fusion, P.fusion is None or (len(P.fusion) == P.experts and sum(P.fusion) > 0),
+             f"None or {P.experts} non-negative numbers, one per expert (experts={P.experts}), not all zero")
+    lgla.check(P.experts, P.expert_type, P.TAU, P.fusion)  # the kernel's own check: passes after the ones above
     P.FULL = P.sweep == "full" or (P.sweep == "auto" and ctx.preset.name == "paper")
     P.OTHER = {"gc": "ic", "ic": "gc"}[P.expert_type]
     P.MAIN = f"LGLA ({P.expert_type.upper()})"

@@ -7,13 +7,13 @@ from ltnb import params as Pm, samplers, whitening as W
 from ltnb.chapters import Plan, common
 from ltnb.methods import bet_knobs, get
 
-AUTO = Pm.or_("auto", Pm.number(low=0, low_open=True))
 PARAMETERS = common() + [
     Pm.Param("whitening", True, Pm.boolean, "train the channel-whitening rows and figures; False: CE, LDAM and BET rows only"),
     Pm.Param("epsilon", 1e-3, Pm.number(low=0, low_open=True), "epsilon of Eq. 13, added to the batch covariance"),
     Pm.Param("blocks", "auto", Pm.or_("auto", Pm.number(low=1, integer=True)),
              "B3RS block number G; auto: Table 6, 1 for 10 classes and 10 for 100"),
-    Pm.Param("r_min", "auto", AUTO, "basic sampling ratio r_0 of Eq. 14; auto: Table 6, 0.05 for 10 classes and 0.01 for 100"),
+    Pm.Param("r_min", "auto", Pm.or_("auto", Pm.number(low=0, high=1, low_open=True)),
+             "basic sampling ratio r_0 of Eq. 14; auto: Table 6, 0.05 for 10 classes and 0.01 for 100"),
     Pm.Param("alpha", 2.0, Pm.number(low=0, low_open=True), "alpha of Eq. 14, tail images seen once every alpha epochs; Table 6: 2"),
     Pm.Param("interval", "auto", Pm.or_("auto", Pm.number(low=1, integer=True)),
              "BET interval T in iterations; auto: Table 6, 60 for 10 classes and 30 for 100"),
@@ -34,16 +34,17 @@ def resolve(ctx, values):
 
     P = SimpleNamespace(**values)
     P.eps = W.check_eps(P.epsilon)
+    C = ctx.num_classes
+    for knob in ("blocks", "r_min", "interval"):  # 'auto' takes Table 6's value, given for 10 and 100 classes
+        Pm.check(knob, getattr(P, knob), getattr(P, knob) != "auto" or C in samplers.B3RS_TABLE6,
+                 f"given explicitly on {C} classes: Table 6, which 'auto' reads, has 10 and 100")
+    divisors = [g for g in range(1, C + 1) if C % g == 0]
+    Pm.check("blocks", P.blocks, P.blocks == "auto" or P.blocks in divisors,
+             f"'auto' or a divisor of the {C} classes ({', '.join(map(str, divisors))}): each block holds C / G")
     base = dict(dataset=ctx.dataset, imb=ctx.imb)
-    try:
-        bet = dict(bet_knobs(base, P.alpha, P.b3rs_iterations, P.blocks, P.r_min, P.interval))
-    except ValueError as err:
-        raise Pm.ParameterError(str(err)) from None
+    bet = dict(bet_knobs(base, P.alpha, P.b3rs_iterations, P.blocks, P.r_min, P.interval))
     P.G, P.r0, P.T, P.T2 = bet["bet_blocks"], bet["bet_r_min"], bet["bet_interval"], bet["bet_iterations"]
-    try:
-        samplers.check_b3rs(ctx.num_classes, P.G, P.r0, P.alpha, P.T, P.T2)
-    except ValueError as err:
-        raise Pm.ParameterError(str(err)) from None
+    samplers.check_b3rs(C, P.G, P.r0, P.alpha, P.T, P.T2)  # the sampler's own check: passes after the ones above
     P.factors = ([200.0, 100.0, 50.0, 10.0] if ctx.preset.name == "paper" else []) if P.imbs == "auto" else P.imbs
     P.factors = sorted(set(P.factors) | {ctx.imb}, reverse=True)
     for f in P.factors:
