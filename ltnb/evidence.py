@@ -7,6 +7,7 @@ an array that is not stored or recorded leaves the claim "not recorded" at that 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -19,6 +20,8 @@ from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, UNTESTABLE, VERDICTS, V
                            against_reference, bootstrap_scalar, counts, difference, rank_trend, spread)
 
 REFERENCE = "CE, balanced"
+EXACT = ("trainable_parameters", "tail_sampling_share")  # compared exactly: counts, and the samplers' class shares
+SCALARS = (*METRICS, *FEATURE_STATS, *EXPERT_STATS, *EXACT)  # what a "less" / "more" claim can compare
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,46 @@ def runs_of(method: str, setting: Setting, knobs=()) -> list:
     """The stored or recorded runs of ``method`` at ``setting``'s seeds (those that exist; nothing trains)."""
     from ltnb import store
 
-    found = [store.load(_config(method, setting, s, knobs)) for s in setting.seeds]
+    found = [_load(_config(method, setting, s, knobs)) for s in setting.seeds]
     return [r for r in found if r is not None]
+
+
+_LOADED: dict = {}
+
+
+def _load(cfg):
+    """A stored or recorded run, read once per process and its arrays with it (a page reads each run many times)."""
+    from ltnb import store
+
+    where = store.source(cfg)
+    key = (cfg.key, where, str(store.store_root()))
+    if key not in _LOADED:
+        run = store.load(cfg)
+        if run is not None:
+            arrays = run.arrays
+            run = _CachedRun(run.config, run.path, run.metrics, run.recorded, arrays)
+        _LOADED[key] = run
+    return _LOADED[key]
+
+
+@dataclass
+class _CachedRun:
+    """A run whose arrays were read once (the fields of :class:`ltnb.store.Run`)."""
+    config: object
+    path: object
+    metrics: dict
+    recorded: bool
+    arrays: dict
+
+    def features(self):
+        from ltnb.store import Run
+
+        return Run(self.config, self.path, self.metrics, self.recorded).features()
+
+    def state_dict(self):
+        from ltnb.store import Run
+
+        return Run(self.config, self.path, self.metrics, self.recorded).state_dict()
 
 
 # ------------------------------------------------------------------ noise
@@ -99,7 +140,7 @@ def _pooled(setting: Setting, metric: str) -> tuple[float, int]:
 
     groups = []
     for e in entries(data.dataset_info(setting.dataset).num_classes):
-        runs = [r for r in (store.load(e.config(setting.base, s)) for s in setting.seeds) if r is not None]
+        runs = [r for r in (_load(e.config(setting.base, s)) for s in setting.seeds) if r is not None]
         groups.append([_safe(lambda: METRICS[metric][0](e, r, ())) for r in runs])  # the entry: its view
     return pooled_sd(groups)
 
@@ -182,6 +223,8 @@ def _evaluate(c, s: Setting) -> Verdict:
             if labelled:
                 xa = np.column_stack([xa, _feature_labels(ra[0])])
                 xb = np.column_stack([xb, _feature_labels(rb[0])])
+            if labelled == "items":  # per-image outcomes, resampled as such
+                xa, xb, stat = stat(xa), stat(xb), (lambda x: float(x.mean()))
         else:
             (fn, label), stat = EXPERT_STATS[q], (lambda x: float(x.mean()))
             xa, xb = fn(ra[0]), fn(rb[0])
@@ -261,6 +304,7 @@ def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def chapter_seeds(chapter: str, preset: str) -> tuple:
     """The seeds a chapter reads at its defaults under ``preset`` (the Claims page reads what the chapters read)."""
     from ltnb import chapters, params as Pm

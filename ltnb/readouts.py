@@ -168,27 +168,37 @@ METRICS = {
 }
 
 
+def _cov(x) -> np.ndarray:
+    xc = x - x.mean(0)
+    return xc.T @ xc / max(len(x) - 1, 1)
+
+
 def _mean_abs_corr(x) -> float:
-    c = np.corrcoef(x, rowvar=False)
-    return float(np.nanmean(np.abs(c[~np.eye(len(c), dtype=bool)])))
+    c = _cov(x)
+    sd = np.sqrt(np.diag(c))
+    live = sd > 1e-12  # a dead channel (constant over the images) has no correlation
+    r = c[np.ix_(live, live)] / np.outer(sd[live], sd[live])
+    return float(np.abs(r[~np.eye(len(r), dtype=bool)]).mean())
 
 
 def _top_share(x) -> float:
-    s = np.linalg.svd(x - x.mean(0), compute_uv=False)
-    return float(s[0] / s.sum())
+    """The largest singular value's share of their sum, for the centred features (from the covariance's eigenvalues)."""
+    s = np.sqrt(np.clip(np.linalg.eigvalsh(_cov(x)), 0, None))
+    return float(s[-1] / s.sum())
 
 
 def _condition(x) -> float:
-    ev = np.linalg.eigvalsh(np.cov(x, rowvar=False))
+    ev = np.linalg.eigvalsh(_cov(x))
     return float(np.log10(ev[-1] / max(ev[0], 1e-12)))
 
 
-def _nn_accuracy(xy) -> float:
-    """Leave-one-out 1-nearest-neighbour accuracy (cosine) of unit features; the last column holds the label."""
+def _nn_correct(xy) -> np.ndarray:
+    """Per test image: 1 where its nearest other image (cosine, unit features) has its class; the last column holds
+    the label. Bootstrapped as per-image outcomes: resampled duplicates would be each other's nearest neighbours."""
     x, y = xy[:, :-1], xy[:, -1]
     sim = x @ x.T
     np.fill_diagonal(sim, -np.inf)
-    return float((y[sim.argmax(1)] == y).mean())
+    return (y[sim.argmax(1)] == y).astype(float)[:, None]
 
 
 def _tail_spread(xy) -> float:
@@ -201,7 +211,7 @@ def _tail_spread(xy) -> float:
 FEATURE_STATS = {"channel_correlation": (_mean_abs_corr, "mean |correlation| between feature channels", False),
                  "singular_value_decay": (_top_share, "largest singular value's share", False),
                  "condition_number": (_condition, "log10 condition number of the feature covariance", False),
-                 "feature_separability": (_nn_accuracy, "1-NN accuracy of the test features", True),
+                 "feature_separability": (_nn_correct, "1-NN accuracy of the test features", "items"),
                  "tail_feature_spread": (_tail_spread, "tail classes' feature spread", True)}
 
 
