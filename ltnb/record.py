@@ -277,11 +277,12 @@ def config_of_key(key: str) -> RunConfig:
         for it in book_items(preset):
             if it.key == key:
                 return it.config
-    raise SystemExit(f"no config with key {key} in the run store, the recordings or the book's plans")
+    raise SystemExit(f"no config with key {key} in the run store, the recordings or the book's plans: a run of "
+                     f"other parameters trains again when the chapter that asked for it runs again")
 
 
 def retrain(key: str, device: str = "auto") -> Path:
-    """Move the stored run of ``key`` aside (nothing is deleted) and train it again."""
+    """Move the stored run of ``key`` aside (nothing is deleted) and train it into the run store, recorded or not."""
     from ltnb.runs import get_or_train
 
     cfg = config_of_key(key)
@@ -290,7 +291,7 @@ def retrain(key: str, device: str = "auto") -> Path:
         aside = path.with_name(f"{key}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
         os.rename(path, aside)
         print(f"moved {path} to {aside}")
-    return get_or_train(cfg, device=device).path
+    return get_or_train(cfg, device=device, full=True).path  # full: a recording lacks the network and features
 
 
 def show(key: str) -> str:
@@ -303,7 +304,7 @@ def show(key: str) -> str:
         return "\n".join(lines + ["not trained or recorded here"])
     m = run.metrics
     lines.append(f"{'recorded' if run.recorded else 'stored'} at {run.path}; last-epoch accuracy {100 * m['accuracy']:.2f}%, "
-                 f"trained on {m.get('device', '?')} ({m.get('threads') or '-'} threads) in {m.get('train_seconds', 0):.0f} s")
+                 f"trained on {store.trained_on([cfg]) or '?'} in {m.get('train_seconds', 0):.0f} s")
     h = m.get("history", {})
     if h.get("epoch"):
         lines.append("epoch   loss   train acc  test acc")
@@ -326,15 +327,16 @@ def main(argv=None) -> int:
     ap.add_argument("--stack", type=int, default=None, help="train this many compatible runs as one network "
                                                             "(default: 16 on CUDA, 1 on the CPU)")
     ap.add_argument("--check", action="store_true", help="check that every recording loads and matches its key")
-    ap.add_argument("--retrain", metavar="KEY", help="move the stored run KEY aside and train it again")
+    ap.add_argument("--retrain", metavar="KEY", help="train KEY into the run store (a stored run moved aside)")
     ap.add_argument("--show", metavar="KEY", help="print the run's config and its per-epoch log")
     ap.add_argument("--export", action="store_true", help="rewrite the recordings of every run in the store, train nothing")
     a = ap.parse_args(argv)
-    if a.show:
-        print(show(a.show))
-        return 0
-    if a.retrain:
-        print(retrain(a.retrain, a.device))
+    if a.show or a.retrain:
+        try:
+            print(show(a.show) if a.show else retrain(a.retrain, a.device))
+        except store.CorruptRun as err:  # its message says what to do; a traceback would bury it
+            print(err, file=sys.stderr)
+            return 1
         return 0
     if a.check:
         problems = check(a.preset)

@@ -83,13 +83,19 @@ def check(preset: str | None = None) -> list[str]:
     root = store.recorded_root()
     for cfg_file in sorted(root.glob(f"{preset or '*'}/*/config.json")):
         path = cfg_file.parent
+        restore = f"Restore it: git checkout -- {path}"
         try:
             d = json.loads(cfg_file.read_text())
             cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
                             extra=tuple(tuple(kv) for kv in d["extra"]))
-            if cfg.key != path.name:
-                raise store.CorruptRun(f"its config's key is {cfg.key}, not {path.name}")
+        except (KeyError, TypeError, ValueError, OSError) as err:
+            problems.append(f"the recorded run {path} cannot be used (its config.json cannot be read: {err!r}). {restore}")
+            continue
+        if cfg.key != path.name:
+            problems.append(f"the recorded run {path} cannot be used (its config.json is of key {cfg.key}). {restore}")
+            continue
+        try:
             store._read(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
-        except (store.CorruptRun, KeyError, TypeError, ValueError, OSError) as err:
-            problems.append(f"{path}: {err}")
+        except store.CorruptRun as err:  # its message names the run and what to do
+            problems.append(str(err))
     return problems

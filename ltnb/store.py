@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zipfile
@@ -205,9 +206,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_stale(root=None, older_than: float = 3600.0) -> list[Path]:
-    """Remove temporary folders of saves that never finished (their process is gone); returns them."""
+    """Remove temporary folders of saves that never finished (their process is gone) and lock files no process
+    holds (left by a process killed outright); returns them."""
     root = store_root(root)
     removed = []
+    for path in root.glob(".lock-*") if root.is_dir() else []:
+        f = _lock(path, blocking=False)  # held: in use, left alone
+        if f is not None:
+            _unlock(f, path)
+            removed.append(path)
     for tmp in root.glob(".tmp-*") if root.is_dir() else []:
         parts = tmp.name.split("-")  # .tmp-<key>-<pid>-<random>
         pid = int(parts[2]) if len(parts) >= 4 and parts[2].isdigit() else None
@@ -218,16 +225,71 @@ def clean_stale(root=None, older_than: float = 3600.0) -> list[Path]:
     return removed
 
 
+def _lock(path: Path, blocking: bool = True, waiting=None):
+    """The open file ``path``, locked; None if ``blocking`` is False and another process holds it.
+
+    The holder unlinks the file before it lets go, so a process that waited on it may hold a file no longer on
+    disk: it checks that the file it locked is the one at ``path`` (or locks the new one), so one process
+    at a time holds the key's lock however the files come and go. ``waiting(pid)`` is called once before waiting.
+    """
+    while True:
+        f = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not blocking:
+                    f.close()
+                    return None
+                if waiting is not None:
+                    f.seek(0)
+                    waiting(f.read().strip() or "?")
+                    waiting = None
+                fcntl.flock(f, fcntl.LOCK_EX)  # released when the holder ends, however it ends
+            on_disk = os.stat(path)
+        except FileNotFoundError:  # unlinked by the holder after this one opened it
+            f.close()
+            continue
+        except BaseException:
+            f.close()
+            raise
+        mine = os.fstat(f.fileno())
+        if (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino):
+            return f
+        f.close()  # the file locked was the last holder's, unlinked since: lock the one on disk
+
+
+def _unlock(f, path: Path) -> None:
+    """Remove the lock file while holding it (waiters on it then lock the next one), then let go."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    fcntl.flock(f, fcntl.LOCK_UN)
+    f.close()
+
+
 @contextlib.contextmanager
 def training_lock(cfg: RunConfig, root=None):
-    """Hold ``cfg``'s lock while it trains: a second process asking for the same key waits, then reads it."""
+    """Hold ``cfg``'s lock while it trains: a second process asking for the same key waits, then reads it.
+
+    The lock file ``.lock-KEY`` holds the holder's process id, for the message a waiting process prints, and
+    goes when the holder lets go (a process killed outright leaves it; the next one to lock it removes it)."""
     root = check_writable(root)
-    with open(root / f".lock-{cfg.key}", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # released when the process ends, however it ends
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    path = root / f".lock-{cfg.key}"
+
+    def waiting(pid):
+        print(f"{cfg.label} ({cfg.key}) is being trained by process {pid}, which holds {path}: waiting for it to "
+              f"finish, then reading its run. If that process is stuck, stop it (kill {pid}) and this one trains "
+              f"the run.", file=sys.stderr, flush=True)
+
+    f = _lock(path, waiting=waiting)
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        yield
+    finally:
+        _unlock(f, path)
 
 
 def save(cfg: RunConfig, metrics: dict, arrays: dict, features: dict | None = None,

@@ -44,8 +44,13 @@
 
 # %% tags=["parameters"]
 dataset = "fmnist"  # the data set whose recordings are read: fmnist (CIFAR is not recorded here)
+(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
+from ltnb.params import injected as _injected, refuse_unknown as _refuse
+
+_refuse(_injected(globals()), ["dataset"], "the claims page")  # a name papermill's -p added, not dataset
+
 import html
 
 import pandas as pd

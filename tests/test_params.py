@@ -147,7 +147,8 @@ def test_the_leaderboard_takes_imb_and_seed_as_every_chapter_does(tmp_store):
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter, takes", [("baselines", "the baselines chapter takes dataset, imb, preset, seed"),
                                             ("leaderboard", "the leaderboard chapter takes dataset, imb, imbs, preset"),
-                                            ("performance", "the performance page takes bench_dir")])
+                                            ("performance", "the performance page takes bench_dir"),
+                                            ("claims", "the claims page takes dataset")])
 def test_a_name_the_chapter_does_not_take_stops_it_in_seconds(chapter, takes, tmp_path):
     from chapters import run_chapter
 
