@@ -85,7 +85,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import angular, derived, evaluate, losses, plots, reference, report
+from ltnb import angular, data, derived, evaluate, evidence as E, losses, plots, reference, report
 from ltnb.chapters import start
 from ltnb.chapters.angular import PRUNING as METHODS
 
@@ -108,8 +108,9 @@ print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of
 
 
 def as_run(metrics):
-    """Metrics computed here (an evaluation of a stored run) in the shape the tables read."""
-    return SimpleNamespace(metrics=metrics)
+    """Angular metrics computed here (an evaluation of a stored run) in the shape the tables read; marked as
+    angular predictions, which are not probabilities: the tables show no ECE for them."""
+    return SimpleNamespace(metrics={**metrics, "prediction": "angular"})
 
 
 def pct(values):
@@ -162,27 +163,42 @@ def abs_run(run, strength=s, form=F_form):
 
 
 # %% [markdown]
-# ## Figure 1: classifier weight norms after stage 1
+# ## Figures 1 and 11: classifier weight norms after stage 1 and after stage 2
 #
-# $\lVert W_c\rVert$ per class divided by the largest, for CE without and with mixup (first seed).
-# The paper normalises to $[0, 1]$; dividing by the maximum keeps the tail's level visible.
+# $\lVert W_c\rVert$ per class divided by each run's mean, for CE without and with mixup, AEM, and
+# MiSLAS after stage 2 (first seed), beside the balanced reference's norms (dashed); the right panel
+# is the log ratio to the reference, which removes what each class brings of its own. The paper
+# normalises to $[0, 1]$, which keeps the shape but not the spread the verdicts compare.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class after stage 1, divided by the largest: without mixup the head's weights are the largest."}, "image": {"alt": "Classifier weight norms per class after stage 1, divided by the largest: without mixup the head's weights are the largest."}}
-fig, ax = plots.per_class_lines(
-    {name: (lambda n: n / n.max())(np.linalg.norm(rs[0].arrays["weight"], axis=1))
-     for name, rs in (("CE, no mixup", ce), ("CE + mixup = MiSLAS stage 1", mislas1), ("AEM + mixup", aem))},
-    counts, r"$\|W_c\| / \max_k \|W_k\|$", "Figure 1: per-class classifier weight norms after stage 1")
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}, "image": {"alt": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}}
+def mean_norms(run):
+    n = np.linalg.norm(run.arrays["weight"], axis=1)
+    return n / n.mean()
+
+
+reference_runs = plan.fetch("balanced reference")["CE, balanced"]
+names = list(data.dataset_info(ctx.dataset).classes) if K <= 10 else None
+fig, axes = plots.against_reference(
+    {name: mean_norms(rs[0]) for name, rs in (("CE, no mixup", ce), ("CE + mixup = MiSLAS stage 1", mislas1),
+                                              ("AEM + mixup", aem), ("MiSLAS stage 2", mislas2))},
+    mean_norms(reference_runs[0]), counts, r"$\|W_c\|$ / mean", "Figures 1 and 11: per-class classifier weight norms",
+    names=names, log=True)
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figure 1")
 
 # %% [markdown]
 # ## Figures 3 and 7: mean prediction per class, linear against angular
 #
 # For each class $c$, the mean over its images of its own logit, $W_c\phi(x)+b_c$ or $P^A_c(x)$,
 # min-max normalised per curve as in the paper; training images (Fig. 3) and the balanced test
-# set (Fig. 7), MiSLAS stage 1, first seed.
+# set (Fig. 7), MiSLAS stage 1, first seed. After min-max normalisation both curves span [0, 1],
+# so how flat they are cannot be read off the picture: the verdicts below compare the spread of
+# the un-normalised curves (standard deviation over mean, across classes).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, min-max normalised: the angular curve is flatter across classes."}, "image": {"alt": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, min-max normalised: the angular curve is flatter across classes."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}, "image": {"alt": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, split, title in zip(axes, ("train", "test"), ("Figure 3: training set", "Figure 7: test set")):
     plots.shade_splits(ax, counts)
@@ -196,16 +212,20 @@ fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figures 3 and 7")
+
 # %% [markdown]
 # ## Figure 4: class-wise predicted probabilities, the implicit bias
 #
 # Each line is one true class $i$: the mean predicted probability $\mathbb E[\mathcal P^c\mid i]$
 # over its training images, against the predicted class $c$ (ten classes drawn when there are
-# more). Linear probabilities peak at $c = i$; angular ones are nearly flat with a floor that
-# rises towards the head: the implicit bias. The dashed line is its lower envelope
-# $B_{tr}[c] = \min_i\mathbb E[\mathcal P^c\mid i]$ that ABS reads (all classes).
+# more). Linear probabilities peak at $c = i$; angular ones are nearly flat. The paper calls the
+# floor under them, rising towards the head, the implicit bias; the dashed line is that lower
+# envelope $B_{tr}[c] = \min_i\mathbb E[\mathcal P^c\mid i]$ that ABS reads (all classes), and the
+# verdict below says whether it rises with class size here.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean predicted probabilities per true class, linear (left) and angular (right): the angular floor rising towards the head is the implicit bias; the dashed line is the lower envelope ABS reads."}, "image": {"alt": "Mean predicted probabilities per true class, linear (left) and angular (right): the angular floor rising towards the head is the implicit bias; the dashed line is the lower envelope ABS reads."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}, "image": {"alt": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}}
 show_cls = np.unique(np.linspace(0, K - 1, min(K, 10)).round().astype(int))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 for ax, name, kind in ((axes[0], "(a) linear", "linear"), (axes[1], "(b) angular", "angular")):
@@ -221,6 +241,9 @@ fig.suptitle("Figure 4: class-wise mean predicted probabilities, training set", 
 fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figure 4")
 
 # %% [markdown]
 # ## Table 1: MiSLAS and L2A after each stage
@@ -242,6 +265,9 @@ for name in table1:
     extra1[name] = {col1: " / ".join(f"{vals[sp]:.2f}" for sp in ("head", "mid", "tail", "overall")) if len(vals) else "–"}
 report.show(report.accuracy_table(table1, splits=SPLITS, extra=extra1), ctx.stamp,
             "Table 1 (measured), last-epoch test accuracy (%)")
+display(Markdown(report.ECE_NOTE + " The claim on calibration below reads the ECE of softmax(Pᴬ) itself, which "
+                 "is what it is about."))
+E.show(ctx, "angular", "Table 1")
 
 # %% [markdown]
 # ## Table 2: every angular variant beside the paper
@@ -261,6 +287,7 @@ report.show(report.accuracy_table(table2, splits=SPLITS, extra=extra2), ctx.stam
             "Table 2 (measured), last-epoch test accuracy (%)")
 quoted = t2[~t2["method"].isin(list(table2))].pivot_table(index="method", columns="dataset", values="value", sort=False)
 report.show(quoted.rename(columns=col2).map(lambda v: f"{v:g}"), ctx.stamp, "Table 2, the paper's other rows (quoted, not re-run)")
+E.show(ctx, "angular", "Table 2")
 
 # %% [markdown]
 # ## Figure 5: the implicit bias on the test set, and what removes it
@@ -288,6 +315,9 @@ fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figure 5")
+
 # %% [markdown]
 # ## Table 5: ABS against its strength $s$, both forms of $\mathcal F$
 #
@@ -312,6 +342,7 @@ for sv in s_sweep:
         row[f"paper, {ds}-LT, {form} F"] = f"{v:.2f}" if v is not None else "–"
     rows5.append(row)
 report.show(pd.DataFrame(rows5).set_index("s"), ctx.stamp, "Table 5: ABS accuracy (%) against s")
+E.show(ctx, "angular", "Table 5")
 
 # %% [markdown]
 # ## Table 6: ALAS against $\tau$, linear and concave $f$
@@ -344,7 +375,7 @@ report.show(pd.DataFrame(rows6).set_index("τ"), ctx.stamp, "Table 6: ALAS accur
 # (easiest) score, averaged over `score_runs` CE networks of different seeds, each stopped after
 # `score_epochs` epoch(s) of the same schedule. Fraction 0 is the baselines chapter's CE run.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean and spread over seeds); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean and spread over seeds); fraction 0 is the CE run."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}}
 pruning = plan.fetch("Figure 6")
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 xs = [0.0] + prune_fractions
@@ -368,6 +399,7 @@ extra_p["nothing pruned (CE)"] = {"training images kept": f"{int(counts.sum()):,
                                   "kept in the last 3 classes": " / ".join(str(n) for n in counts[-3:])}
 report.show(report.accuracy_table({"nothing pruned (CE)": ce, **rows_p}, splits=SPLITS, extra=extra_p).fillna("–"),
             ctx.stamp, "Figure 6 data: accuracy (%) after pruning")
+E.show(ctx, "angular", "Figure 6")
 
 # %% [markdown]
 # ## Figure 12: angular hardness against per-class accuracy
@@ -390,6 +422,9 @@ ax.set(xlabel="mean AVH of the class's test images", ylabel="class test accuracy
 fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figure 12")
 
 # %% [markdown]
 # ## What differs from the paper, and why

@@ -78,7 +78,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data as D, derived, plots, reference, report, samplers, whitening as W
+from ltnb import data as D, derived, evidence as E, plots, reference, report, samplers, whitening as W
 from ltnb.chapters import start
 from ltnb.training.common import dataset as lt_dataset
 
@@ -146,7 +146,7 @@ plt.show()
 # the whitened ones, with the running estimates). Dead channels (constant over the images)
 # show as 0.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; off-diagonal colour is correlation whitening removes."}, "image": {"alt": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; off-diagonal colour is correlation whitening removes."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}, "image": {"alt": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}}
 fig2 = [("CE, balanced", "balanced data"), ("CE", "long-tailed data")] + ([("CW", "long-tailed, whitened")] if whitening else [])
 fig, axes = plt.subplots(1, len(fig2), figsize=(3.2 * len(fig2), 3.2))
 for ax, (name, title) in zip(np.atleast_1d(axes), fig2):
@@ -158,6 +158,9 @@ fig.colorbar(im, ax=axes, shrink=0.8, label="ρ (Eq. 16)")
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
+# %% tags=["hide-input"]
+E.show(ctx, "whitening", "Figure 2")
+
 # %% [markdown]
 # ## Figure 3: per-class true-positive rate, classifier gradient norm and weight norm
 #
@@ -165,9 +168,11 @@ plt.show()
 # (recall) per class, the mean norm of the gradient of the classifier weights
 # $\lVert\nabla w_k\rVert$ over the last epoch's steps (recorded during training), and the weight
 # norm $\lVert w_k\rVert$ at the end (LDAM's cosine classifier normalises $w_k$ in its logits, so
-# its norm does not enter the prediction).
+# its norm does not enter the prediction). The dashed black line is the balanced reference (CE on a
+# balanced subset as large as the long-tailed set): what a class gets with balanced data, so that a
+# class's size and how hard it is are read apart; the verdicts below read each curve against it.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, for CE and LDAM-DRW (solid) and with whitening (dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}, "image": {"alt": "Per class, for CE and LDAM-DRW (solid) and with whitening (dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}, "image": {"alt": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}}
 def grad_norms(run, epoch=-1):
     h = run.metrics["history"].get("head_grad_norm")
     return np.asarray(h[epoch]) if h and len(h[epoch]) else None
@@ -188,6 +193,11 @@ for (plain, white), color in zip(pairs, ("#4477aa", "#cc6677")):
                 missing.append(name)
                 continue
             ax.plot(np.arange(K), vals, ls, color=color, marker="o", ms=2.5, label=name)
+ref = first["CE, balanced"]
+for ax, vals in zip(axes, (100 * np.asarray(ref.metrics["per_class"]), grad_norms(ref),
+                           np.linalg.norm(ref.arrays["weight"], axis=1))):
+    if vals is not None:
+        ax.plot(np.arange(K), vals, "--", color="k", lw=1, label="CE, balanced reference")
 for ax, label in zip(axes, ("true-positive rate (%)", r"$\|\nabla w_k\|$, last epoch", r"$\|w_k\|$")):
     plots.shade_splits(ax, counts)
     ax.set(xlabel="class index (head → tail)", ylabel=label)
@@ -197,6 +207,7 @@ plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 if missing:
     print(f"No gradient norms stored for {sorted(set(missing))}: runs stored before ltnb recorded them.")
+E.show(ctx, "whitening", "Figure 3")
 
 # %% [markdown]
 # ## Figures 5 and 6: training loss and gradient norms over epochs
@@ -228,6 +239,9 @@ for ax, (plain, white) in zip(axes[1:], pairs):
 fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "whitening", "Figures 5 and 6")
 
 # %% [markdown]
 # ## Figures 7 and 11: singular values of each stage
@@ -270,6 +284,14 @@ spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The same for LDAM-DRW networks (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks (Figure 11)."}}
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-tailed, LDAM-DRW"),
                  ("CW & LDAM", "(c) long-tailed, LDAM-DRW + CW")], "Figure 11: singular values per stage, LDAM-DRW")
+
+# %% [markdown]
+# The verdicts read the features the classifier sees (Layer_p, or Layer_w with whitening) on the stored
+# test subset: the share of the largest singular value of the centred, unit-length features, with a
+# bootstrap interval over the test images.
+
+# %% tags=["hide-input"]
+E.show(ctx, "whitening", "Figures 7 and 11")
 
 # %% [markdown]
 # ## Figure 8: t-SNE of the features before the classifier
@@ -319,6 +341,7 @@ paper_col = f"paper, {lit.upper().replace('CIFAR', 'CIFAR-')}-LT imb {ctx.imb:g}
 printed = paper_values(ctx.imb)
 extra = {name: {paper_col: f"{printed[key]:.1f}" if key in printed else "–"} for name, (key, _) in METHODS.items()}
 report.show(report.accuracy_table(main, extra=extra), ctx.stamp, f"{TABLE} (measured), last-epoch test accuracy (%)")
+E.show(ctx, "whitening", "Tables 1 and 2")
 
 if len(factors) > 1:
     wide = {}

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from ltnb import lgla, params as Pm
 from ltnb.chapters import Plan, common
-from ltnb.methods import get
+from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [
     Pm.Param("experts", 3, Pm.number(low=2, integer=True), "K, the number of experts: K - 1 local ones and one global"),
@@ -53,7 +53,9 @@ def plan(ctx, P) -> Plan:
 
     out = Plan()
     out.add("main", {P.MAIN: multi(), "BALMS": multi(loss="balanced_softmax", aaw=False),
-                     **{row: seeds(name) for row, name in SINGLE.items()}}, derived={P.MAIN: ("experts",)})
+                     **{row: seeds(name) for row, name in SINGLE.items()}}, derived={P.MAIN: ("experts",), "BALMS": ("experts",)})
+    out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
+            derived={"CE, balanced": ("features", "spectra", "angular")})
     out.add("Table 5", {name: multi(loss=loss, aaw=aaw) for name, (loss, aaw) in ABLATION.items()},
             tier=3, optional=not P.FULL)
     out.add("other expert type", {P.OTHER: multi(expert_type=P.OTHER)}, tier=3, optional=not P.FULL)
