@@ -251,3 +251,18 @@ def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_re
     assert not (tmp_path / "store" / cfg.key).exists()
     got = derived.get(run, "angular")
     assert got["test_angular_logits"].shape[1] == 10 and (tmp_path / "store" / cfg.key / "features.npz").is_file()
+
+
+def test_a_chapter_announces_the_recorded_runs_it_trains_again(tmp_path, monkeypatch):
+    """MARR at a factor whose CE backbone is only recorded: the box counts the backbone among what trains."""
+    from ltnb import chapters, record
+
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))
+    plan = chapters.plan_for("marr", "smoke", dataset="fmnist", imb=200)
+    backbone = plan.groups["Table 2"].rows["Softmax (CE)"][0]
+    record.export(get_or_train(backbone, progress=False))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    assert backbone.key in [c.key for c in chapters.recorded_to_retrain(plan)]
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))  # the full run in the store: not trained again
+    assert backbone.key not in [c.key for c in chapters.recorded_to_retrain(plan)]

@@ -73,6 +73,8 @@ class Group:
     tier: int = 1  # 1: a main table, 2: more seeds and subsets, 3: ablations and sweeps
     optional: bool = False  # shown when stored or recorded, never trained by the chapter
     derived: dict = field(default_factory=dict)  # row -> kinds of ltnb.derived arrays the chapter reads of its runs
+    # row -> kinds recorded for the claims the chapter prints (read from the recordings, never trained for)
+    for_claims: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -82,14 +84,14 @@ class Plan:
     device: object = "auto"
 
     def add(self, name: str, rows: dict[str, list[RunConfig]], tier: int = 1, optional: bool = False,
-            derived: dict | None = None) -> None:
+            derived: dict | None = None, for_claims: dict | None = None) -> None:
         """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it."""
         if name in self.groups:
             raise ValueError(f"plan group {name!r} added twice")
         unknown = set(derived or {}) - set(rows)
         if unknown:
             raise ValueError(f"derived arrays asked for rows {sorted(unknown)} that group {name!r} does not have")
-        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}))
+        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}), dict(for_claims or {}))
 
     def configs(self, tiers=(1, 2, 3), optional: bool = False) -> list[RunConfig]:
         """The distinct configs of the groups in ``tiers`` (optional groups too if asked), in plan order."""
@@ -185,11 +187,43 @@ def start(name: str, injected=(), verbose: bool = True, **values):
     ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
                   (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"))
     missing = [c for c in plan.configs() if not store.exists(c)]
-    if missing:
+    retrained = recorded_to_retrain(plan)
+    if missing or retrained:
         store.check_writable()  # before anything trains: a finished run must be storable
     if verbose:
-        announce(ctx, plan, missing)
+        announce(ctx, plan, missing, retrained)
     return ctx, P, plan
+
+
+def recorded_to_retrain(plan: Plan) -> list[RunConfig]:
+    """Runs the chapter trains besides its missing ones: what those start from when it is not in the run store (a
+    recording keeps neither the network nor the features a stage-2 run starts from), and recorded runs whose
+    derived arrays a figure reads and the recording lacks (:func:`ltnb.derived.get` then trains the run)."""
+    from ltnb import derived
+
+    shown = {c.key for c in plan.configs()}
+    out = {}
+
+    def starts_from(c):
+        for d in c.dependencies():
+            where = store.source(d)
+            if (where == "recorded" and c.stage2) or (where is None and d.key not in shown):
+                out[d.key] = d  # a recording a stage-2 run cannot start from, or a run the plan does not list
+                starts_from(d)
+
+    for g in plan.groups.values():
+        if g.optional:
+            continue
+        for row, cfgs in g.rows.items():
+            for c in cfgs:
+                if not store.exists(c):
+                    starts_from(c)
+                kinds = g.derived.get(row, ())
+                if kinds and store.source(c) == "recorded":
+                    run = store.load(c)
+                    if any(derived._stored(run, k) is None for k in kinds):
+                        out[c.key] = c
+    return list(out.values())
 
 
 def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
@@ -205,7 +239,7 @@ def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
     return ["paper", "cpu"], "auto"
 
 
-def announce(ctx: Context, plan: Plan, missing: list) -> None:
+def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
     """The chapter's first lines: the stamp, what is in force, and where its numbers come from."""
     from IPython.display import HTML, display
 
@@ -225,4 +259,7 @@ def announce(ctx: Context, plan: Plan, missing: list) -> None:
         f"{ctx.dataset}-LT at imbalance {ctx.imb:g}. "
         f"{total} runs: {recorded} read from the recordings, {total - recorded - len(missing)} from the run store, "
         f"{len(missing)} to train here on {ctx.device.type}."
+        + (f" Besides, {len(retrained)} run{'s' if len(retrained) > 1 else ''} that these start from or whose "
+           "figures need more than a recording keeps (the network, the features) train into the run store."
+           if retrained else "")
         + (f" Main-table runs trained on {device}." if device else "") + "</div>"))

@@ -67,7 +67,7 @@ def plan(ctx, P) -> Plan:
     out.add("stage 2", {"MiSLAS": seeds("MiSLAS", shift_bn=P.shift_bn), "ATL (ALAS)": seeds("ATL (ALAS)", **alas),
                         "ATL (all)": seeds("ATL (all)", **alas, aem_s=P.aem_s)}, derived={"MiSLAS": ("angular",)})
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
-            derived={"CE, balanced": ("features", "spectra", "angular")})
+            for_claims={"CE, balanced": ("features", "angular")})
     out.add("Table 6", {(form, t): seeds("ATL (ALAS)", tau=t, f_form=form, shift_bn=P.shift_bn)
                         for t in P.tau_sweep for form in ("linear", "concave")}, tier=3)
     out.add("Figure 6", {(m, f): seeds("CE, pruned", prune=m, fraction=f, score_runs=P.score_runs,

@@ -28,6 +28,6 @@ def plan(ctx, P) -> Plan:
     out.add("stage 2", {"cRT": seeds("cRT"), "LWS": seeds("LWS"), "τ-norm": seeds("τ-norm", tau=P.tau)})
     # what a class scores with balanced data of the same size: its difficulty, apart from its size
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
-            derived={"CE, balanced": ("features", "spectra", "angular")})
+            for_claims={"CE, balanced": ("features", "angular")})
     out.add("τ sweep", {t: seeds("τ-norm", tau=t) for t in TAUS}, tier=3)
     return out

@@ -46,7 +46,7 @@ def plan(ctx, P) -> Plan:
     out.add("Table 2, other losses", {"LDAM-DRW": seeds("LDAM-DRW"), "Balanced Softmax": seeds("Balanced Softmax")},
             optional=not P.other_losses)
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
-            derived={"CE, balanced": ("features", "spectra", "angular")})
+            for_claims={"CE, balanced": ("features", "angular")})
     out.add("Figure 4", {g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, tier=3)
     out.add("Table 7", {f: seeds("MARR", **fit, backbone_imb=f) for f in P.factors}, tier=3)
     return out
