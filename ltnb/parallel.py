@@ -5,6 +5,8 @@ import json
 import math
 import multiprocessing as mp
 import os
+import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +17,44 @@ from ltnb import runs
 from ltnb.paths import repo_root
 from ltnb.presets import resolve_device
 
+try:  # optional (the cluster executors)
+    from submitit.helpers import Checkpointable
+except ImportError:
+    Checkpointable = object
+
+
+class Requeueable(Checkpointable):
+    """``fn`` as a submitit job: pre-empted or timed out, submitit requeues it (``Checkpointable.checkpoint``: the
+    same call again), and a run it was training resumes from its checkpoint in the run store."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
 
 def _train_one(args):
     cfg, device, threads = args
     torch.set_num_threads(threads)
     runs.get_or_train(cfg, device=device, progress=False)
     return cfg.key
+
+
+def quiet_worker() -> None:
+    """A worker process ignores Ctrl-C: its parent stops it (its run keeps its last checkpoint) and says so once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def interrupted(err: KeyboardInterrupt) -> None:
+    """One line after Ctrl-C (unless a trainer in this process said it): what was kept and how to resume."""
+    from ltnb.training import checkpoint
+
+    if not getattr(err, "reported", False):
+        err.reported = True
+        kept = checkpoint.pending()
+        print(f"\nInterrupted: {len(kept)} unfinished run(s) keep their last complete epoch in {checkpoint.folder()}; "
+              f"run the same command again to resume.", file=sys.__stderr__ or sys.stderr, flush=True)
 
 
 def default_stack(device) -> int:
@@ -51,16 +85,20 @@ def stack_speedup(k: int, device: str = "cuda", bench_dir: Path | None = None) -
 
 
 def train_stack(cfgs, device="auto", progress: bool = True) -> None:
-    """Train compatible stage-1 runs as one stacked network and store each under its own key."""
+    """Train compatible stage-1 runs as one stacked network and store each under its own key; an interrupted
+    stack continues from its checkpoint (every member's), which goes once they are stored."""
+    from ltnb.training.checkpoint import Checkpoint
     from ltnb.training.stacked import train_stacked
 
     todo = [c for c in cfgs if runs.load(c) is None]
     if len(todo) == 1:
         runs.get_or_train(todo[0], device=device, progress=progress)
         return
-    for cfg, files in zip(todo, train_stacked(todo, device, progress)):
+    ck = Checkpoint(todo, "stacked")
+    for cfg, files in zip(todo, train_stacked(todo, device, progress, ck)):
         if runs.load(cfg) is None:  # another process may have stored it meanwhile: keep theirs
             runs.save(cfg, *files)
+    ck.remove()
 
 
 def train_many(configs, workers: int = 1, device="auto", progress: bool = True, stack: int | None = None) -> list[runs.Run]:
@@ -68,8 +106,17 @@ def train_many(configs, workers: int = 1, device="auto", progress: bool = True, 
     compatible stage-1 runs at a time as one stacked network (default: 16 on CUDA, none on the CPU).
 
     Stage-1 runs are trained first, then the stage-2 runs on them. Each process stores its runs
-    atomically, so concurrent workers never see a half-written run.
+    atomically, so concurrent workers never see a half-written run. Interrupted (Ctrl-C), every run keeps its
+    last complete epoch: the same call resumes them.
     """
+    try:
+        return _train_many(configs, workers, device, progress, stack)
+    except KeyboardInterrupt as err:
+        interrupted(err)
+        raise
+
+
+def _train_many(configs, workers, device, progress, stack) -> list[runs.Run]:
     from ltnb.training.stacked import groups
 
     configs = list(configs)
@@ -87,7 +134,7 @@ def train_many(configs, workers: int = 1, device="auto", progress: bool = True, 
             runs.get_or_train(c, device=device, progress=progress)
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with mp.get_context("spawn").Pool(workers) as pool:
+        with mp.get_context("spawn").Pool(workers, initializer=quiet_worker) as pool:  # Ctrl-C: terminated
             for wave in waves:
                 todo = [(c, str(device), threads) for c in wave if runs.load(c) is None]
                 bar = tqdm(total=len(todo), desc=f"{len(todo)} runs, {workers} at a time",

@@ -5,27 +5,37 @@ from ltnb.config import (COSINE_LOSSES, KERNEL_VERSION, STAGE2_METHODS, RunConfi
                          scoring_configs)
 from ltnb.store import (CorruptRun, Run, StoreNotWritable, load, recorded_root, save, store_root,  # noqa: F401
                         training_lock)
-from ltnb.training import features, images, stage1
+from ltnb.training import checkpoint, features, images, stage1
 
 IMAGE_STAGE2 = ("mislas", "alas")  # stage 2 on images through the frozen backbone; the others on stored features
 
 
-def train(cfg: RunConfig, dependencies=(), device="auto", progress: bool = True):
-    """Train ``cfg`` from its stored ``dependencies`` (:meth:`RunConfig.dependencies`, in that order).
+def checkpoint_of(cfg: RunConfig, root=None) -> checkpoint.Checkpoint:
+    """Where ``cfg`` keeps its last complete epoch while it trains (in the run store)."""
+    kind = "stage2-images" if cfg.stage2 in IMAGE_STAGE2 else "stage2-features" if cfg.stage2 else "stage1"
+    return checkpoint.Checkpoint([cfg], kind, root)
+
+
+def train(cfg: RunConfig, dependencies=(), device="auto", progress: bool = True, root=None):
+    """Train ``cfg`` from its stored ``dependencies`` (:meth:`RunConfig.dependencies`, in that order), from its
+    checkpoint in the run store ``root`` when it has one (written at every epoch boundary).
 
     Returns (metrics, arrays, features or None, state_dict or None): the files of a stored run.
     """
-    if cfg.stage2 in IMAGE_STAGE2:
-        metrics, arrays, feats = images.stage2_on_images(cfg, dependencies[0], device, progress)
-        return metrics, arrays, feats, None
-    if cfg.stage2:
-        return (*features.train_stage2(cfg, dependencies[0], device, progress), None, None)
-    return stage1.train_stage1(cfg, dependencies, device, progress)
+    ck = checkpoint_of(cfg, root)
+    with checkpoint.reporting(ck):
+        if cfg.stage2 in IMAGE_STAGE2:
+            metrics, arrays, feats = images.stage2_on_images(cfg, dependencies[0], device, progress, ck)
+            return metrics, arrays, feats, None
+        if cfg.stage2:
+            return (*features.train_stage2(cfg, dependencies[0], device, progress, ck), None, None)
+        return stage1.train_stage1(cfg, dependencies, device, progress, ck)
 
 
 def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None, full: bool = False) -> Run:
     """The stored run of ``cfg`` if there is one, else train it (after its dependencies: a stage-2 run's
-    parent, a pruned run's scoring runs) and store it.
+    parent, a pruned run's scoring runs) and store it. An interrupted training continues from its checkpoint,
+    which goes once the run is stored.
 
     ``full``: a recording does not do (it lacks the network and the features); train the config into the run
     store instead. A stage-2 run asks for its parent so, and says so when the parent is only recorded.
@@ -42,4 +52,6 @@ def get_or_train(cfg: RunConfig, device="auto", progress: bool = True, root=None
         run = load(cfg, root)
         if run is not None and not (full and run.recorded):
             return run
-        return save(cfg, *train(cfg, deps, device=device, progress=progress), root=root)
+        run = save(cfg, *train(cfg, deps, device=device, progress=progress, root=root), root=root)
+        checkpoint_of(cfg, root).remove()
+        return run

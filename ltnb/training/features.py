@@ -11,6 +11,7 @@ from ltnb import data as D, gcl, margins, models, samplers
 from ltnb.config import COSINE_LOSSES, RunConfig
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.store import Run
+from ltnb.training import checkpoint
 from ltnb.training.common import (class_means, new_history, predict, progress_bar, record_epoch, summary,
                                   training_set)
 from ltnb.training.stage1 import build_model
@@ -44,13 +45,15 @@ def frozen_classifier(parent: Run, train_features: tuple | None = None):
 
 def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: str,
              sampler: str = "class_balanced", loss_fn=None, lr: float | None = None,
-             batch_size: int | None = None, iterations: int | None = None, test=None, class_freq=None) -> dict:
+             batch_size: int | None = None, iterations: int | None = None, test=None, class_freq=None,
+             ckpt: checkpoint.Checkpoint | None = None, generators=()) -> dict:
     """SGD on ``sampler`` batches (class-balanced by default) with a cosine learning rate to 0.
 
     Defaults: the preset's ``stage2_lr`` and ``batch_size``, for ``stage2_epochs`` epochs;
     ``iterations`` counts steps instead (epochs are drawn until it is reached). Returns the
     per-epoch history, with the test accuracy of ``test`` (features, labels) after each epoch.
     ``class_freq`` replaces the sampler's class frequencies (CBEN with the official code's beta).
+    ``ckpt``: resumed from and written after each epoch, with the loss's own ``generators`` (GCL's clouds).
     """
     loss_fn = loss_fn or F.cross_entropy
     lr = p.stage2_lr if lr is None else lr
@@ -64,7 +67,22 @@ def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: st
     bar = progress_bar(steps, f"stage 2 {label}", progress)
     step = 0
     history = new_history()
+    t0, epoch, gens = time.time(), 0, [gen, *generators]
+    saved = ckpt.load() if ckpt is not None else None
+    if saved is not None:
+        head.load_state_dict(saved["model"])
+        checkpoint.load_optimizer(opt, saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        checkpoint.set_rng_state(saved["rng"], gens)
+        history, step, epoch, t0 = saved["history"], saved["step"], saved["epoch"], time.time() - saved["elapsed"]
+        bar.update(step)
+
+    def snapshot() -> dict:
+        return {"model": head.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
+                "rng": checkpoint.rng_state(gens), "history": history, "epoch": epoch, "elapsed": time.time() - t0}
+
     while step < steps:
+        t_epoch = time.time()
         total, n = 0.0, 0
         for idx in samplers.epoch_batches(y, counts, sampler, batch_size, gen, class_freq=class_freq)[:steps - step]:
             loss = loss_fn(head(z[idx]), y[idx])
@@ -79,13 +97,16 @@ def fit_head(head, z, y, counts, p: Preset, seed: int, progress: bool, label: st
                 record_epoch(history, float(total) / max(n, 1), head(test[0]), test[1])
         bar.set_postfix(loss=f"{loss.item():.3f}")
         bar.update(step - bar.n)
+        epoch += 1  # of about steps / batches-per-epoch (``iterations`` may cut the last short): done once step = steps
+        checkpoint.boundary(ckpt, epoch, epoch if step >= steps else max(epoch + 1, -(-steps * batch_size // len(y))),
+                            time.time() - t_epoch, snapshot)
     bar.close()
     return history
 
 
 # ------------------------------------------------------------------ one fitter per stage-2 method
-# Each takes (cfg, parent, counts, train (z, y), test (z, y), the frozen linear classifier, preset, progress)
-# and returns (head, trainable parameters, per-epoch history or None).
+# Each takes (cfg, parent, counts, train (z, y), test (z, y), the frozen linear classifier, preset, progress,
+# checkpoint or None) and returns (head, trainable parameters, per-epoch history or None).
 
 def _cben_freq(cfg, counts, sampler: str):
     """CBEN's class frequencies with the (a, b) of the knob ``cben`` (paper or code); None: the sampler's own."""
@@ -95,7 +116,7 @@ def _cben_freq(cfg, counts, sampler: str):
     return samplers.class_weights(counts, "cben", a=a, b=b)
 
 
-def _marr_or_disalign(cfg, parent, counts, train, test, linear, p, progress):
+def _marr_or_disalign(cfg, parent, counts, train, test, linear, p, progress, ckpt=None):
     # MARR Sec. 4.1 / Algorithm 2: the frozen network, instance-balanced batches, the U_y-weighted
     # loss (Eqs. 11-12), SGD with a cosine learning rate from 0.05 to 0; DisAlign is fitted the same way.
     head = margins.MARR(linear) if cfg.stage2 == "marr" else margins.DisAlign(linear)
@@ -103,11 +124,11 @@ def _marr_or_disalign(cfg, parent, counts, train, test, linear, p, progress):
     history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler="instance",
                        loss_fn=lambda out, y: margins.reweighted_loss(out, y, U, cfg.knob("marr_norm", "batch")),
                        lr=margins.MARR_LR,
-                       batch_size=margins.MARR_BATCH_SIZE, iterations=cfg.knob("iterations"), test=test)
+                       batch_size=margins.MARR_BATCH_SIZE, iterations=cfg.knob("iterations"), test=test, ckpt=ckpt)
     return head, models.count_parameters(head), history
 
 
-def _tau_norm(cfg, parent, counts, train, test, linear, p, progress):
+def _tau_norm(cfg, parent, counts, train, test, linear, p, progress, ckpt=None):
     C, d = linear.weight.shape
     head = torch.nn.Linear(d, C)
     with torch.no_grad():
@@ -116,7 +137,7 @@ def _tau_norm(cfg, parent, counts, train, test, linear, p, progress):
     return head, 0, None  # post hoc: no epochs
 
 
-def _gcl_crt(cfg, parent, counts, train, test, linear, p, progress):
+def _gcl_crt(cfg, parent, counts, train, test, linear, p, progress, ckpt=None):
     # GCL's Algorithm 1: the cosine classifier, started from stage 1's, re-trained with the
     # clouded loss (Eq. 12) on CBEN batches; the official code uses margin 0.1, s = 20 here.
     C, d = linear.weight.shape
@@ -133,14 +154,14 @@ def _gcl_crt(cfg, parent, counts, train, test, linear, p, progress):
 
     sampler = cfg.knob("sampler2", "cben")
     history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler=sampler, loss_fn=loss_fn,
-                       test=test, class_freq=_cben_freq(cfg, counts, sampler))
+                       test=test, class_freq=_cben_freq(cfg, counts, sampler), ckpt=ckpt, generators=[noise_gen])
     head.scale = s2
     return head, models.count_parameters(head), history
 
 
-def _crt_or_lws(cfg, parent, counts, train, test, linear, p, progress):
+def _crt_or_lws(cfg, parent, counts, train, test, linear, p, progress, ckpt=None):
     if cfg.stage2 == "crt" and parent.config.loss == "gcl":
-        return _gcl_crt(cfg, parent, counts, train, test, linear, p, progress)
+        return _gcl_crt(cfg, parent, counts, train, test, linear, p, progress, ckpt)
     C, d = linear.weight.shape
     if cfg.stage2 == "lws":
         head = margins.LWS(linear)
@@ -150,7 +171,7 @@ def _crt_or_lws(cfg, parent, counts, train, test, linear, p, progress):
         head = models.LinearHead(d, C)
     sampler = cfg.knob("sampler2", "class_balanced")
     history = fit_head(head, *train, counts, p, cfg.seed, progress, cfg.label, sampler=sampler, test=test,
-                       class_freq=_cben_freq(cfg, counts, sampler))
+                       class_freq=_cben_freq(cfg, counts, sampler), ckpt=ckpt)
     return head, models.count_parameters(head), history
 
 
@@ -170,12 +191,13 @@ def other_training_set(cfg: RunConfig, parent: Run, p: Preset, device):
     return lt.counts, (z, y)
 
 
-def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
+def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = True, ckpt=None):
     """Decoupled stage 2 on the parent's frozen features; returns (metrics, arrays).
 
     Features are computed once without augmentation (the parent stores them), so a stage-2
     run costs seconds; class-balanced sampling as in Kang et al. (2020) for cRT and LWS,
-    instance-balanced for MARR and DisAlign as in MARR's Algorithm 2.
+    instance-balanced for MARR and DisAlign as in MARR's Algorithm 2. ``ckpt``: the run's checkpoint, resumed
+    from and written after each epoch.
     """
     p = PRESETS[cfg.preset]
     counts = np.asarray(parent.metrics["counts"])
@@ -186,15 +208,16 @@ def train_stage2(cfg: RunConfig, parent: Run, device="auto", progress: bool = Tr
     torch.manual_seed(cfg.seed)
     t0 = time.time()
     head, trainable, history = FITTERS[cfg.stage2](cfg, parent, counts, (z_tr, y_tr), (z_te, y_te), linear, p,
-                                                   progress)
+                                                   progress, ckpt)
+    resumed = {"resumed_at": ckpt.resumed_at} if ckpt is not None and ckpt.resumed_at else {}
     with torch.no_grad():
         logits = head(z_te)
         train_logits = head(z_tr)
     metrics, conf = summary(logits, y_te, counts, {
-        "counts": counts.tolist(), "train_seconds": time.time() - t0, "stage": 2,
-        "trainable_parameters": trainable, "device": "cpu", "torch": torch.__version__,
+        "counts": counts.tolist(), "train_seconds": time.time() - t0 + (ckpt.prior_seconds if resumed else 0),
+        "stage": 2, "trainable_parameters": trainable, "device": "cpu", "torch": torch.__version__,
         "train_accuracy": float((train_logits.argmax(1) == y_tr).float().mean()),
-        "threads": torch.get_num_threads(), **({"history": history} if history else {}),
+        "threads": torch.get_num_threads(), **({"history": history} if history else {}), **resumed,
     })
     head_arr = {"weight": (head.weight * head.scales.unsqueeze(1)).detach().numpy()
                 if isinstance(head, margins.LWS) else head.weight.detach().numpy()}

@@ -11,6 +11,7 @@ from ltnb import angular, data as D, evaluate, losses, models, samplers
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.store import Run
+from ltnb.training import checkpoint
 from ltnb.training.common import (autocast, class_means, new_history, predict, progress_bar, record_epoch, summary,
                                   training_set)
 from ltnb.training.stage1 import build_model
@@ -66,13 +67,14 @@ def feature_stream(parent: Run, seed: int, shift_bn: bool, p: Preset, device="au
     return STREAMS[key]
 
 
-def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool = True):
+def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool = True, ckpt=None):
     """MiSLAS stage 2 (label-aware smoothing + LWS, BN shift) or ALAS (angular Eq. 5, no LWS) on the parent.
 
     The classifier starts from stage 1's and is fine-tuned with SGD at ``lr_factor`` times a cosine
     (by epoch) from the preset's ``stage2_lr``; LWS scales at the full rate, as in MiSLAS's code.
     MiSLAS predicts with the LWS-scaled linear logits, ALAS with the angular ones (ATL);
-    both are stored, with the shifted features.
+    both are stored, with the shifted features. ``ckpt``: the run's checkpoint, written after each epoch of the
+    head (resuming computes the feature stream again: it depends only on the backbone and the seed).
     """
     if cfg.knob("backbone_imb") not in (None, cfg.imb):
         raise ValueError("backbone_imb is supported by the stage-2 methods on stored features, not by mislas / alas")
@@ -105,7 +107,25 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
     factor = eps.clone()  # ALAS: R^0_y = f(N_y), MiSLAS's smoothing factor
     bar = progress_bar(len(epochs), f"stage 2 {cfg.label} seed {cfg.seed}", progress)
     history = new_history()
+    start = 0
+    saved = ckpt.load() if ckpt is not None else None
+    if saved is not None:
+        head.load_state_dict(saved["model"])
+        if scales is not None:
+            scales.data.copy_(saved["scales"])
+        checkpoint.load_optimizer(opt, saved["opt"])
+        checkpoint.set_rng_state(saved["rng"])
+        factor, history, start, t0 = saved["factor"].to(dev), saved["history"], saved["epoch"], t0 - saved["elapsed"]
+        bar.update(start)
+
+    def snapshot() -> dict:  # ALAS's smoothing factor R too: it is updated step by step
+        return {"model": head.state_dict(), "scales": scales, "opt": opt.state_dict(), "factor": factor,
+                "rng": checkpoint.rng_state(), "history": history, "epoch": e + 1, "elapsed": time.time() - t0}
+
     for e, (zs, ys) in enumerate(epochs):
+        if e < start:
+            continue
+        t_epoch = time.time()
         total, n = 0.0, 0
         lr = 0.5 * p.stage2_lr * (1 + math.cos(math.pi * e / len(epochs)))
         for g in opt.param_groups:
@@ -128,6 +148,7 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
             main = scales * head(z_ev) if scales is not None else angular.angular_logits(z_ev, head.weight)
             record_epoch(history, float(total) / max(n, 1), main.cpu(), y_te)
         bar.update(1)
+        checkpoint.boundary(ckpt, e + 1, len(epochs), time.time() - t_epoch, snapshot)
     bar.close()
     head.cpu()
     with torch.no_grad():
@@ -141,6 +162,7 @@ def stage2_on_images(cfg: RunConfig, parent: Run, device="auto", progress: bool 
         "torch": torch.__version__, "prediction": "linear with LWS" if scales is not None else "angular",
         "settings": {**s, "tau": cfg.tau}, "trainable_parameters": models.count_parameters(head) + (C if scales is not None else 0),
         "train_accuracy": float((main_tr.argmax(1) == y_tr).float().mean()), **by, "history": history,
+        **({"resumed_at": ckpt.resumed_at} if ckpt is not None and ckpt.resumed_at else {}),
         "threads": torch.get_num_threads() if dev.type == "cpu" else None,
     })
     arrays = {"confusion": conf, "test_logits": main_te.numpy().astype(np.float32),

@@ -22,6 +22,7 @@ from ltnb import data as D, evaluate, models, whitening
 from ltnb.config import RunConfig
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
+from ltnb.training import checkpoint
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
 from ltnb.training.common import autocast, compile_mode, fast_default, learning_rate, progress_bar, training_set
 from ltnb.training.stage1 import (HeadGradientNorms, batch_loss, build_model, cuda_graphs_default, finish, graphable,
@@ -42,9 +43,16 @@ def stack_key(cfg: RunConfig):
 
 
 def groups(cfgs, k: int) -> list[list[RunConfig]]:
-    """``cfgs`` in stacks of at most ``k`` compatible runs (a run that cannot stack is a stack of one)."""
+    """``cfgs`` in stacks of at most ``k`` compatible runs (a run that cannot stack is a stack of one). A stack or
+    run with a checkpoint in the run store comes as it was checkpointed, so it resumes instead of starting again."""
     by_key: dict = {}
     out = []
+    cfgs = list(cfgs)
+    of_key = {c.key: c for c in cfgs}
+    for meta in checkpoint.pending().values():
+        if all(key in of_key for key in meta.get("keys", ())):
+            out.append([of_key.pop(key) for key in meta["keys"]])
+    cfgs = [c for c in cfgs if c.key in of_key]
     for c in cfgs:
         key = stack_key(c)
         if key is None:
@@ -154,9 +162,10 @@ def predict_stacked(net: StackedNet, images: D.DeviceImages, limit: int | None, 
 
 
 def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto", progress: bool = True,
-                fast: bool | None = None, cuda_graphs: bool | None = None):
+                fast: bool | None = None, cuda_graphs: bool | None = None, ckpt: checkpoint.Checkpoint | None = None):
     """Train ``cfgs`` (compatible: :func:`stack_key`) as one stacked network; returns [(model, history)] per run,
-    each model its own network again, as :func:`ltnb.training.stage1.fit` returns them."""
+    each model its own network again, as :func:`ltnb.training.stage1.fit` returns them. ``ckpt``: the stack's
+    checkpoint (every member's generators, history and statistics), resumed from and written each epoch."""
     keys = {stack_key(c) for c in cfgs}
     if len(keys) != 1 or None in keys:
         raise ValueError(f"these runs cannot stack (network, training set or steps differ): {[c.label for c in cfgs]}")
@@ -210,7 +219,28 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
     loss_of_phase: dict = {}
     bar = progress_bar(epochs, f"{K} stacked runs {cfgs[0].dataset} imb {cfgs[0].imb:g}", progress)
     t0, seen, n_step, eval_seconds = time.time(), 0, 0, 0.0
-    for epoch in range(epochs):
+    start, resumed, failed_before = 0, [], False
+    saved = ckpt.load() if ckpt is not None else None
+    if saved is not None:  # as fit() resumes a run alone: the stacked network, each member's generators and logs
+        net.load_state_dict(saved["model"])
+        checkpoint.load_optimizer(opt, saved["opt"])
+        for hg, (total, count) in zip(head_grads, saved["head_grads"]):
+            hg.total.copy_(total)
+            hg.steps.copy_(count)
+        checkpoint.set_rng_state(saved["rng"], gens)
+        histories, start, seen, n_step = saved["history"], saved["epoch"], saved["seen"], saved["n_step"]
+        eval_seconds, t0 = saved["eval_seconds"], time.time() - saved["elapsed"]
+        resumed, failed_before = ckpt.resumed_at, saved["cuda_graphs_failed"]
+        bar.update(start)
+
+    def snapshot() -> dict:
+        return {"model": net.state_dict(), "opt": opt.state_dict(), "rng": checkpoint.rng_state(gens),
+                "head_grads": [[hg.total, hg.steps] for hg in head_grads], "history": histories, "epoch": epoch + 1,
+                "seen": seen, "n_step": n_step, "eval_seconds": eval_seconds, "elapsed": time.time() - t0,
+                "cuda_graphs_failed": bool(recorded is not None and recorded.failed)}
+
+    for epoch in range(start, epochs):
+        t_epoch = time.time()
         net.train()
         phase = tuple(bool(c.drw and epoch >= p.drw_epoch()) for c in cfgs)
         if recorded is None or phase not in loss_of_phase:
@@ -252,6 +282,7 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
             h["test_per_class"].append(evals[k][1])
             h["head_grad_norm"].append(head_grads[k].pop())
         bar.update(1)
+        checkpoint.boundary(ckpt, epoch + 1, epochs, time.time() - t_epoch, snapshot)
     bar.close()
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -260,13 +291,17 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
     for k, h in enumerate(histories):
         h.update(eval_seconds=eval_seconds / K, seconds=seconds / K, images_per_second=seen / max(seconds, 1e-9),
                  precision="bf16 autocast" if fast else "fp32", compile="off",
-                 cuda_graphs=graphed and not recorded.failed, stacked=K)
+                 cuda_graphs=graphed and not recorded.failed and not failed_before, stacked=K,
+                 **({"resumed_at": resumed} if resumed else {}))
     return [(n.to(dev), h) for n, h in zip(nets, histories)]
 
 
-def train_stacked(cfgs: list[RunConfig], device="auto", progress: bool = True):
-    """The files of each run of ``cfgs`` (compatible stage-1 runs), trained as one stacked network."""
+def train_stacked(cfgs: list[RunConfig], device="auto", progress: bool = True, ckpt=None):
+    """The files of each run of ``cfgs`` (compatible stage-1 runs), trained as one stacked network
+    (resumed from and checkpointed into ``ckpt``, the stack's :class:`~ltnb.training.checkpoint.Checkpoint`)."""
     dev = resolve_device(device)
     lt = training_set(cfgs[0])
     p = PRESETS[cfgs[0].preset]
-    return [finish(c, lt, lt, model, h, dev) for c, (model, h) in zip(cfgs, fit_stacked(cfgs, lt, p, dev, progress))]
+    with checkpoint.reporting(ckpt):
+        trained = fit_stacked(cfgs, lt, p, dev, progress, ckpt=ckpt)
+    return [finish(c, lt, lt, model, h, dev) for c, (model, h) in zip(cfgs, trained)]

@@ -12,6 +12,7 @@ from ltnb import angular, data as D, evaluate, experts, gcl, lgla, logit_adjust,
 from ltnb.config import COSINE_LOSSES, RunConfig
 from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
+from ltnb.training import checkpoint
 from ltnb.training.pruning import pruned
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
 from ltnb.training.common import (FEATURES_PER_CLASS, autocast, class_means, compile_mode, fast_default,
@@ -205,7 +206,8 @@ def evaluate_epoch(model, test: D.DeviceImages, p: Preset, num_classes: int) -> 
 # ------------------------------------------------------------------ the loop
 
 def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bool = True,
-        fast: bool | None = None, compile: str | None = None, cuda_graphs: bool | None = None):
+        fast: bool | None = None, compile: str | None = None, cuda_graphs: bool | None = None,
+        ckpt: checkpoint.Checkpoint | None = None):
     """Stage 1's training loop; returns the model and its history (with images/s of the loop).
 
     ``fast`` (default: :func:`fast_default`) autocasts to bf16, with channels-last activations on
@@ -214,6 +216,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     augmented on the device, from uint8 tensors kept there, with each epoch's random numbers
     drawn up front (:func:`epoch_draws`). ``compile`` (default :func:`compile_mode`) wraps the
     network in torch.compile instead. The test set is evaluated every ``p.eval_every`` epochs.
+    ``ckpt``: continue from its checkpoint if it has one, and write one at every epoch boundary
+    (:mod:`ltnb.training.checkpoint`).
     """
     dev = resolve_device(device)
     fast = fast_default(dev) if fast is None else fast
@@ -251,7 +255,27 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     recorded = GraphedStep(step) if graphed else None
     loss_of_phase: dict = {}
     t0, seen, n_step, eval_seconds = time.time(), 0, 0, 0.0
-    for epoch in range(epochs):
+    start, resumed, failed_before = 0, [], False
+    saved = ckpt.load() if ckpt is not None else None
+    if saved is not None:  # after everything above drew its random numbers: the generators as epoch `start` left them
+        model.load_state_dict(saved["model"])
+        checkpoint.load_optimizer(opt, saved["opt"])
+        for buf, value in zip((head_grads.total, head_grads.steps), saved["head_grads"]):
+            buf.copy_(value)
+        checkpoint.set_rng_state(saved["rng"], [gen])
+        history, start, seen, n_step = saved["history"], saved["epoch"], saved["seen"], saved["n_step"]
+        eval_seconds, t0 = saved["eval_seconds"], time.time() - saved["elapsed"]
+        resumed, failed_before = ckpt.resumed_at, saved["cuda_graphs_failed"]
+        bar.update(start)
+
+    def snapshot() -> dict:  # what the next epoch reads
+        return {"model": model.state_dict(), "opt": opt.state_dict(), "rng": checkpoint.rng_state([gen]),
+                "head_grads": [head_grads.total, head_grads.steps], "history": history, "epoch": epoch + 1,
+                "seen": seen, "n_step": n_step, "eval_seconds": eval_seconds, "elapsed": time.time() - t0,
+                "cuda_graphs_failed": bool(recorded is not None and recorded.failed)}
+
+    for epoch in range(start, epochs):
+        t_epoch = time.time()
         model.train()
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
         if recorded is None:
@@ -291,6 +315,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         history["head_grad_norm"].append(head_grads.pop())
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
         bar.update(1)
+        checkpoint.boundary(ckpt, epoch + 1, epochs, time.time() - t_epoch, snapshot)
     bar.close()
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -299,20 +324,23 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     history["images_per_second"] = seen / max(history["seconds"], 1e-9)
     history["precision"] = "bf16 autocast" if fast else "fp32"
     history["compile"] = mode
-    history["cuda_graphs"] = graphed and not recorded.failed
+    history["cuda_graphs"] = graphed and not recorded.failed and not failed_before
+    if resumed:
+        history["resumed_at"] = resumed  # the epochs it was resumed after, in the metrics (not the history)
     return model, history
 
 
-def train_stage1(cfg: RunConfig, scoring_runs=(), device="auto", progress: bool = True):
+def train_stage1(cfg: RunConfig, scoring_runs=(), device="auto", progress: bool = True, ckpt=None):
     """Train backbone and head end to end; returns (metrics, arrays, features, state_dict).
 
     ``scoring_runs``: the stored runs whose per-image scores a pruned run averages (EL2N, AVH).
+    ``ckpt``: the run's :class:`~ltnb.training.checkpoint.Checkpoint`, resumed from and written each epoch.
     """
     p = PRESETS[cfg.preset]
     dev = resolve_device(device)
     full = training_set(cfg)
     lt = pruned(cfg, full, scoring_runs) if cfg.knob("prune") else full
-    model, history = fit(cfg, lt, p, dev, progress)
+    model, history = fit(cfg, lt, p, dev, progress, ckpt=ckpt)
     return finish(cfg, full, lt, model, history, dev)
 
 
@@ -342,6 +370,7 @@ def finish(cfg: RunConfig, full: D.LongTailed, lt: D.LongTailed, model, history:
         "eval_images_per_second": len(test_y) / max(eval_seconds, 1e-9),
         "device": str(dev), "torch": torch.__version__, "stage": 1, "precision": precision, **speedups,
         **({"stacked": history.pop("stacked")} if "stacked" in history else {}),
+        **({"resumed_at": history.pop("resumed_at")} if "resumed_at" in history else {}),
         "train_accuracy": float((train_logits.argmax(1) == train_y).float().mean()),
         "trained_counts": lt.counts.tolist(), "threads": torch.get_num_threads() if dev.type == "cpu" else None,
     })
