@@ -9,6 +9,7 @@ derived arrays its chapters read (:mod:`ltnb.derived`), never the network or the
 
     python -m ltnb.record --plan                 what is recorded, what is missing, the estimated time
     python -m ltnb.record --minutes 60           train in priority order, stop before 60 minutes
+    python -m ltnb.record --minutes 9 --partial  also start what does not fit: checkpointed at the end, resumed next
     python -m ltnb.record --workers 2            two local processes (one thread each on 2 cores)
     python -m ltnb.record --executor slurm       a Slurm cluster through submitit
     python -m ltnb.record --check                every recording loads and matches its config
@@ -36,6 +37,7 @@ from ltnb.budget import estimates, stack_seconds
 from ltnb.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, resolve_device
+from ltnb.training import checkpoint
 
 @dataclass
 class Item:
@@ -123,12 +125,16 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
 
 
 def _executor(kind: str, workers: int, folder: Path):
-    """Local processes (spawned: a clean torch each), or submitit's Slurm or local executor."""
+    """Local processes (spawned: a clean torch each; Ctrl-C stops them from here), or submitit's Slurm or local
+    executor."""
     if kind == "local":
         import concurrent.futures
         import multiprocessing as mp
 
-        return concurrent.futures.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        from ltnb.parallel import quiet_worker
+
+        return concurrent.futures.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                                      initializer=quiet_worker)
     try:
         import submitit
     except ImportError:
@@ -139,8 +145,9 @@ def _executor(kind: str, workers: int, folder: Path):
 
 
 def _in_flight(submit, items, workers: int, fits):
-    """Submit ``items`` keeping at most ``workers`` jobs running; yield each item as its job finishes.
-    ``fits(item)`` says whether the item still fits the time budget (else it is not submitted)."""
+    """Submit ``items`` keeping at most ``workers`` jobs running; yield (item, finished) as each job ends
+    (finished False: it stopped at its deadline with a checkpoint). ``fits(item)`` says whether the item still
+    fits the time budget (else it is not submitted)."""
     pending, running = list(items), []
     while pending or running:
         while pending and len(running) < workers:
@@ -149,19 +156,26 @@ def _in_flight(submit, items, workers: int, fits):
                 running.append((it, submit(it)))
         for pair in [p for p in running if p[1].done()]:
             running.remove(pair)
-            pair[1].result()  # a failed run raises here, with its traceback
-            yield pair[0]
+            try:
+                pair[1].result()  # a failed run raises here, with its traceback
+                yield pair[0], True
+            except checkpoint.Stopped as err:
+                print(err, file=sys.stderr)
+                yield pair[0], False
         if running:
             time.sleep(0.2)
 
 
 def record(preset: str, minutes: float | None = None, workers: int = 1, executor: str = "local",
            device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3), progress: bool = True, calls=None,
-           stack: int | None = None) -> dict:
+           stack: int | None = None, partial: bool = False) -> dict:
     """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
 
     Starts no run (or stack) whose estimated time would pass ``minutes``; a cheaper one later in the order may
-    still fit. ``stack`` compatible stage-1 runs train as one network (default: 16 on CUDA, none on the CPU).
+    still fit (a run with a checkpoint counts only its epochs left). ``partial`` (with ``minutes``; local
+    processes): runs still training when the budget ends keep their last epoch and stop, and the time left after
+    the runs that fit goes to those that do not, in priority order, so a next call resumes them (the GPU slices).
+    ``stack`` compatible stage-1 runs train as one network (default: 16 on CUDA, none on the CPU).
     Returns counts of what happened.
     """
     dev = str(resolve_device(device))
@@ -174,61 +188,85 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
     est = estimates(items, dev.split(":")[0])
     budget = None if minutes is None else 60.0 * minutes
     start = time.time()
-    done = 0
+    done, stopped = 0, 0
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     bar = tqdm(total=round(sum(est[it.key] for it in todo)), unit="s", desc=f"recording {len(todo)} {preset} runs",
                disable=not progress or os.environ.get("LTNB_PROGRESS") == "0", file=sys.stderr)
-    def fits(it) -> bool:  # its own time, and that of the runs it starts from when they would train too
-        deps = sum(est.get(d.key, est[it.key]) for d in it.config.dependencies() if not store.exists(d))
-        return budget is None or time.time() - start + est[it.key] + deps <= budget
 
-    from ltnb.parallel import default_stack, train_stack
+    def fits(it, relaxed: bool = False) -> bool:  # its own time left, and that of the runs it starts from if they train
+        deps = sum(est.get(d.key, est[it.key]) for d in it.config.dependencies() if not store.exists(d))
+        need = est[it.key] * (1 - checkpoint.progress([it.config])) + deps
+        left = math.inf if budget is None else budget - (time.time() - start)
+        epoch = est[it.key] / max(1, PRESETS[it.config.preset].epochs)  # partial: room for a few epochs at least
+        return not checkpoint.STOP["signal"] and (need <= left or (relaxed and left >= 30 + 3 * epoch))
+
+    from ltnb.parallel import Requeueable, default_stack, train_stack
     from ltnb.training.stacked import groups
 
-    stack = default_stack(dev) if stack is None else int(stack)
-    if stack > 1:  # stage-1 runs in stacks first (a stack's time: its runs' estimates over the measured speed-up);
-        # within a tier the fullest stacks go first, so a short GPU slice records the most runs it can
-        tier = {it.key: it.tier for it in todo}
-        stacks = groups([it.config for it in todo if not it.config.dependencies()], stack)
-        for g in sorted(stacks, key=lambda g: (min(tier[c.key] for c in g), -len(g))):
-            its = [next(it for it in todo if it.key == c.key) for c in g]
-            secs = stack_seconds([est[it.key] for it in its], [it.config for it in its], dev.split(":")[0])
-            if budget is not None and time.time() - start + secs > budget:
-                continue
-            train_stack(g, dev, progress=False)
-            for it in its:
-                export(store.load(it.config), it.kinds)
-                done += 1
-                bar.update(round(est[it.key]))
-        todo = [it for it in todo if not recorded(it)]
-
-    if workers <= 1 and executor == "local":
-        for it in todo:  # in priority order; one that no longer fits is left, a cheaper one after it may fit
-            if not fits(it) or recorded(it):
-                continue
-            _train_one(it.config, it.kinds, dev, threads)
-            done += 1
-            bar.update(round(est[it.key]))
-    else:  # stage-1 runs first (every worker stores atomically; a key trains once), then stage 2 on them
-        logs = Path(tempfile.mkdtemp(prefix="ltnb-submitit-")) if executor != "local" else None
-        ex = _executor(executor, workers, logs)
-        ok = False
-        try:
-            for wave in ([it for it in todo if not it.config.stage2], [it for it in todo if it.config.stage2]):
-                submit = lambda it: ex.submit(_train_one, it.config, it.kinds, dev, threads)  # noqa: E731
-                for it in _in_flight(submit, wave, workers, fits):
+    # partial: every trainer, here or in a worker, stops at its last epoch boundary before the budget's end
+    with checkpoint.deadline(start + budget if partial and budget is not None else None):
+        stack = default_stack(dev) if stack is None else int(stack)
+        if stack > 1:  # stage-1 runs in stacks first (a stack's time: its runs' estimates over the measured speed-up);
+            # within a tier the fullest stacks go first, so a short GPU slice records the most runs it can
+            tier = {it.key: it.tier for it in todo}
+            stacks = groups([it.config for it in todo if not it.config.dependencies()], stack)
+            for g in sorted(stacks, key=lambda g: (min(tier[c.key] for c in g), -len(g))):
+                its = [next(it for it in todo if it.key == c.key) for c in g]
+                secs = stack_seconds([est[it.key] for it in its], [it.config for it in its], dev.split(":")[0])
+                if budget is not None and time.time() - start + secs * (1 - checkpoint.progress(g)) > budget:
+                    continue
+                try:
+                    train_stack(g, dev, progress=False)
+                except checkpoint.Stopped as err:
+                    print(err, file=sys.stderr)
+                    stopped += 1
+                    break  # the budget is spent
+                for it in its:
+                    export(store.load(it.config), it.kinds)
                     done += 1
                     bar.update(round(est[it.key]))
-            ok = True
-        finally:
-            if hasattr(ex, "shutdown"):
-                ex.shutdown()
-            if logs is not None and ok and executor == "submitit-local":
-                shutil.rmtree(logs, ignore_errors=True)  # its jobs' logs, kept only when a job failed
-            elif logs is not None:
-                print(f"submitit's job logs: {logs}", file=sys.stderr)
+            todo = [it for it in todo if not recorded(it)]
+
+        for relaxed in (False, True) if partial and budget is not None and not stopped else (False,):
+            if workers <= 1 and executor == "local":
+                for it in todo:  # in priority order; one that no longer fits is left, a cheaper one after it may fit
+                    if stopped or recorded(it) or not fits(it, relaxed):
+                        continue
+                    try:
+                        _train_one(it.config, it.kinds, dev, threads)
+                    except checkpoint.Stopped as err:
+                        print(err, file=sys.stderr)
+                        stopped += 1
+                        continue
+                    done += 1
+                    bar.update(round(est[it.key]))
+                continue
+            # stage-1 runs first (every worker stores atomically; a key trains once), then stage 2 on them
+            logs = Path(tempfile.mkdtemp(prefix="ltnb-submitit-")) if executor != "local" else None
+            ex = _executor(executor, workers, logs)
+            ok = False
+            try:
+                for wave in ([it for it in todo if not it.config.stage2], [it for it in todo if it.config.stage2]):
+                    job = Requeueable(_train_one)  # submitit: requeued when pre-empted or timed out
+                    submit = lambda it: ex.submit(job, it.config, it.kinds, dev, threads)  # noqa: E731
+                    wave = [it for it in wave if not recorded(it)]
+                    for it, finished in _in_flight(submit, wave, workers, lambda it: not stopped and fits(it, relaxed)):
+                        done, stopped = done + finished, stopped + (not finished)
+                        bar.update(round(est[it.key]) if finished else 0)
+                ok = True
+            except KeyboardInterrupt:  # the workers ignore Ctrl-C: stop them (their runs keep their checkpoints)
+                for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                    proc.terminate()
+                raise
+            finally:
+                if hasattr(ex, "shutdown"):
+                    ex.shutdown(cancel_futures=True)
+                if logs is not None and ok and executor == "submitit-local":
+                    shutil.rmtree(logs, ignore_errors=True)  # its jobs' logs, kept only when a job failed
+                elif logs is not None:
+                    print(f"submitit's job logs: {logs}", file=sys.stderr)
     bar.close()
-    return {"planned": len(items), "recorded before": before, "trained now": done,
+    return {"planned": len(items), "recorded before": before, "trained now": done, "checkpointed": stopped,
             "left": sum(not recorded(it) for it in items), "seconds": time.time() - start}
 
 
@@ -324,6 +362,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tiers", default="1,2,3", help="plan or record only these tiers, e.g. 1 or 1,2")
     ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
+    ap.add_argument("--partial", action="store_true", help="with --minutes: start runs that do not fit too; at the "
+                    "budget's end every run keeps its last epoch and stops, and the same command resumes it")
     ap.add_argument("--stack", type=int, default=None, help="train this many compatible runs as one network "
                                                             "(default: 16 on CUDA, 1 on the CPU)")
     ap.add_argument("--check", action="store_true", help="check that every recording loads and matches its key")
@@ -356,10 +396,19 @@ def main(argv=None) -> int:
     if a.plan:
         print_plan(preset, a.dataset, a.device, tiers)
         return 0
-    out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers, stack=a.stack)
+    try:
+        with checkpoint.stop_on_sigterm():  # SIGTERM: the run in training here stops at its next epoch boundary
+            out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers, stack=a.stack,
+                         partial=a.partial)
+    except KeyboardInterrupt as err:
+        from ltnb.parallel import interrupted
+
+        interrupted(err)  # one line: what was kept, and that the same command resumes it
+        return 130
     n, size = size_of(preset)
-    print(f"{out['trained now']} runs trained and recorded, {out['left']} left (of {out['planned']}); "
-          f"{n} {preset} recordings, {size / 2 ** 20:.1f} MB; {out['seconds'] / 60:.1f} min")
+    print(f"{out['trained now']} runs trained and recorded, {out['checkpointed']} checkpointed to resume, "
+          f"{out['left']} left (of {out['planned']}); {n} {preset} recordings, {size / 2 ** 20:.1f} MB; "
+          f"{out['seconds'] / 60:.1f} min")
     return 0
 
 

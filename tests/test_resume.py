@@ -2,14 +2,17 @@
 
 A run stopped after epoch k (alone, stacked, or a stage-2 run) and asked for again ends with the numbers of a run
 never stopped, bit for bit: every tensor of its state dict, every array and the metrics with their per-epoch
-history, timings aside. A checkpoint that does not match its key is refused. Ctrl-C, a deadline and SIGTERM
-keep the last epoch.
+history, timings aside. A checkpoint that does not match its key is refused. Ctrl-C, a deadline, SIGTERM and
+submitit's pre-emption keep the last epoch; two GPU slices dry-run on the CPU pass a run from one to the next.
 """
 import dataclasses
 import json
 import math
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import presets, runs, store
+from ltnb import presets, record, runs, store
 from ltnb.runs import RunConfig, get_or_train
 from ltnb.training import checkpoint, images, stacked, stage1
 
@@ -176,6 +179,36 @@ def test_ctrl_c_in_an_epoch_keeps_the_last_one_and_says_so_in_one_line(tmp_store
     monkeypatch.setattr(stage1, "train_step", step)
     (run,) = train_many([cfg], device="cpu", progress=False)
     assert run.metrics["resumed_at"] == [2]
+    capfd.readouterr()
+    monkeypatch.setattr(stage1, "train_step", ctrl_c_in_epoch_3)  # record's command line: one line, exit 130
+    steps.clear()
+    monkeypatch.setattr(record, "record", lambda *a, **k: get_or_train(few(seed=9), "cpu", False))
+    assert record.main(["--preset", "smoke"]) == 130
+    assert len([line for line in capfd.readouterr().err.splitlines() if "Interrupted" in line]) == 1
+
+
+def test_ctrl_c_during_make_record_with_workers_stops_them_and_says_how_to_resume(tmp_path):
+    """A real SIGINT to the recorder's process group, as a terminal sends it, while a worker sits after epoch 1."""
+    marker = tmp_path / "paused"
+    env = {**os.environ, "LTNB_RUNS": str(tmp_path / "runs"), "LTNB_RECORDED": str(tmp_path / "rec"),
+           "LTNB_PAUSE_AFTER_EPOCH": "1", "LTNB_PAUSE_MARKER": str(marker), "LTNB_PROGRESS": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "ltnb.record", "--preset", "smoke", "--tiers", "1", "--workers", "2",
+                             "--stack", "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        end = time.time() + 240
+        while not marker.exists() and proc.poll() is None and time.time() < end:
+            time.sleep(0.1)
+        assert marker.exists(), proc.stderr.read() if proc.poll() is not None else "no worker reached epoch 1"
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and len([line for line in err.splitlines() if "Interrupted" in line]) == 1, err
+    kept = checkpoint.pending(tmp_path / "runs")
+    assert kept and all(meta["epoch"] >= 1 for meta in kept.values())
 
 
 def test_a_deadline_or_sigterm_stops_a_run_at_its_next_epoch_boundary(tmp_path, monkeypatch, four_epochs):
@@ -193,3 +226,58 @@ def test_a_deadline_or_sigterm_stops_a_run_at_its_next_epoch_boundary(tmp_path, 
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     checkpoint.STOP["signal"] = None
     assert get_or_train(cfg, "cpu", False, tmp_path).metrics["resumed_at"] == [1, 2]
+
+
+def test_a_submitit_job_preempted_mid_run_is_requeued_and_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    """submitit's local executor: the job is sent the pre-emption signal (USR2, as its controller does at a timeout)
+    after epoch 1; submitit asks it for its checkpoint, requeues it, and the requeued job finishes from epoch 1."""
+    submitit = pytest.importorskip("submitit")
+    from ltnb.parallel import Requeueable
+
+    marker = tmp_path / "paused"
+    for k, v in {"LTNB_RUNS": tmp_path / "runs", "LTNB_RECORDED": tmp_path / "rec", "LTNB_PAUSE_AFTER_EPOCH": 1,
+                 "LTNB_PAUSE_MARKER": marker}.items():
+        monkeypatch.setenv(k, str(v))
+    cfg = few(seed=11)
+    ex = submitit.AutoExecutor(folder=tmp_path / "jobs", cluster="local")
+    ex.update_parameters(timeout_min=10)
+    job = ex.submit(Requeueable(record._train_one), cfg, (), "cpu", 1)
+    end = time.time() + 240
+    while not marker.exists() and not job.done() and time.time() < end:
+        time.sleep(0.1)
+    assert marker.exists(), job.stderr()
+    os.kill(int(marker.read_text()), signal.SIGUSR2)  # the job's own process, at its pause after epoch 1
+    assert job.result() == cfg.key
+    assert "Requeued job" in job.stderr() or "Requeued job" in job.stdout()
+    run = runs.load(cfg)
+    assert run.metrics["resumed_at"] == [1] and run.metrics["history"]["epoch"] == [1, 2]
+    assert checkpoint.pending() == {} and store.recorded_path(cfg).is_dir()
+
+
+def test_two_gpu_slices_dry_run_on_the_cpu_the_first_stops_mid_run_and_the_second_finishes_it(tmp_path, monkeypatch):
+    """tools/gpu_record.sh at the smoke preset stops its first run after epoch 1 (as its deadline would) and returns
+    its checkpoint in an archive; a fresh machine unpacks it, and the next slice's recorder resumes the run."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PRESET": "smoke", "OUT": str(out), "LTNB_RUNS": str(tmp_path / "gpu1"), "WORKERS": "1",
+           "LTNB_RECORDED": str(tmp_path / "rec"), "LTNB_STOP_AFTER_EPOCH": "1", "CHECKPOINTS_IN": str(tmp_path),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    r = subprocess.run(["bash", "tools/gpu_record.sh", "5", "1", "1"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "0 runs trained and recorded, 1 checkpointed to resume" in (out / "record.log").read_text()
+    archive = out / "checkpoints-smoke.tar.gz"
+    assert archive.is_file() and archive.stat().st_size < 16 * 2 ** 20 and "at epoch 1 of 2" in r.stdout
+    # the next call: a fresh machine with the recordings and the archive (here: its Python parts, on one run)
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "gpu2"))
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
+    (name,) = checkpoint.unpack([archive])
+    cfg = checkpoint._config(checkpoint.pending()[name]["configs"][0])
+    item = next(it for it in record.book_items("smoke") if it.key == cfg.key)
+    monkeypatch.setattr(record, "book_items", lambda *a, **k: [item])
+    monkeypatch.setattr(record, "optional_items", lambda *a, **k: [])
+    assert record.main(["--preset", "smoke", "--tiers", "1", "--minutes", "5", "--partial", "--stack", "1"]) == 0
+    run = store.load(cfg)
+    assert run.recorded is False and run.metrics["resumed_at"] == [1] and record.recorded(item)
+    assert checkpoint.pending() == {}
+    torch.set_num_threads(max(1, os.cpu_count() or 1))  # the recorder's threads in both slices (one worker)
+    assert_same(get_or_train(cfg, "cpu", False, tmp_path / "whole", full=bool(item.kinds)), run)  # never stopped

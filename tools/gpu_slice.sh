@@ -6,7 +6,8 @@
 # 5 min (125 s a run alone, over the stacking speed-up ltnb.parallel.stack_speedup gives), so one stack, then the
 # stage-2 runs on it, fit; a stack of 16 (about 9 min) would not. Everything comes back under $OUT:
 # results-paper-<n>.tar.gz (unpack at the repository root, then python -m ltnb.record --check --preset paper),
-# cuda.json (copy to results/bench/cuda.json) and slice.log.
+# cuda.json (copy to results/bench/cuda.json), slice.log, and checkpoints-paper.tar.gz (runs the budget stopped at an
+# epoch boundary: leave it at the repository root, passed in the next call's carry, and that call resumes them).
 set -uo pipefail
 record_minutes=${1:?record minutes}
 bench_seconds=${2:?bench seconds}
