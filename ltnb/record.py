@@ -62,7 +62,7 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
             if group.optional:
                 continue
             for row, cfgs in group.rows.items():
-                kinds = set(group.derived.get(row, ()))
+                kinds = set(group.derived.get(row, ())) | set(group.for_claims.get(row, ()))
                 for cfg in cfgs:
                     for c in _with_dependencies(cfg):
                         it = items.setdefault(c.key, Item(c, group.tier, f"{label}: {gname}"))
