@@ -176,3 +176,22 @@ def test_the_readmes_layout_table_lists_every_module_in_import_order():
 def test_no_module_is_above_about_400_lines():
     sizes = {f.relative_to(ROOT).as_posix(): len(f.read_text().splitlines()) for f in (ROOT / "ltnb").rglob("*.py")}
     assert {f: n for f, n in sizes.items() if n > 420} == {}
+
+
+def test_preset_auto_says_which_runs_are_recorded(tmp_path, monkeypatch):
+    """preset=auto picks the best preset whose runs are all recorded; where none is, it says that the cpu preset
+    trains what is missing, not that the runs are recorded (it did before, beside a box counting runs to train)."""
+    import io
+    from contextlib import redirect_stdout
+
+    monkeypatch.delenv("LTNB_PRESET", raising=False)
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        start("marr", imb=3)  # no run is recorded at imb 3
+    assert "preset cpu (auto: not every run of these parameters is recorded, so cpu trains what is missing here)" \
+        in out.getvalue()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        start("marr")  # the recorded defaults
+    assert "preset cpu (auto: its runs are recorded at cpu)" in out.getvalue()

@@ -178,12 +178,13 @@ def start(name: str, injected=(), verbose: bool = True, **values):
         ctx, P = _context(chapter, read, preset_name, ds, dev)
         plan = chapter.plan(ctx, P)
         plan.device = dev
-        if len(candidates) == 1 or recorded_everywhere(plan):
+        if len(candidates) == 1:
             break
-    else:
+        if recorded_everywhere(plan):
+            why = f"auto: its runs are recorded at {preset_name}"
+            break
+    else:  # (the message said 'its runs are recorded at cpu' here too, while the box counted runs to train)
         why = f"auto: not every run of these parameters is recorded, so {candidates[-1]} trains what is missing here"
-    if not why.startswith("auto: nothing"):
-        why = why if len(candidates) == 1 else f"auto: its runs are recorded at {ctx.preset.name}"
     ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
                   (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"))
     missing = [c for c in plan.configs() if not store.exists(c)]
