@@ -167,6 +167,8 @@ def evaluate(claim, setting: Setting) -> Verdict:
         return Verdict(MISSING, f"a run lacks what this needs ({str(err).split(':')[0]})")
     except KeyError as err:  # a recording made for a chapter that reads less of it (no test features, say)
         return Verdict(MISSING, f"a run's recording lacks {err}")
+    except ValueError as err:  # runs too short to read it from (a smoke run: a class never seen, no noise estimate)
+        return Verdict(MISSING, f"cannot be read from these runs: {err}")
 
 
 def _missing(*names) -> Verdict:
@@ -205,7 +207,9 @@ def _evaluate(c, s: Setting) -> Verdict:
         ref = runs_of(REFERENCE, s)
         if not ref:
             return _missing(REFERENCE)
-        rel = against_reference(values, _per_class(REFERENCE, ref, rq), log=PER_CLASS[q][1])
+        base = _per_class(REFERENCE, ref, rq)
+        log = PER_CLASS[q][1] and (values > 0).all() and (base > 0).all()  # a class at 0 (no gradient, no
+        rel = against_reference(values, base, log=log)  # prediction): the difference instead of the log ratio
         raw = rank_trend(values, sizes, c.direction).value
         return rank_trend(rel, sizes, c.direction, what=f", against the balanced reference (raw: {raw:+.2f})")
     ra, rb = runs_of(c.a, s, c.ka), runs_of(c.b or c.a, s, c.kb)

@@ -122,6 +122,8 @@ ax.set(yscale="log", xlabel="class index (head → tail)", ylabel="share of a ba
 ax.legend()
 plots.stamp(fig, ctx.stamp)
 plt.show()
+
+# %% tags=["hide-input"]
 E.show(ctx, "gcl", "Samplers")
 
 # %% [markdown]

@@ -207,6 +207,8 @@ plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 if missing:
     print(f"No gradient norms stored for {sorted(set(missing))}: runs stored before ltnb recorded them.")
+
+# %% tags=["hide-input"]
 E.show(ctx, "whitening", "Figure 3")
 
 # %% [markdown]

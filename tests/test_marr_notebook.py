@@ -23,7 +23,8 @@ def test_users_command_runs_the_marr_chapter(tmp_path):
         assert params in html
     assert "preset smoke" in html  # the tables carry the stamp
     assert figures(outs) == 5
-    # MARR reused the CE backbone at 200 and trained one more at 50, nothing else at stage 1
+    # MARR reused the CE backbone at 200 and trained one more at 50, and the balanced reference (imb 1, as many images
+    # as the set at 200), nothing else at stage 1
     stage1 = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
     ce = sorted(c["imb"] for c in stage1 if c["stage2"] is None and c["loss"] == "ce")
-    assert ce == [50.0, 200.0]
+    assert ce == [1.0, 50.0, 200.0]
