@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -163,8 +164,10 @@ def evaluate(claim, setting: Setting) -> Verdict:
     try:
         with derived.reading_only():
             return _evaluate(claim, setting)
-    except FileNotFoundError as err:  # a view that needs arrays the recording does not keep
-        return Verdict(MISSING, f"a run lacks what this needs ({str(err).split(':')[0]})")
+    except FileNotFoundError as err:  # a view that needs arrays the recording does not keep (named by key, not path)
+        found = re.search(r"([0-9a-f]{16}) has no (\S+?):", str(err))
+        return Verdict(MISSING, f"the recording of run {found.group(1)} has no {found.group(2)}" if found
+                       else "a run lacks what this needs")
     except KeyError as err:  # a recording made for a chapter that reads less of it (no test features, say)
         return Verdict(MISSING, f"a run's recording lacks {err}")
     except ValueError as err:  # runs too short to read it from (a smoke run: a class never seen, no noise estimate)
