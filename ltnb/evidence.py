@@ -69,8 +69,6 @@ def _config(method: str, setting: Setting, seed: int, knobs=()):
 
 def runs_of(method: str, setting: Setting, knobs=()) -> list:
     """The stored or recorded runs of ``method`` at ``setting``'s seeds (those that exist; nothing trains)."""
-    from ltnb import store
-
     found = [_load(_config(method, setting, s, knobs)) for s in setting.seeds]
     return [r for r in found if r is not None]
 
@@ -79,38 +77,14 @@ _LOADED: dict = {}
 
 
 def _load(cfg):
-    """A stored or recorded run, read once per process and its arrays with it (a page reads each run many times)."""
+    """A stored or recorded run, read once per process (a page reads each run many times; its arrays are read once
+    per :class:`ltnb.store.Run`)."""
     from ltnb import store
 
-    where = store.source(cfg)
-    key = (cfg.key, where, str(store.store_root()))
+    key = (cfg.key, store.source(cfg), str(store.store_root()))
     if key not in _LOADED:
-        run = store.load(cfg)
-        if run is not None:
-            arrays = run.arrays
-            run = _CachedRun(run.config, run.path, run.metrics, run.recorded, arrays)
-        _LOADED[key] = run
+        _LOADED[key] = store.load(cfg)
     return _LOADED[key]
-
-
-@dataclass
-class _CachedRun:
-    """A run whose arrays were read once (the fields of :class:`ltnb.store.Run`)."""
-    config: object
-    path: object
-    metrics: dict
-    recorded: bool
-    arrays: dict
-
-    def features(self):
-        from ltnb.store import Run
-
-        return Run(self.config, self.path, self.metrics, self.recorded).features()
-
-    def state_dict(self):
-        from ltnb.store import Run
-
-        return Run(self.config, self.path, self.metrics, self.recorded).state_dict()
 
 
 # ------------------------------------------------------------------ noise
@@ -135,7 +109,7 @@ def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int
 
 
 def _pooled(setting: Setting, metric: str) -> tuple[float, int]:
-    from ltnb import data, store
+    from ltnb import data
     from ltnb.chapters.leaderboard import entries
     from ltnb.leaderboard import pooled_sd
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -62,8 +63,9 @@ class Run:
     metrics: dict
     recorded: bool = False  # a recording: small files only, arrays in float16
 
-    @property
+    @functools.cached_property
     def arrays(self) -> dict[str, np.ndarray]:
+        """The run's small arrays, read once (a stored run's files do not change)."""
         with np.load(self.path / "arrays.npz") as z:  # recordings keep float16: computed with as float32
             return {k: (z[k].astype(np.float32) if z[k].dtype == np.float16 else z[k]) for k in z.files}
 
