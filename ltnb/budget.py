@@ -20,6 +20,13 @@ from ltnb.training.stage1 import graphable
 # rough figure that says "not here"; cpu on cuda: a guess from the same rate.
 DEFAULT_SECONDS = {"cpu": {"cpu": 300.0, "paper": 300.0 * 20 * 4, "smoke": 3.0},
                    "cuda": {"cpu": 10.0, "paper": 125.0, "smoke": 1.0}}
+# The budget presets (the cpu preset's network at 2x, 4x and 8x its epochs): the cpu preset's time per epoch, over
+# what compiling the CPU step gained on these machines (ltnb.training.common.COMPILE_MIN_EPOCHS).
+COMPILE_GAIN = 1.2
+for _dev, _rate in (("cpu", 300.0 / 10 / COMPILE_GAIN), ("cuda", 10.0 / 10)):
+    for _name, _p in PRESETS.items():
+        if _name not in DEFAULT_SECONDS[_dev] and _p.width == PRESETS["cpu"].width:
+            DEFAULT_SECONDS[_dev][_name] = _rate * _p.epochs
 # A run whose step cannot be recorded as a CUDA graph (channel whitening, experts, angular heads) trains eagerly:
 # 9,075 against 31,307 images/s on the H100 (make bench), on the training share (95 of 125 s) of its time.
 CUDA_EAGER = 1 + 95 / 125 * (31307 / 9075 - 1)
@@ -53,6 +60,8 @@ def estimates(items, device: str) -> dict[str, float]:
         epochs = min(p.epochs, int(c.knob("stop_epoch", p.epochs)))
         per = measured.get((_kind(c), c.preset, eager(c)))
         base = measured.get(("stage 1", c.preset, eager(c)))
+        if not per and _kind(c) in ("stage 1", "experts"):  # a budget preset: the same network measured at another
+            per = _same_network(measured, _kind(c), c.preset, eager(c), device)
         default = DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs * (CUDA_EAGER if eager(c) else 1)
         if per:
             unit = float(np.median(per))
@@ -64,6 +73,21 @@ def estimates(items, device: str) -> dict[str, float]:
             unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
         out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)
     return out
+
+
+def _same_network(measured: dict, kind: str, preset: str, eager: bool, device: str) -> list[float]:
+    """Seconds per epoch measured at another preset of the same network and batch (the budget axis), over the
+    gain of compiling where this preset compiles and that one did not."""
+    from ltnb.training.common import COMPILE_MIN_EPOCHS
+
+    p = PRESETS[preset]
+    compiles = lambda q: device == "cpu" and q.epochs >= COMPILE_MIN_EPOCHS  # noqa: E731
+    for name, q in PRESETS.items():
+        secs = measured.get((kind, name, eager))
+        if name != preset and secs and (q.width, q.batch_size) == (p.width, p.batch_size):
+            gain = COMPILE_GAIN if compiles(p) and not compiles(q) else 1.0
+            return [x / gain for x in secs]
+    return []
 
 
 def stack_seconds(alone: list[float], cfgs, device: str) -> float:

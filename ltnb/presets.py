@@ -45,10 +45,19 @@ PRESETS: dict[str, Preset] = {
     # Two CPU cores: the same depth at half width and a 10-epoch schedule of the same shape
     # (warm-up, 10x decays at 80% and 90%, DRW from 80%): about 4 minutes a run.
     "cpu": Preset("cpu", epochs=10, width=0.5, warmup_epochs=1, stage2_epochs=10),
+    # The budget axis: the cpu preset's network and schedule shape (warm-up a tenth of the epochs, 10x decays at 80%
+    # and 90%, DRW from 80%, a test evaluation every tenth of the run) at 2x, 4x and 8x its epochs. `long`, the
+    # 40-epoch budget, is the longest schedule recorded for every chapter on the CPU (about 4x the cpu preset's time).
+    "cpu20": Preset("cpu20", epochs=20, width=0.5, warmup_epochs=2, stage2_epochs=10, eval_every=2),
+    "long": Preset("long", epochs=40, width=0.5, warmup_epochs=4, stage2_epochs=10, eval_every=4),
+    "cpu80": Preset("cpu80", epochs=80, width=0.5, warmup_epochs=8, stage2_epochs=10, eval_every=8),
     # Seconds: a few steps per epoch on a quarter-width net; numbers mean nothing.
     "smoke": Preset("smoke", epochs=2, width=0.25, batch_size=64, warmup_epochs=0,
                     stage2_epochs=2, max_steps=3, test_limit=400),
 }
+
+# The budget axis: the same network and schedule shape at these numbers of epochs, one preset each.
+BUDGETS: dict[int, str] = {10: "cpu", 20: "cpu20", 40: "long", 80: "cpu80"}
 
 
 def resolve_device(device: str = "auto") -> torch.device:

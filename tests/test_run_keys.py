@@ -45,8 +45,8 @@ def test_the_chapters_build_the_same_runs_through_the_registry(case):
     trained = with_dependencies(plan.configs())
     optional = {c.key for c in plan.configs(optional=True)} - trained
     assert set(case["trained"]) <= trained and trained - set(case["trained"]) <= added
-    assert optional == set(case["read_if_stored"])
+    assert optional - added == set(case["read_if_stored"])
 
 
 # groups added after the fixture was taken: their runs are new, every run before them keeps its key
-ADDED_SINCE = ("paper vs code", "balanced reference")
+ADDED_SINCE = ("paper vs code", "balanced reference", "budget")

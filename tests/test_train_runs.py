@@ -266,3 +266,35 @@ def test_a_chapter_announces_the_recorded_runs_it_trains_again(tmp_path, monkeyp
     assert backbone.key in [c.key for c in chapters.recorded_to_retrain(plan)]
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))  # the full run in the store: not trained again
     assert backbone.key not in [c.key for c in chapters.recorded_to_retrain(plan)]
+
+
+def test_compile_policy(monkeypatch):
+    """The CPU step compiles for runs long enough to repay compiling; asked-for modes and $LTNB_COMPILE win."""
+    monkeypatch.delenv("LTNB_COMPILE", raising=False)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert common.compile_mode(None, cpu, common.COMPILE_MIN_EPOCHS) == "default"
+    assert common.compile_mode(None, cpu, common.COMPILE_MIN_EPOCHS - 1) == "off"
+    assert common.compile_mode(None, cuda, 200) == "off"  # CUDA graphs instead
+    assert common.compile_mode("off", cpu, 80) == "off"
+    monkeypatch.setenv("LTNB_COMPILE", "off")
+    assert common.compile_mode(None, cpu, 80) == "off"
+    monkeypatch.setenv("LTNB_COMPILE", "fast")
+    with pytest.raises(ValueError, match="LTNB_COMPILE='fast'"):
+        common.compile_mode(None, cpu, 80)
+    assert PRESETS["long"].epochs >= common.COMPILE_MIN_EPOCHS > PRESETS["cpu"].epochs
+
+
+def test_compiled_step_matches_the_eager_step():
+    """torch.compile's step against the eager one, fp32, within the bf16/fp32 test's tolerance: the same
+    loss trajectory (inductor reorders float sums, so not bit for bit), and the same state-dict names, so a
+    compiled run's checkpoint and network load into an eager one."""
+    import dataclasses as dc
+
+    lt = common.dataset("fmnist", 100)
+    cfg = RunConfig(preset="smoke")
+    p = dc.replace(PRESETS["smoke"], epochs=3, max_steps=4, eval_every=0, lr=0.02)
+    me, he = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=False, compile="off")
+    mc, hc = stage1.fit(cfg, lt, p, "cpu", progress=False, fast=False, compile="default")
+    assert (he["compile"], hc["compile"]) == ("off", "default")
+    assert np.allclose(he["loss"], hc["loss"], rtol=0.05), (he["loss"], hc["loss"])
+    assert list(mc.state_dict()) == list(me.state_dict())

@@ -53,7 +53,7 @@ def common(imb=100, seed=0) -> list[Pm.Param]:
     """The parameters every chapter has: data set, imbalance factor, preset, seeds, device."""
     return [Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
             Pm.Param("imb", imb, Pm.number(low=1), "imbalance factor n_max / n_min, at least 1"),
-            Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), "smoke, cpu, paper or auto"),
+            Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), ", ".join(PRESETS) + " or auto"),
             Pm.Param("seed", seed, Pm.one_or_list(SEED), "one seed, or a list of seeds such as [0, 1, 2]"),
             Pm.Param("device", "auto", _device, "cpu, cuda or auto")]
 
@@ -75,6 +75,7 @@ class Group:
     derived: dict = field(default_factory=dict)  # row -> kinds of ltnb.derived arrays the chapter reads of its runs
     # row -> kinds recorded for the claims the chapter prints (read from the recordings, never trained for)
     for_claims: dict = field(default_factory=dict)
+    record: bool = False  # an optional group the recorder trains all the same (hours of CPU: the budget axis)
 
 
 @dataclass
@@ -84,14 +85,17 @@ class Plan:
     device: object = "auto"
 
     def add(self, name: str, rows: dict[str, list[RunConfig]], tier: int = 1, optional: bool = False,
-            derived: dict | None = None, for_claims: dict | None = None) -> None:
-        """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it."""
+            derived: dict | None = None, for_claims: dict | None = None, record: bool = False) -> None:
+        """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it.
+        ``record``: an optional group (the chapter shows what exists) that ``make record`` trains."""
         if name in self.groups:
             raise ValueError(f"plan group {name!r} added twice")
         unknown = set(derived or {}) - set(rows)
         if unknown:
             raise ValueError(f"derived arrays asked for rows {sorted(unknown)} that group {name!r} does not have")
-        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}), dict(for_claims or {}))
+        if record and not optional:
+            raise ValueError(f"plan group {name!r}: record=True is for optional groups (the chapter trains the others)")
+        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}), dict(for_claims or {}), record)
 
     def configs(self, tiers=(1, 2, 3), optional: bool = False) -> list[RunConfig]:
         """The distinct configs of the groups in ``tiers`` (optional groups too if asked), in plan order."""

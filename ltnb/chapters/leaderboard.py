@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from ltnb import params as Pm, samplers
 from ltnb.chapters import SEED, Plan, _device
 from ltnb.methods import Method, get
-from ltnb.presets import PRESETS
+from ltnb.presets import BUDGETS, PRESETS
 from ltnb import data
 
 PARAMETERS = [
@@ -18,7 +18,7 @@ PARAMETERS = [
              "one imbalance factor, as in every chapter: imbs of that one factor; auto: imbs decides"),
     Pm.Param("imbs", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1), distinct=True)),
              "imbalance factors, the first the main table's; auto: 100 under cpu and smoke, 100, 50 and 10 under paper"),
-    Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), "smoke, cpu, paper or auto"),
+    Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), ", ".join(PRESETS) + " or auto"),
     Pm.Param("seed", "auto", Pm.or_("auto", Pm.one_or_list(SEED)),
              "one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides"),
     Pm.Param("seeds", "auto", Pm.or_("auto", Pm.list_of(SEED, distinct=True)),
@@ -143,7 +143,44 @@ def plan(ctx, P) -> Plan:
     out.add("subsets", {e.name: [e.config(base, P.seeds[0], subset=k) for k in P.subset_seeds] for e in P.spread},
             tier=2)
     out.add("paper vs code", departures(ctx, P, base), tier=3)
+    if ctx.preset.name in BUDGETS.values():
+        out.add("budget", budget_rows(ctx, P), tier=3, optional=True, record=True,
+                derived={row: ("angular",) for row in budget_rows(ctx, P) if row[0] in VIEWS_WITH_ANGLES(P)})
     return out
+
+
+# The budget axis: every method at each budget (epochs, one seed: the chapter's first), and at the longest only those
+# on the core set's stage-1 runs (CE, CE + mixup = MiSLAS's stage 1, LDAM-DRW, Balanced Softmax, GCL's stage 1, CW,
+# BET): eight 80-epoch stage-1 runs where every method would need fourteen.
+CORE = ("CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS")
+LONGEST = max(BUDGETS)
+
+
+def VIEWS_WITH_ANGLES(P) -> set:
+    return {e.name for e in P.chosen if e.view in ("l2a", "abs")}
+
+
+def _root(cfg):
+    while cfg.stage2:
+        cfg = cfg.parent
+    return cfg.key
+
+
+def budget_rows(ctx, P) -> dict:
+    """(method, epochs) -> its run at that budget for seed ``P.seeds[0]``, budgets other than the chapter's
+    preset, shortest first (the recorder's order): at the longest budget, the methods on the core set's
+    stage-1 runs."""
+    rows = {}
+    for epochs, preset in sorted(BUDGETS.items()):
+        if preset == ctx.preset.name:
+            continue
+        base = dict(dataset=ctx.dataset, imb=P.imbs[0], preset=preset)
+        on = {e.name: e.config(base, P.seeds[0]) for e in P.chosen}
+        if epochs == LONGEST:
+            core = {_root(c) for name, c in on.items() if name in CORE}
+            on = {name: c for name, c in on.items() if _root(c) in core}
+        rows.update({(name, epochs): [c] for name, c in on.items()})
+    return rows
 
 
 def departures(ctx, P, base) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -230,7 +231,8 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     head_grads = HeadGradientNorms(model.head.weight)
     layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
     model = model.to(memory_format=layout)
-    mode = compile_mode(compile)
+    epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))  # scoring runs stop early on the same schedule
+    mode = compile_mode(compile, dev, epochs)
     graphed = cuda_graphs_default(dev, fast, cfg) if cuda_graphs is None else bool(cuda_graphs)
     if graphed and (dev.type != "cuda" or mode != "off"):
         raise ValueError("cuda_graphs needs a CUDA device and compile='off'")
@@ -243,16 +245,16 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     # a recorded graph cannot keep autocast's cache of cast weights between replays
     cast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed else autocast(dev, fast))
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
-    epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))  # scoring runs stop early on the same schedule
     bar = progress_bar(epochs, f"{cfg.label} {cfg.dataset} imb {cfg.imb:g} seed {cfg.seed}", progress)
     state = {"loss_fn": None}
     noise = {"draws": iter(())}
     totals = torch.zeros(2, device=dev)  # this epoch's summed loss and correct predictions
 
-    def step(inp: dict) -> None:
-        train_step(net, opt, train, inp, state["loss_fn"], cfg.mixup_alpha, cast, layout, totals, noise)
+    def step(inp: dict, module=None) -> None:
+        train_step(module or net, opt, train, inp, state["loss_fn"], cfg.mixup_alpha, cast, layout, totals, noise)
 
     recorded = GraphedStep(step) if graphed else None
+    compiled_once = False
     loss_of_phase: dict = {}
     t0, seen, n_step, eval_seconds = time.time(), 0, 0, 0.0
     start, resumed, failed_before = 0, [], False
@@ -296,6 +298,17 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
             n = len(st["idx"])
             if recorded is not None and n == p.batch_size:
                 recorded(phase, inp)
+            elif mode != "off" and n != p.batch_size:  # an epoch's last, smaller batch: eager, no second compile
+                step(inp, model)
+            elif mode != "off" and not compiled_once:  # the first compiled step compiles: eager if it cannot
+                try:
+                    step(inp)
+                except Exception as err:  # noqa: BLE001 (torch.compile raises many kinds; none may stop a run)
+                    net, mode = model, f"off (compiling failed: {type(err).__name__})"
+                    print(f"ltnb: torch.compile failed on {cfg.label} ({type(err).__name__}: {str(err)[:200]}); "
+                          "this run trains eagerly", file=sys.stderr)
+                    step(inp)
+                compiled_once = True
             else:  # eager: the CPU, or the last, smaller batch of an epoch
                 step(inp)
             n_ep += n
