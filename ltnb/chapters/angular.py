@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ltnb import angular, params as Pm
-from ltnb.chapters import Plan, common
+from ltnb.chapters import Plan, common, factors
 from ltnb.methods import balanced_reference, get
 
 FORMS = ("sine", "concave", "linear")
@@ -30,6 +30,7 @@ PARAMETERS = common() + [
     Pm.Param("score_epochs", "auto", Pm.or_("auto", Pm.number(low=1, integer=True)),
              "epochs of each scoring run on the preset schedule; auto: 10 paper, 1 otherwise"),
 ]
+PAPER_FACTORS = (100, 50, 10)  # Table 1's imbalance factors on CIFAR-10-LT and CIFAR-100-LT
 AUTO_PRUNE = {"paper": ([0.15, 0.3, 0.45, 0.6, 0.75], 10, 10), "cpu": ([0.4, 0.7], 3, 1), "smoke": ([0.5], 2, 1)}
 PRUNING = {"random": "random", "classwise": "class-wise random", "el2n": "EL2N", "avh": "AVH"}
 assert set(PRUNING) == set(angular.PRUNING)
@@ -73,4 +74,11 @@ def plan(ctx, P) -> Plan:
     out.add("Figure 6", {(m, f): seeds("CE, pruned", prune=m, fraction=f, score_runs=P.score_runs,
                                        score_epochs=P.score_epochs)
                          for m in PRUNING for f in P.prune_fractions}, tier=3)
+
+    def table1(imb):  # Table 1 reads MiSLAS's two stages, and L2A of each: the stage-1 run's angular arrays
+        at = dict(base, imb=imb)
+        return {"CE + mixup": [get("CE + mixup").config(at, sd) for sd in ctx.seeds],
+                "MiSLAS": [get("MiSLAS").config(at, sd, shift_bn=P.shift_bn) for sd in ctx.seeds]}
+
+    factors.add_group(out, PAPER_FACTORS, ctx.imb, table1, derived_at=lambda f: {"CE + mixup": ("angular",)})
     return out

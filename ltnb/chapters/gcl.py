@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ltnb import gcl, params as Pm, samplers
-from ltnb.chapters import Plan, common
+from ltnb.chapters import Plan, common, factors
 from ltnb.methods import balanced_reference, get
 
 STAGE2 = ("crt", "lws", "tau_norm")
@@ -21,6 +21,7 @@ SAMPLER_NAMES = {"cben": "CBEN", "class_balanced": "CB", "effective_number": "EN
                  "square_root": "square-root"}
 STAGE2_NAMES = {"crt": "cRT", "lws": "LWS", "tau_norm": "τ-norm"}
 STRATEGY_NAMES = {"cos": "cos.", "pow3": "pow. diff. (e:1/3)", "pow4": "pow. diff. (e:1/4)", "log": "log. diff."}
+PAPER_FACTORS = (200, 100, 50)  # Table 1's imbalance factors on CIFAR-10-LT and CIFAR-100-LT
 TABLE4 = (("IB", "instance"), ("CB", "class_balanced"), ("EN", "effective_number"), ("CBEN", "cben"))
 
 
@@ -39,11 +40,19 @@ def plan(ctx, P) -> Plan:
     def gcl2(**kw):
         return seeds("GCL", **{**knobs, "sampler": P.sampler, "stage2": P.stage2, **kw})
 
+    def table1(imb):
+        at = dict(base, imb=imb)
+
+        def sd(name, **kw):
+            return [get(name).config(at, s, **kw) for s in ctx.seeds]
+
+        return {"CE": sd("CE"), "CE + mixup": sd("CE + mixup"), "LDAM-DRW": sd("LDAM-DRW"),
+                "CE + mixup + cRT": sd("cRT", backbone="CE + mixup"),
+                "GCL (stage 1 only)": sd("GCL (stage 1)", **knobs),
+                P.main: sd("GCL", **{**knobs, "sampler": P.sampler, "stage2": P.stage2})}
+
     out = Plan()
-    out.add("Table 1", {"CE": seeds("CE"), "CE + mixup": seeds("CE + mixup"), "LDAM-DRW": seeds("LDAM-DRW"),
-                        "CE + mixup + cRT": seeds("cRT", backbone="CE + mixup"),
-                        "GCL (stage 1 only)": seeds("GCL (stage 1)", **knobs), P.main: gcl2()},
-            derived={"CE": ("features",), "GCL (stage 1 only)": ("features",)})
+    out.add("Table 1", table1(ctx.imb), derived={"CE": ("features",), "GCL (stage 1 only)": ("features",)})
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
     out.add("Table 3", {STRATEGY_NAMES[st]: gcl2(cloud=st, stage2="crt", sampler="cben") for st in P.strategies},
@@ -51,4 +60,5 @@ def plan(ctx, P) -> Plan:
     out.add("Table 4", {label: gcl2(stage2="crt", sampler=k) for label, k in TABLE4}, tier=3)
     out.add("Table 5", {"w/o RT": seeds("GCL (stage 1)", **knobs), "CBEN + LWS": gcl2(stage2="lws"),
                         "CBEN + τ-norm": gcl2(stage2="tau_norm"), "CBEN + cRT": gcl2(stage2="crt")}, tier=3)
+    factors.add_group(out, PAPER_FACTORS, ctx.imb, table1)  # Table 1 at the paper's other factors, when recorded
     return out

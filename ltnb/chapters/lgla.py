@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ltnb import lgla, params as Pm
-from ltnb.chapters import Plan, common
+from ltnb.chapters import Plan, common, factors
 from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [
@@ -18,6 +18,7 @@ PARAMETERS = common() + [
     Pm.Param("sweep", "auto", Pm.choice("auto", "full", "reduced"),
              "auto: full sweeps under the paper preset, reduced ones otherwise; or full, reduced"),
 ]
+PAPER_FACTORS = (100, 50)  # Table 1's imbalance factors on CIFAR-10-LT and CIFAR-100-LT
 ABLATION = {"Softmax": ("ce", False), "BALMS": ("balanced_softmax", False), "CLA": ("cla", False),
             "BALMS + AAW": ("balanced_softmax", True), "CLA + AAW": ("cla", True)}  # Table 5: (loss, AAW)
 T4 = {"Softmax": ("ce", False), "BALMS": ("balanced_softmax", False), "Ours (GC)": ("cla", True)}
@@ -51,10 +52,15 @@ def plan(ctx, P) -> Plan:
     def seeds(name):
         return [get(name).config(base, sd) for sd in ctx.seeds]
 
+    def table1(imb):
+        at = dict(base, imb=imb)
+        lg = get("LGLA")
+        return {P.MAIN: [lg.config(at, sd, **main) for sd in ctx.seeds],
+                "BALMS": [lg.config(at, sd, **{**main, "loss": "balanced_softmax", "aaw": False}) for sd in ctx.seeds],
+                **{row: [get(name).config(at, sd) for sd in ctx.seeds] for row, name in SINGLE.items()}}
+
     out = Plan()
-    out.add("main", {P.MAIN: multi(), "BALMS": multi(loss="balanced_softmax", aaw=False),
-                     **{row: seeds(name) for row, name in SINGLE.items()}}, derived={P.MAIN: ("experts",)},
-            for_claims={"BALMS": ("experts",)})
+    out.add("main", table1(ctx.imb), derived={P.MAIN: ("experts",)}, for_claims={"BALMS": ("experts",)})
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
     out.add("Table 5", {name: multi(loss=loss, aaw=aaw) for name, (loss, aaw) in ABLATION.items()},
@@ -73,4 +79,5 @@ def plan(ctx, P) -> Plan:
         fig8.update({("BALMS", kind): multi(loss="balanced_softmax", aaw=False, experts=P.K8, expert_type=kind)
                      for kind in ("ic", "gc")})
     out.add("Figure 8", fig8, tier=3)
+    factors.add_group(out, PAPER_FACTORS, ctx.imb, table1)  # Table 1 at the paper's other factors, when recorded
     return out

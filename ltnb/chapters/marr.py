@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ltnb import margins, params as Pm
-from ltnb.chapters import Plan, common
+from ltnb.chapters import Plan, common, factors
 from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [
@@ -16,6 +16,8 @@ PARAMETERS = common() + [
     Pm.Param("other_losses", True, Pm.boolean,
              "train the LDAM-DRW and Balanced Softmax rows of Table 2 if not stored; False: show them only when stored"),
 ]
+PAPER_FACTORS = (200, 100)  # Table 2's imbalance factors on CIFAR-10-LT and CIFAR-100-LT
+BACKBONE_FACTORS = (200, 100, 50)  # Table 7's backbones (the paper preset trains them; see resolve)
 PAPER_NAME = {"Softmax (CE)": "Softmax", "LDAM-DRW": "LDAM", "Balanced Softmax": "Balanced Softmax",
               "DisAlign": "DisAlign", "Decouple-cRT": "Decouple-cRT", "Decouple-LWS": "Decouple-LWS", "MARR": "MARR"}
 
@@ -26,7 +28,7 @@ def resolve(ctx, values):
     P.steps = P.iterations or ctx.preset.stage2_epochs * -(-n_fit // margins.MARR_BATCH_SIZE)
     P.sweep = sorted({float(g) for g in P.gammas} | {P.gamma})
     if ctx.preset.name == "paper":  # Table 7: the paper's factors; one extra backbone elsewhere
-        P.factors = sorted({ctx.imb, 200.0, 100.0, 50.0}, reverse=True)
+        P.factors = sorted({ctx.imb, *map(float, BACKBONE_FACTORS)}, reverse=True)
     else:
         P.factors = sorted({ctx.imb, 50.0 if ctx.imb > 50 else max(1.0, ctx.imb / 2)}, reverse=True)
     return ctx, P
@@ -39,14 +41,26 @@ def plan(ctx, P) -> Plan:
         return [get(name).config(base, sd, **kw) for sd in ctx.seeds]
 
     fit = dict(gamma=P.gamma, iterations=P.iterations)
+
+    def table2(imb, other_losses=False):
+        at = dict(base, imb=imb)
+
+        def sd(name, **kw):
+            return [get(name).config(at, s, **kw) for s in ctx.seeds]
+
+        if other_losses:
+            return {"LDAM-DRW": sd("LDAM-DRW"), "Balanced Softmax": sd("Balanced Softmax")}
+        return {"Softmax (CE)": sd("CE"), "DisAlign": sd("DisAlign", **fit), "Decouple-cRT": sd("cRT"),
+                "Decouple-LWS": sd("LWS"), "τ-norm (τ = 1)": sd("τ-norm", tau=1.0), "MARR": sd("MARR", **fit)}
+
     out = Plan()
-    out.add("Table 2", {"Softmax (CE)": seeds("CE"), "DisAlign": seeds("DisAlign", **fit),
-                        "Decouple-cRT": seeds("cRT"), "Decouple-LWS": seeds("LWS"),
-                        "τ-norm (τ = 1)": seeds("τ-norm", tau=1.0), "MARR": seeds("MARR", **fit)})
-    out.add("Table 2, other losses", {"LDAM-DRW": seeds("LDAM-DRW"), "Balanced Softmax": seeds("Balanced Softmax")},
-            optional=not P.other_losses)
+    out.add("Table 2", table2(ctx.imb))
+    out.add("Table 2, other losses", table2(ctx.imb, other_losses=True), optional=not P.other_losses)
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
     out.add("Figure 4", {g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, tier=3)
     out.add("Table 7", {f: seeds("MARR", **fit, backbone_imb=f) for f in P.factors}, tier=3)
+    # Table 2 at the paper's other factors, when recorded (the other losses too when the chapter shows them)
+    factors.add_group(out, PAPER_FACTORS, ctx.imb,
+                      lambda f: {**table2(f), **(table2(f, other_losses=True) if P.other_losses else {})})
     return out
