@@ -10,6 +10,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ltnb import angular, derived, evaluate, reference
@@ -177,3 +178,58 @@ def prior_accuracy(per_class, prior) -> float:
 # SADE's protocol of shifted test priors (its Table 7 on CIFAR-100-LT: forward and backward at 50 and 10)
 SHIFTED_PRIORS = (("forward 50", 50.0, False), ("forward 10", 10.0, False), ("uniform", 1.0, False),
                   ("backward 10", 10.0, True), ("backward 50", 50.0, True))
+
+
+# ------------------------------------------------------------------ the budget axis
+
+def budget_table(values: dict) -> pd.DataFrame:
+    """``{(method, epochs): accuracy}`` as a table: a row per method, a column per budget (epochs, ascending);
+    a budget a method was not run at is NaN."""
+    if not values:
+        return pd.DataFrame()
+    s = pd.Series(values, dtype=float)
+    s.index = pd.MultiIndex.from_tuples(s.index, names=["method", "epochs"])
+    table = s.unstack("epochs")
+    methods = list(dict.fromkeys(m for m, _ in values))  # the order given, not alphabetical
+    return table.loc[methods, sorted(table.columns)]
+
+
+def budget_ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Each method's rank at each budget (1: the most accurate), among the methods run at that budget."""
+    return table.rank(axis=0, ascending=False, method="min")
+
+
+def rank_correlations(table: pd.DataFrame, against=None) -> pd.DataFrame:
+    """Spearman's ρ between each budget's accuracies and those at ``against`` (default: the longest budget), over
+    the methods run at both; with the number of methods and the two-sided 5% critical value."""
+    from ltnb.verdicts import critical_rho, spearman
+
+    against = max(table.columns) if against is None else against
+    rows = []
+    for b in table.columns:
+        both = table[[b, against]].dropna()
+        n = len(both)
+        rho = spearman(both[b], both[against]) if n >= 2 else math.nan
+        rows.append({"epochs": b, "against": against, "methods": n, "rho": rho,
+                     "critical": critical_rho(n) if n >= 4 else math.nan})
+    return pd.DataFrame(rows).set_index("epochs")
+
+
+def gap_sign_changes(table: pd.DataFrame, sd: float, reference: str = "CE", z: float = 2.0) -> pd.DataFrame:
+    """Where a method's gap to ``reference`` changes sign between consecutive budgets it was run at.
+
+    The gap is one run against one (one seed each), so its standard error is ``sd * sqrt(2)``; a change counts as
+    beyond the noise when the gap passes ``z`` standard errors on both sides of it. Returns a row per change:
+    method, the two budgets, the two gaps (points) and whether the change is beyond the noise."""
+    if reference not in table.index:
+        raise ValueError(f"the reference {reference!r} is not a row of the budget table")
+    se = sd * math.sqrt(2)
+    rows = []
+    gaps = table.sub(table.loc[reference], axis=1)
+    for method, g in gaps.drop(index=reference).iterrows():
+        g = g.dropna()
+        for (b0, g0), (b1, g1) in zip(g.items(), list(g.items())[1:]):
+            if g0 * g1 < 0:
+                rows.append({"method": method, "from": b0, "to": b1, "gap before": g0, "gap after": g1,
+                             "beyond the noise": bool(abs(g0) > z * se and abs(g1) > z * se)})
+    return pd.DataFrame(rows, columns=["method", "from", "to", "gap before", "gap after", "beyond the noise"])

@@ -427,6 +427,131 @@ if quoted:
     plt.show()
 
 # %% [markdown]
+# ## How the ranking moves with the training budget
+#
+# Every number above comes from a 10-epoch schedule, and a short schedule favours the methods that
+# learn fast: mixup, noisy logits and margins pay off late. Here the same network (ResNet-32 at width
+# 0.5) and the same schedule shape (a tenth of the epochs of warm-up, 10× decays at 80% and 90%, DRW
+# from 80%) run 20 and 40 epochs (the presets `cpu20` and `long`) for every stage-1 run of the table,
+# and 80 epochs (`cpu80`) for a core set: CE, CE + mixup (MiSLAS's stage 1), LDAM-DRW, Balanced
+# Softmax, GCL's stage 1, CW and BET. A stage-2 method re-trains its classifier for 10 epochs on the
+# backbone of that budget. One seed (the table's first) at every budget, the 10-epoch column included,
+# so every column is on equal terms; a gap between two single runs counts as real past
+# $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the 10-epoch table (longer runs vary less, if
+# anything). Only recorded runs are shown: the chapter never trains these (hours on a CPU);
+# `make record` does, resumably.
+
+# %% tags=["hide-input"]
+from ltnb import claims as CL
+from ltnb.presets import BUDGETS, PRESETS as _PRESETS
+
+f, s0 = imbs[0], seeds[0]
+budget_plan = plan.groups.get("budget")
+got = plan.fetch("budget") if budget_plan is not None else {}
+acc_b = {}
+for e in chosen[f]:
+    acc_b[(e.name, ctx.preset.epochs)] = 100 * L.score(e, runs[f][e.name][0])["accuracy"]
+for (name, epochs), rs in got.items():
+    e = next((x for x in chosen[f] if x.name == name), None)
+    if e is not None:
+        acc_b[(name, epochs)] = 100 * L.score(e, rs[0])["accuracy"]
+bt = L.budget_table(acc_b)
+if budget_plan is None:
+    print(f"the budget axis is recorded for the CPU presets ({', '.join(BUDGETS.values())}); preset "
+          f"{ctx.preset.name} has none")
+else:
+    wanted = {}
+    for (name, epochs) in budget_plan.rows:
+        wanted.setdefault(epochs, [0, 0])[0] += 1
+        wanted[epochs][1] += (name, epochs) in got
+    print("recorded for the budget axis (imbalance " + f"{f:g}, seed {s0}): " + "; ".join(
+        f"{b} epochs ({BUDGETS[b]}) {n_got} of {n} methods" for b, (n, n_got) in sorted(wanted.items()))
+        + ("" if all(a == b for a, b in wanted.values()) else "; the rest: make record (resumable)"))
+budgets_shown = [b for b in bt.columns if bt[b].notna().sum() >= 2] if len(bt) else []
+preset_of = {b: BUDGETS[b] if budget_plan is not None else ctx.preset.name for b in budgets_shown}
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at 10, 20, 40 and 80 epochs (one seed; the core set at 80, thick lines); right, its rank at each budget among the methods run there."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at 10, 20, 40 and 80 epochs (one seed; the core set at 80, thick lines); right, its rank at each budget among the methods run there."}}
+core = {"CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS"}
+fig, (ax, axr) = plt.subplots(1, 2, figsize=(11, 5.2), gridspec_kw=dict(width_ratios=[1.1, 1]))
+ranks_b = L.budget_ranks(bt[budgets_shown]) if budgets_shown else pd.DataFrame()
+palette = plt.get_cmap("tab20")
+for i, (name, r) in enumerate(bt[budgets_shown].iterrows() if budgets_shown else []):
+    r = r.dropna()
+    if len(r) < 2:
+        continue
+    kw = dict(color=palette(i % 20), lw=2.2 if name in core else 0.9, alpha=1 if name in core else 0.7)
+    ax.plot(r.index, r.values, marker="o", ms=3, **kw)
+    ax.annotate(name, (r.index[-1], r.values[-1]), xytext=(3, 0), textcoords="offset points", fontsize=6,
+                va="center", color=kw["color"])
+    rr = ranks_b.loc[name].dropna()
+    axr.plot(rr.index, rr.values, marker="o", ms=3, **kw)
+    axr.annotate(name, (rr.index[-1], rr.values[-1]), xytext=(3, 0), textcoords="offset points", fontsize=6,
+                 va="center", color=kw["color"])
+for a in (ax, axr):
+    a.set_xscale("log", base=2)
+    a.set_xticks(budgets_shown or [ctx.preset.epochs], [str(b) for b in budgets_shown or [ctx.preset.epochs]])
+    a.set_xlabel("epochs (log scale)")
+ax.set_ylabel("last-epoch test accuracy (%)")
+axr.set_ylabel("rank among the methods run at that budget (1: best)")
+axr.invert_yaxis()
+ax.set_title(f"accuracy against the budget, imbalance {f:g}, seed {s0}", loc="left", fontsize=9)
+axr.set_title("rank against the budget", loc="left", fontsize=9)
+if len(budgets_shown) < 2:
+    ax.text(0.5, 0.5, "fewer than two budgets recorded yet", transform=ax.transAxes, ha="center")
+plots.stamp(fig, ctx.stamp.replace(f"preset {ctx.preset.name}", "presets " + ", ".join(
+    preset_of.values())).replace(f"seeds {','.join(map(str, seeds))}", f"seed {s0}"))
+plt.show()
+
+# %% tags=["hide-input"]
+if len(budgets_shown) >= 2:
+    longest = max(budgets_shown)
+    shown_b = pd.DataFrame({f"{b} epochs": [("–" if v != v else f"{v:.2f} ({int(k)})") for v, k in
+                                             zip(bt[b], ranks_b[b].fillna(0))] for b in budgets_shown}, index=bt.index)
+    shown_b = shown_b.loc[bt[longest].sort_values(ascending=False).index.tolist()
+                          + bt[bt[longest].isna()].sort_values(min(budgets_shown), ascending=False).index.tolist()]
+    report.show(shown_b, ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets").replace(
+        f"seeds {','.join(map(str, seeds))}", f"seed {s0}"),
+        f"Last-epoch test accuracy (%) and rank at each budget, imbalance {f:g}, seed {s0}")
+    rc = L.rank_correlations(bt[budgets_shown], against=longest)
+    for b in budgets_shown:  # the budget before each: how much one doubling moves the order
+        prev = [x for x in budgets_shown if x < b]
+        rc.loc[b, "ρ with the budget before"] = (L.rank_correlations(bt[[prev[-1], b]], against=b).loc[prev[-1], "rho"]
+                                                  if prev else math.nan)
+    report.show(pd.DataFrame({
+        f"Spearman ρ with {longest} epochs": [f"{v:+.2f}" for v in rc["rho"]],
+        "methods at both": rc["methods"].astype(int),
+        "5% critical ρ": ["–" if v != v else f"{v:.2f}" for v in rc["critical"]],
+        "ρ with the budget before": ["–" if v != v else f"{v:+.2f}" for v in rc["ρ with the budget before"]],
+    }, index=pd.Index([f"{b} epochs" for b in rc.index], name="budget")),
+        ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"), "How much the ranking moves with the budget")
+    sd_b = noise[f][0]
+    changes = L.gap_sign_changes(bt[budgets_shown], sd_b) if "CE" in bt.index else pd.DataFrame()
+    if len(changes):
+        report.show(changes.assign(**{"gap before": changes["gap before"].map("{:+.2f}".format),
+                                       "gap after": changes["gap after"].map("{:+.2f}".format)}).set_index("method"),
+                    ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"),
+                    f"Where a method's gap to CE changes sign between budgets (points; one run each side, "
+                    f"real past {2 * sd_b * math.sqrt(2):.2f})")
+    moved = (ranks_b[min(budgets_shown)] - ranks_b[longest]).dropna()
+    print(f"from {min(budgets_shown)} to {longest} epochs: Spearman ρ = {rc.loc[min(budgets_shown), 'rho']:+.2f} over "
+          f"{int(rc.loc[min(budgets_shown), 'methods'])} methods; the largest climb {moved.idxmax()} "
+          f"({int(moved.max()):+d} places), the largest fall {moved.idxmin()} ({int(moved.min()):+d}); "
+          f"{len(changes)} gap{'s' if len(changes) != 1 else ''} to CE change sign, "
+          f"{int(changes['beyond the noise'].sum()) if len(changes) else 0} of them beyond the noise on both sides")
+    # the table's claims at each budget, one seed each, and those whose verdict moves
+    cl = CL.of_chapter("leaderboard", "The table")
+    at = {b: E.Setting(ctx.dataset, f, BUDGETS[b], (s0,)) for b in budgets_shown}
+    vb = {(c.id, b): E.evaluate(c, at[b]) for c in cl for b in budgets_shown}
+    moving = [c for c in cl if len({vb[(c.id, b)].verdict for b in budgets_shown} - {E.MISSING}) > 1]
+    if moving:
+        report.show(pd.DataFrame({f"{b} epochs": [vb[(c.id, b)].verdict for c in moving] for b in budgets_shown},
+                                 index=pd.Index([f"{c.id}: {c.text}" for c in moving], name="claim")),
+                    ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"),
+                    f"The table's claims whose verdict changes with the budget (seed {s0} at every budget)")
+    print(f"{len(moving)} of {len(cl)} claims tested on this table change verdict with the budget (one seed each; "
+          "the Claims page lists every claim at every recorded preset)")
+
+# %% [markdown]
 # ## What the table says
 #
 # Computed from the runs above; the sentences change when the runs do.

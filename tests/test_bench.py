@@ -5,7 +5,7 @@ from ltnb import bench
 
 def test_bench_runs_both_pipelines_and_saves(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "--stacked", "2", "--workers", "0",
+    assert bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "--stacked", "2", "--workers", "0", "--compile",
                        "--save", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ltnb trainer (" in text and "reference (DataLoader+PIL, fp32)" in text and "speed-up" in text
@@ -31,7 +31,7 @@ def test_a_bench_stopped_midway_keeps_what_it_measured(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "concurrent", stopped)
     out = tmp_path / "b.json"
     with pytest.raises(KeyboardInterrupt):
-        bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "2", "--stacked", "2", "--workers", "0",
+        bench.main(["--device", "cpu", "--steps", "2", "--concurrent", "2", "--stacked", "2", "--workers", "0", "--compile",
                     "--save", str(out)])
     r = json.loads(out.read_text())
     assert r["ltnb_images_per_second"] > 0 and r["stacked"][0]["runs"] == 2 and "stacked_tolerance" in r

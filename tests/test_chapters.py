@@ -195,3 +195,21 @@ def test_preset_auto_says_which_runs_are_recorded(tmp_path, monkeypatch):
     with redirect_stdout(out):
         start("marr")  # the recorded defaults
     assert "preset cpu (auto: its runs are recorded at cpu)" in out.getvalue()
+
+
+def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, monkeypatch):
+    """Without CUDA, preset=auto takes the longest schedule whose runs are all recorded: long over cpu."""
+    import io
+    from contextlib import redirect_stdout
+
+    import ltnb.chapters as C
+
+    monkeypatch.delenv("LTNB_PRESET", raising=False)
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    monkeypatch.setattr(C, "recorded_everywhere", lambda plan, tiers=(1, 2, 3): all(
+        c.preset == "long" for c in plan.configs()))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        ctx, _, _ = start("baselines", device="cpu")
+    assert ctx.preset.name == "long" and ctx.preset.epochs == 40
+    assert "preset long (auto: its runs are recorded at long)" in out.getvalue()

@@ -167,3 +167,33 @@ def test_every_departure_names_both_of_its_settings():
     for row, method, knob, book, code, chapter in DEPARTURES:
         assert setting_name(knob, book) != setting_name(knob, code)
         assert str(book) not in (setting_name(knob, book),) and str(code) not in (setting_name(knob, code),), row
+
+
+def test_budget_table_ranks_and_rank_correlations_on_a_hand_made_axis():
+    values = {("CE", 10): 70.0, ("CE", 20): 80.0, ("CE", 40): 85.0,
+              ("mixup", 10): 60.0, ("mixup", 20): 82.0, ("mixup", 40): 90.0,
+              ("BS", 10): 75.0, ("BS", 20): 81.0, ("BS", 40): 86.0,
+              ("LDAM", 10): 72.0, ("LDAM", 20): 79.0}  # not run at 40
+    t = L.budget_table(values)
+    assert list(t.index) == ["CE", "mixup", "BS", "LDAM"] and list(t.columns) == [10, 20, 40]
+    assert math.isnan(t.loc["LDAM", 40])
+    r = L.budget_ranks(t)
+    assert list(r[10]) == [3, 4, 1, 2] and list(r[40].dropna()) == [3, 1, 2]
+    rc = L.rank_correlations(t)
+    assert rc.loc[40, "rho"] == pytest.approx(1.0) and rc.loc[40, "methods"] == 3
+    # at 10 epochs the order over CE, mixup, BS is (2nd, 3rd, 1st) against (3rd, 1st, 2nd) at 40: rho = -0.5
+    assert rc.loc[10, "rho"] == pytest.approx(-0.5) and math.isnan(rc.loc[10, "critical"])  # 3 methods: no test
+    assert L.rank_correlations(t, against=20).loc[10, "methods"] == 4
+
+
+def test_gap_sign_changes_counts_one_seed_each_side():
+    t = L.budget_table({("CE", 10): 70.0, ("CE", 20): 80.0, ("CE", 40): 85.0,
+                        ("mixup", 10): 60.0, ("mixup", 20): 81.0, ("mixup", 40): 90.0,
+                        ("BS", 10): 75.0, ("BS", 20): 81.0, ("BS", 40): 86.0})
+    ch = L.gap_sign_changes(t, sd=1.0)  # se = sqrt(2): beyond the noise past 2.83 points on both sides
+    assert list(ch["method"]) == ["mixup"] and (ch["from"].iloc[0], ch["to"].iloc[0]) == (10, 20)
+    assert ch["gap before"].iloc[0] == -10.0 and ch["gap after"].iloc[0] == 1.0
+    assert not ch["beyond the noise"].iloc[0]  # +1 point after is inside the noise
+    assert L.gap_sign_changes(t, sd=0.1)["beyond the noise"].iloc[0]
+    with pytest.raises(ValueError, match="reference 'LDAM'"):
+        L.gap_sign_changes(t, sd=1.0, reference="LDAM")

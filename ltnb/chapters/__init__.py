@@ -163,8 +163,8 @@ def start(name: str, injected=(), verbose: bool = True, **values):
 
     ``injected``: the names papermill's cell added (:func:`ltnb.params.injected`); one the chapter does not
     take is refused, naming those it takes. ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``;
-    otherwise the best preset whose runs are all recorded (``paper`` over ``cpu``), else ``cpu``, which trains
-    what is missing. Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
+    otherwise the longest schedule whose runs are all recorded (``paper``, then ``long``, then ``cpu``), else
+    ``cpu``, which trains what is missing (a reader who wants ``long`` trained asks for it). Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
     """
     chapter = module(name)
     Pm.refuse_unknown(injected, [p.name for p in chapter.PARAMETERS], f"the {name} chapter")
@@ -241,7 +241,7 @@ def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
         return [env], "auto: $LTNB_PRESET"
     if dev.type == "cuda":
         return ["paper"], "auto: CUDA present"
-    return ["paper", "cpu"], "auto"
+    return ["paper", "long", "cpu"], "auto"  # the longest schedule whose runs are all recorded, else cpu
 
 
 def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
