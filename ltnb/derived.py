@@ -13,6 +13,9 @@ Kinds:
 * ``spectra``: the singular values of each stage's channel matrix over the first 300 test
   images (whitening Figs. 7 and 11), from the stored network;
 * ``features``: the stored subset of test features (50 per class) and the test labels.
+* ``train_features``: the same for the training images: the features of the first 50 images of each class
+  (all of a class with fewer), their indices and labels (GCL Figs. 1 and 3 draw the training set beside the
+  test set).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from ltnb import angular, data as D, experts as E, whitening as W
 from ltnb.presets import PRESETS
 from ltnb.store import Run
 
-KINDS = ("angular", "avh", "experts", "spectra", "features")
+KINDS = ("angular", "avh", "experts", "spectra", "features", "train_features")
 NAMES = {
     "angular": ("test_angular_logits", "train_class_logits_linear", "train_class_logits_angular",
                 "train_class_probs_linear", "train_class_probs_angular", "test_class_logits_linear",
@@ -33,6 +36,7 @@ NAMES = {
     "avh": ("test_avh",),
     "experts": ("test_expert_logits",),
     "features": ("feature_idx", "test_features", "test_labels"),
+    "train_features": ("train_feature_idx", "train_features", "train_feature_labels"),
 }
 SPECTRUM = "spectrum_"  # + layer name: one array per stage
 SPECTRUM_IMAGES = 300
@@ -95,7 +99,17 @@ def _features(run: Run) -> dict:
     return {k: a[k] for k in NAMES["features"]}
 
 
-COMPUTE = {"angular": _angular, "avh": _avh, "experts": _experts, "spectra": _spectra, "features": _features}
+def _train_features(run: Run) -> dict:
+    from ltnb.training.common import FEATURES_PER_CLASS, feature_subset
+
+    z, y = _split(run, "train")
+    keep = feature_subset(y, FEATURES_PER_CLASS)
+    return {"train_feature_idx": keep, "train_features": z[keep].numpy().astype(np.float32),
+            "train_feature_labels": y[keep].numpy()}
+
+
+COMPUTE = {"angular": _angular, "avh": _avh, "experts": _experts, "spectra": _spectra, "features": _features,
+           "train_features": _train_features}
 
 
 def compute(run: Run, kind: str) -> dict[str, np.ndarray]:

@@ -173,3 +173,22 @@ def test_a_recording_is_small_loads_as_float32_and_is_checked(trained, tmp_path,
     with pytest.raises(CorruptRun, match="git checkout"):
         store.load(CFG)
     assert record.check("smoke") and str(path) in record.check("smoke")[0]
+
+
+def test_a_recording_keeps_a_subset_of_training_features_when_a_figure_reads_them(trained, tmp_path, monkeypatch):
+    """GCL's Figs. 1 and 3 draw training features beside test ones: the recording keeps the first 50 of each class."""
+    from ltnb import derived
+
+    monkeypatch.setenv("LTNB_RUNS", str(trained))
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
+    run = store.load(CFG)
+    full = run.features()
+    path = record.export(run, kinds=("train_features",))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "empty"))
+    rec = store.load(CFG)
+    got = derived.get(rec, "train_features", train=False)
+    idx, labels = got["train_feature_idx"], got["train_feature_labels"]
+    assert np.array_equal(labels, full["train_labels"][idx])
+    assert np.bincount(labels).max() <= 50 and set(labels) == set(full["train_labels"])
+    assert np.allclose(got["train_features"], full["train"][idx], atol=2e-2 * np.abs(full["train"]).max())
+    assert (path / "arrays.npz").stat().st_size < 200_000
