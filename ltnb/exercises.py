@@ -1,0 +1,119 @@
+"""Things to try at the end of each chapter: a papermill command each, what it costs here, and what to look for.
+
+Each exercise changes one or two of the chapter's parameters. Its cost is ``make plan``'s estimate for the runs the
+chapter would train with those parameters (its missing runs, and the recorded runs it must retrain for what a
+recording does not keep), at the ``cpu`` preset on this machine; a recorded exercise costs nothing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Exercise:
+    title: str
+    params: dict = field(default_factory=dict)
+    look: str = ""  # what to look for in the result
+
+
+EXERCISES: dict[str, list[Exercise]] = {
+    "baselines": [
+        Exercise("A milder imbalance", {"imb": 10},
+                 "Which re-balancing method still beats CE when the smallest class has 600 images? Compare the "
+                 "medium column with the table at 100, and read the verdict boxes: which verdicts change?"),
+        Exercise("A stronger τ-norm", {"tau": 2.0},
+                 "τ = 2 divides each class's weights by the square of their norm. Does the tail gain more than the "
+                 "head loses? Look at the many and medium columns of the τ-norm row."),
+        Exercise("Another seed", {"seed": 1},
+                 "How far does each number move with the seed alone? Compare the gaps between rows with the "
+                 "leaderboard's run-to-run σ before calling one method better."),
+    ],
+    "gcl": [
+        Exercise("GCL without its clouds", {"noise_mul": 0.0},
+                 "λ = 0 removes the Gaussian noise: what is left is a cosine classifier with mixup and a re-trained "
+                 "classifier. How much of GCL's gain over CE + mixup + cRT survives?"),
+        Exercise("The other cloud sizes", {"cloud": "cos"},
+                 "Table 3's cosine cloud size in the main runs: does the main table's GCL row move beyond the noise?"),
+        Exercise("The stronger imbalance", {"imb": 200},
+                 "At 200 the smallest class has 30 images. Does GCL's lead over CE grow, as Table 1 says?"),
+        Exercise("Another re-sampler in stage 2", {"sampler": "class_balanced"},
+                 "Class-balanced sampling instead of CBEN: which classes gain and which lose?"),
+    ],
+    "marr": [
+        Exercise("No re-weighting", {"gamma": 0.0},
+                 "γ = 0 makes MARR's margin loss weigh every class alike: does the tail's gain vanish?"),
+        Exercise("The stronger imbalance", {"imb": 200},
+                 "Table 2 at 200: does MARR stay ahead of cRT and Balanced Softmax, and where do the verdicts move?"),
+        Exercise("Longer stage 2", {"iterations": 1000},
+                 "1,000 classifier steps instead of the preset's 10 epochs at batch 512: was stage 2 converged? "
+                 "Compare MARR's and DisAlign's rows with the main table's."),
+    ],
+    "angular": [
+        Exercise("The linear ALAS", {"f_form": "linear"},
+                 "The linear form of f in Eq. 5 instead of the concave one: does ATL's gain depend on it?"),
+        Exercise("AEM as written", {"aem_s": 1},
+                 "Eq. 6 with s = 1, as the paper writes it: does AEM underfit, as the chapter's note says?"),
+        Exercise("A stronger ABS", {"s": 0.5},
+                 "ABS (Eq. 7) at twice the paper's largest strength, post hoc on the stored runs: where does the "
+                 "tail's gain turn into the head's loss?"),
+    ],
+    "lgla": [
+        Exercise("Two experts", {"experts": 2},
+                 "K = 2: one local expert and the global one. How much of LGLA's gain comes from the third expert?"),
+        Exercise("A cooler global expert", {"tau": 2.0},
+                 "τ = 2 instead of the official 3 for the global expert's logit adjustment: do the few classes "
+                 "lose what the many gain?"),
+        Exercise("Trust the global expert more", {"fusion": [1, 1, 2]},
+                 "A weighted ensemble instead of the mean: does the tail gain, and what does the head pay?"),
+    ],
+    "whitening": [
+        Exercise("A larger ε", {"epsilon": 0.1},
+                 "ε of Eq. 13 a hundred times larger whitens less: do CW's weight norms and accuracy move toward CE's?"),
+        Exercise("Tail images more often", {"alpha": 1.0},
+                 "α = 1 shows every tail image every epoch: does BET still help?"),
+        Exercise("The stronger imbalance", {"imb": 200},
+                 "Table 1 at 200: does CW's gain over CE grow with the imbalance, as the paper reports?"),
+    ],
+}
+
+
+def command(chapter: str, params: dict) -> str:
+    """The papermill command of an exercise (values as papermill reads them: JSON for lists and booleans)."""
+    parts = [f"papermill notebooks/{chapter}.ipynb out.ipynb"]
+    for k, v in params.items():
+        text = json.dumps(v) if isinstance(v, (list, bool)) else f"{v:g}" if isinstance(v, float) else str(v)
+        parts.append(f"-p {k} '{text}'" if isinstance(v, list) else f"-p {k} {text}")
+    return " ".join(parts)
+
+
+def to_train(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist"):
+    """The runs the chapter would train with ``params`` here: missing ones, and recorded ones it must retrain."""
+    from ltnb import chapters, store
+
+    plan = chapters.plan_for(chapter, preset, dataset=dataset, device="cpu", **params)
+    missing = [c for c in plan.configs() if not store.exists(c)]
+    return missing + chapters.recorded_to_retrain(plan)
+
+
+def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist") -> tuple[int, float]:
+    """(runs to train, estimated seconds on this machine's CPU): ``make plan``'s estimate."""
+    from ltnb.budget import estimates
+    from ltnb.record import Item
+
+    items = [Item(c, 3, chapter) for c in to_train(chapter, params, preset, dataset)]
+    est = estimates(items, "cpu") if items else {}
+    return len(items), float(sum(est.values()))
+
+
+def show(chapter: str, preset: str = "cpu") -> None:
+    """The chapter's exercises as a list: command, cost here, what to look for."""
+    from IPython.display import Markdown, display
+
+    lines = []
+    for i, ex in enumerate(EXERCISES[chapter], 1):
+        n, secs = cost(chapter, ex.params, preset)
+        when = ("recorded: renders in seconds" if n == 0 else
+                f"trains {n} run{'s' if n > 1 else ''}, about {max(1, round(secs / 60))} min on 2 CPU cores")
+        lines.append(f"{i}. **{ex.title}** ({when}):\n   `{command(chapter, ex.params)}`\n   {ex.look}")
+    display(Markdown("\n".join(lines)))
