@@ -41,7 +41,8 @@ def resolve(ctx, values):
     ten = ctx.dataset != "cifar100"
     P.s = (0.25 if ten else 0.1) if P.s == "auto" else P.s
     P.F_form = ("sine" if ten else "linear") if P.F_form == "auto" else P.F_form
-    fractions, runs, epochs = AUTO_PRUNE[ctx.preset.name]
+    # the budget presets (cpu20, long, cpu80: the cpu preset's network at more epochs) take the cpu preset's settings
+    fractions, runs, epochs = AUTO_PRUNE.get(ctx.preset.name, AUTO_PRUNE["cpu"])
     P.prune_fractions = sorted(fractions if P.prune_fractions == "auto" else P.prune_fractions)
     P.score_runs = runs if P.score_runs == "auto" else P.score_runs
     P.score_epochs = epochs if P.score_epochs == "auto" else P.score_epochs
