@@ -35,9 +35,11 @@ def test_the_table_has_one_column_group_per_factor_with_data_in_the_given_order(
     assert factors.missing(cols) == [50.0]
 
 
-def test_an_empty_split_reads_a_dash_and_no_factor_gives_an_empty_table():
-    df = factors.table({10.0: {"A": [run(accuracy=0.5, few=float("nan"))]}})
+def test_an_empty_split_reads_a_dash_a_split_empty_everywhere_is_left_out_and_no_factor_gives_an_empty_table():
+    df = factors.table({10.0: {"A": [run(accuracy=0.5, few=float("nan"))], "B": [run(accuracy=0.5, few=0.2)]}})
     assert df.loc["A", ("imb 10", "few")] == "–"
+    df = factors.table({10.0: {"A": [run(accuracy=0.5, few=float("nan"))]}}, paper=lambda f: {"A": "1"})
+    assert list(df.columns) == [("imb 10", "accuracy"), ("imb 10", "paper")]
     assert factors.table({10.0: None}).shape[1] == 0
 
 
@@ -120,3 +122,14 @@ def test_the_note_names_the_missing_factors_and_the_command_that_records_them(tm
     other = plan_for("gcl", "cpu", dataset="fmnist", seed=7)  # not the book's parameters: the recorder has none
     assert "not among the runs" in factors.missing_note(other, ctx, factors.gather(other, 100.0, {}))
     assert factors.missing_note(plan, ctx, {100.0: {}}) is None
+
+
+def test_marrs_table_7_shows_the_papers_backbone_at_200_when_recorded():
+    from ltnb.chapters.marr import BACKBONES
+
+    plan = plan_for("marr", "cpu", dataset="fmnist")
+    g = plan.groups[BACKBONES]
+    assert list(g.rows) == [(200.0, "MARR")] and g.optional and g.record and g.tier == 3
+    (cfg,) = g.rows[(200.0, "MARR")]
+    assert cfg.imb == 100.0 and cfg.parent.imb == 200.0  # fitted on the chapter's set, through the 200 backbone
+    assert BACKBONES not in plan_for("marr", "paper", dataset="fmnist").groups  # the paper preset trains it

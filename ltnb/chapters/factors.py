@@ -30,12 +30,12 @@ def others(factors, imb: float) -> list[float]:
 
 
 def add_group(plan, factors, imb: float, rows_at: Callable[[float], dict], name: str = GROUP,
-              derived_at: Callable[[float], dict] | None = None) -> None:
+              derived_at: Callable[[float], dict] | None = None, tier: int = 1) -> None:
     """Add the optional, recorded group of the main table's rows at the ``factors`` other than ``imb``.
 
     ``rows_at(f)``: row -> one config per seed at factor ``f`` (the chapter's main rows, built as its plan
     builds them); ``derived_at(f)``: row -> the derived kinds the table reads of it. The group's rows are
-    ``(f, row)``; nothing is added when every factor is the chapter's own."""
+    ``(f, row)``; nothing is added when every factor is the chapter's own. ``tier``: 1, a main table's."""
     rows, derived = {}, {}
     for f in others(factors, imb):
         for row, cfgs in rows_at(f).items():
@@ -43,7 +43,7 @@ def add_group(plan, factors, imb: float, rows_at: Callable[[float], dict], name:
         for row, kinds in (derived_at(f) if derived_at else {}).items():
             derived[(f, row)] = kinds
     if rows:
-        plan.add(name, rows, tier=1, optional=True, record=True, derived=derived)
+        plan.add(name, rows, tier=tier, optional=True, record=True, derived=derived)
 
 
 def gather(plan, imb: float, own: dict, name: str = GROUP) -> dict[float, dict | None]:
@@ -93,7 +93,8 @@ def table(columns: dict[float, dict | None], splits=("accuracy", "few"),
     ``columns``), each with ``splits`` (last-epoch test accuracy in %, mean ± std over the seeds) and, where
     ``paper(f)`` gives the paper's printed numbers at ``f`` (row -> text), a ``paper_label`` column.
 
-    A row a factor does not have reads '–'; rows keep the order in which the factors first name them."""
+    A row a factor does not have reads '–'; rows keep the order in which the factors first name them. A split
+    that is empty in every cell (no class of the data set falls in it, e.g. few on 10 classes) is left out."""
     shown = {f: runs for f, runs in columns.items() if runs is not None}
     rows = list(dict.fromkeys(row for runs in shown.values() for row in runs))
     if not shown:
@@ -109,8 +110,10 @@ def table(columns: dict[float, dict | None], splits=("accuracy", "few"),
         if printed:
             keys.append((head, paper_label))
             data[(head, paper_label)] = [printed.get(row, "–") for row in rows]
-    df = pd.DataFrame(data, index=pd.Index(rows, name="method"), columns=pd.MultiIndex.from_tuples(keys))
-    return df
+    empty = {s for s in splits if all(v == "–" for (h, m), col in data.items() if m == s for v in col)}
+    keys = [k for k in keys if k[1] not in empty]  # a split this data set has no class in (few on 10 classes)
+    return pd.DataFrame({k: data[k] for k in keys}, index=pd.Index(rows, name="method"),
+                        columns=pd.MultiIndex.from_tuples(keys))
 
 
 def stamp(ctx, columns: dict[float, dict | None]) -> str:
@@ -119,7 +122,7 @@ def stamp(ctx, columns: dict[float, dict | None]) -> str:
     return ctx.stamp.replace(f"imb {ctx.imb:g}", f"imb {', '.join(shown)}", 1)
 
 
-def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP) -> str | None:
+def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP, label: str = "imb") -> str | None:
     """One line naming the factors not recorded yet and the command that records them; None if none.
 
     The command is ``python -m ltnb.record`` when the recorder's plan (the book's recorded calls: the chapters
@@ -141,16 +144,16 @@ def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP
     where = ", ".join(f"{f:g}" for f in gone)
     n = f"{len(todo)} run{'s' if len(todo) != 1 else ''}"
     if todo <= planned:
-        return (f"Not recorded yet at imb {where} ({n}): `python -m ltnb.record --preset {ctx.preset.name} "
+        return (f"Not recorded yet at {label} {where} ({n}): `python -m ltnb.record --preset {ctx.preset.name} "
                 f"--dataset {ctx.dataset}` records {'it' if len(gone) == 1 else 'them'}.")
-    return (f"Not recorded yet at imb {where} ({n}), and not among the runs `python -m ltnb.record` records "
+    return (f"Not recorded yet at {label} {where} ({n}), and not among the runs `python -m ltnb.record` records "
             f"(the chapters at their default parameters): this chapter called with `imb` set to "
             f"{'that factor' if len(gone) == 1 else 'each of them'} and these parameters trains them.")
 
 
-def note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP) -> None:
+def note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP, label: str = "imb") -> None:
     """Display :func:`missing_note` under the table, when a factor is not recorded yet."""
-    text = missing_note(plan, ctx, columns, name)
+    text = missing_note(plan, ctx, columns, name, label)
     if text:
         from IPython.display import Markdown, display
 
