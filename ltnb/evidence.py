@@ -61,7 +61,7 @@ def _config(method: str, setting: Setting, seed: int, knobs=()):
         info = data.dataset_info(setting.dataset)
         kw["per_class"] = sum(data.lt_counts(info.train_per_class, info.num_classes, setting.imb)) // info.num_classes
     if "prune" in m.knobs:  # the pruning study: the preset's fractions and scoring runs (angular chapter)
-        fractions, runs, epochs = AUTO_PRUNE[setting.preset]
+        fractions, runs, epochs = AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"])  # budgets: cpu's
         kw.update(fraction={"first": fractions[0], "last": fractions[-1]}.get(kw.get("fraction"), kw.get("fraction")),
                   score_runs=runs, score_epochs=epochs)
     return m.config(setting.base, seed, **kw)
@@ -206,17 +206,19 @@ def _evaluate(c, s: Setting) -> Verdict:
     if q in FEATURE_STATS or q in EXPERT_STATS:
         if q in FEATURE_STATS:
             stat, label, labelled = FEATURE_STATS[q]
-            xa, xb = _features(ra[0]), _features(rb[0])
+            split = "train" if q.startswith("train_") else "test"
+            xa, xb = _features(ra[0], split), _features(rb[0], split)
             if labelled:
-                xa = np.column_stack([xa, _feature_labels(ra[0])])
-                xb = np.column_stack([xb, _feature_labels(rb[0])])
+                xa = np.column_stack([xa, _feature_labels(ra[0], split)])
+                xb = np.column_stack([xb, _feature_labels(rb[0], split)])
             if labelled == "items":  # per-image outcomes, resampled as such
                 xa, xb, stat = stat(xa), stat(xb), (lambda x: float(x.mean()))
         else:
             (fn, label), stat = EXPERT_STATS[q], (lambda x: float(x.mean()))
             xa, xb = fn(ra[0]), fn(rb[0])
         return bootstrap_scalar(xa, xb, stat, smaller=smaller, paired=True,
-                                label=f"{label}: {c.a} − {c.b} (first seed, the same test images)")
+                                label=f"{label}: {c.a} − {c.b} (first seed, the same "
+                                      f"{'training' if q.startswith('train_') else 'test'} images)")
     if q == "trainable_parameters":  # exact counts
         na, nb = (int(r[0].metrics["trainable_parameters"]) for r in (ra, rb))
         ok = na < nb if smaller else na > nb

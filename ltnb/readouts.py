@@ -82,12 +82,23 @@ def _per_class_mean(values, labels, C: int) -> np.ndarray:
     return np.array([values[labels == c].mean() for c in range(C)])
 
 
-def _features(run) -> np.ndarray:
-    z = np.asarray(run.arrays["test_features"], dtype=float)
+def _features(run, split: str = "test") -> np.ndarray:
+    """The run's unit-length feature subset: 50 test images per class, or (``split="train"``) the first 50 training
+    images of each class (:mod:`ltnb.derived`'s ``train_features``)."""
+    if split == "train":
+        from ltnb import derived
+
+        z = np.asarray(derived.get(run, "train_features")["train_features"], dtype=float)
+    else:
+        z = np.asarray(run.arrays["test_features"], dtype=float)
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
 
-def _feature_labels(run) -> np.ndarray:
+def _feature_labels(run, split: str = "test") -> np.ndarray:
+    if split == "train":
+        from ltnb import derived
+
+        return np.asarray(derived.get(run, "train_features")["train_feature_labels"])
     return np.asarray(run.arrays["test_labels"])[np.asarray(run.arrays["feature_idx"])]
 
 
@@ -212,6 +223,8 @@ FEATURE_STATS = {"channel_correlation": (_mean_abs_corr, "mean |correlation| bet
                  "singular_value_decay": (_top_share, "largest singular value's share", False),
                  "condition_number": (_condition, "log10 condition number of the feature covariance", False),
                  "feature_separability": (_nn_correct, "1-NN accuracy of the test features", "items"),
+                 # the same on the training images (the first 50 of each class): GCL Fig. 3(a)
+                 "train_feature_separability": (_nn_correct, "1-NN accuracy of the training features", "items"),
                  "tail_feature_spread": (_tail_spread, "tail classes' feature spread", True)}
 
 

@@ -54,7 +54,7 @@
 # %% tags=["parameters"]
 dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
 imb = 100  # imbalance factor n_max / n_min, at least 1
-preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA; else long where all its runs are recorded, else cpu
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 s = "auto"  # ABS strength s in 0..1 of Eq. 7; auto: 0.25 on 10 classes, 0.1 on CIFAR-100 as the paper
@@ -517,3 +517,15 @@ notes.append("Table 4 (ViT-S and ViT-B on ImageNet-LT) needs ImageNet-LT and Ima
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))} (the paper: mean of 3); last-epoch accuracy, "
              "nothing chosen on the test set; s and τ keep the paper's values.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
+
+# %% [markdown]
+# ## Things to try
+#
+# Each is one papermill command from the repository's folder. Its cost is `make plan`'s estimate for
+# the runs it trains on this machine (nothing, where they are recorded); the chapter says the same in
+# its first box before it trains anything.
+
+# %% tags=["hide-input"]
+from ltnb import exercises
+
+exercises.show("angular")

@@ -42,7 +42,7 @@
 # %% tags=["parameters"]
 dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
 imb = 100  # imbalance factor n_max / n_min, at least 1
-preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA; else long where all its runs are recorded, else cpu
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 noise_mul = 0.5  # lambda, the noise multiplier of the official CIFAR code
@@ -216,25 +216,59 @@ plt.show()
 E.show(ctx, "gcl", "Per-class accuracy")
 
 # %% [markdown]
+# ## Figure 1: CE's embedding on four classes
+#
+# The paper's Fig. 1 draws CE's features of four CIFAR-10-LT classes with 500, 200, 100 and 50
+# training images (10%, 4%, 2% and 1% of the largest class) and reads a squeezed tail class and
+# blurred borders into it. Here: the four Fashion-MNIST-LT classes whose counts are nearest those
+# shares (in log scale), the first 50 training images of each (all, for a class with fewer) and
+# 50 test images each, one t-SNE per set. A t-SNE picture shows neighbourhoods, not sizes: the
+# verdicts under Figure 3 measure the spread and the separability instead.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on four classes whose training counts stand to the largest as the paper's 500, 200, 100 and 50 to 5,000, training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on four classes whose training counts stand to the largest as the paper's 500, 200, 100 and 50 to 5,000, training images (left) and test images (right), first seed."}}
+from sklearn.manifold import TSNE
+from ltnb import derived
+
+counts1 = np.asarray(ctx.counts)
+four = [int(np.argmin(np.abs(np.log(counts1 / (share * counts1.max()))))) for share in (0.10, 0.04, 0.02, 0.01)]
+ce0 = table1["CE"][0]
+tr = derived.get(ce0, "train_features")
+sets = {"training images": (tr["train_features"], tr["train_feature_labels"]),
+        "test images": (ce0.arrays["test_features"], ce0.arrays["test_labels"][ce0.arrays["feature_idx"]])}
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
+colours = plt.get_cmap("tab10")
+for ax, (where, (z, y)) in zip(axes, sets.items()):
+    keep = np.isin(y, four)
+    emb = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.asarray(z, dtype=float)[keep])
+    for c in four:
+        m = y[keep] == c
+        ax.scatter(emb[m, 0], emb[m, 1], s=6, color=colours(c), label=f"class {c} ({counts1[c]:,} training images)")
+    ax.set(title=f"CE, {where}", xticks=[], yticks=[])
+axes[0].legend(fontsize=7, loc="best")
+plots.stamp(fig, f"{ctx.stamp} (first seed)")
+plt.show()
+
+# %% [markdown]
 # ## Figure 3: the embedding, CE against GCL
 #
-# t-SNE of the stored test features (50 images per class, first seed) before the classifier. The
-# verdicts below measure what the picture suggests: each class's spread around its mean (unit-length
-# features, against the balanced reference's), and how separable the classes are (leave-one-out
-# nearest-neighbour accuracy on the same test images).
+# t-SNE of the stored features before the classifier (first seed), on the training images (the
+# first 50 of each class) and on the test images (50 per class), as the paper's Fig. 3 (a) and (b).
+# The verdicts below measure what the picture suggests: each class's spread around its mean
+# (unit-length test features, against the balanced reference's), and how separable the classes are
+# (leave-one-out nearest-neighbour accuracy on the same training or test images).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier (50 test images per class, first seed): CE against GCL's stage 1."}, "image": {"alt": "t-SNE of the features before the classifier (50 test images per class, first seed): CE against GCL's stage 1."}}
-from sklearn.manifold import TSNE
-
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
-for ax, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
-    arr = table1[name][0].arrays
-    z = arr["test_features"]
-    y = arr["test_labels"][arr["feature_idx"]]
-    emb = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(z)
-    sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=5)
-    ax.set(title=name, xticks=[], yticks=[])
-fig.colorbar(sc, ax=axes, label="class", shrink=0.8)
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}, "image": {"alt": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}}
+fig, axes = plt.subplots(2, 2, figsize=(7.5, 7))
+for row, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
+    run0 = table1[name][0]
+    tr = derived.get(run0, "train_features")
+    arr = run0.arrays
+    for ax, (where, z, y) in zip(row, [("training images", tr["train_features"], tr["train_feature_labels"]),
+                                       ("test images", arr["test_features"], arr["test_labels"][arr["feature_idx"]])]):
+        emb = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.asarray(z, dtype=float))
+        sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=4, vmin=0, vmax=9)
+        ax.set(title=f"{name}, {where}", xticks=[], yticks=[])
+fig.colorbar(sc, ax=axes, label="class (0: the largest)", shrink=0.6)
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
@@ -266,3 +300,15 @@ if p.name != "paper":
     notes.insert(1, f"The **{p.name}** preset: ResNet-32 at width {p.width:g}, {p.epochs} epochs.")
 notes.append(f"{len(ctx.seeds)} seed(s); last-epoch accuracy.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
+
+# %% [markdown]
+# ## Things to try
+#
+# Each is one papermill command from the repository's folder. Its cost is `make plan`'s estimate for
+# the runs it trains on this machine (nothing, where they are recorded); the chapter says the same in
+# its first box before it trains anything.
+
+# %% tags=["hide-input"]
+from ltnb import exercises
+
+exercises.show("gcl")

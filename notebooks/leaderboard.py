@@ -33,7 +33,7 @@
 dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
 imb = "auto"  # one imbalance factor, as in every chapter: imbs of that one factor; auto: imbs decides
 imbs = "auto"  # imbalance factors, the first the main table's; auto: 100 under cpu and smoke, 100, 50 and 10 under paper
-preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA; else long where all its runs are recorded, else cpu
 seed = "auto"  # one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides
 seeds = "auto"  # training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper
 device = "auto"  # cpu, cuda or auto
@@ -456,6 +456,8 @@ for (name, epochs), rs in got.items():
     if e is not None:
         acc_b[(name, epochs)] = 100 * L.score(e, rs[0])["accuracy"]
 bt = L.budget_table(acc_b)
+if len(bt):  # the methods recorded at two budgets or more: the rest have nothing to compare
+    bt = bt[bt.notna().sum(axis=1) >= 2] if (bt.notna().sum(axis=1) >= 2).sum() >= 2 else bt
 if budget_plan is None:
     print(f"the budget axis is recorded for the CPU presets ({', '.join(BUDGETS.values())}); preset "
           f"{ctx.preset.name} has none")
@@ -470,7 +472,7 @@ else:
 budgets_shown = [b for b in bt.columns if bt[b].notna().sum() >= 2] if len(bt) else []
 preset_of = {b: BUDGETS[b] if budget_plan is not None else ctx.preset.name for b in budgets_shown}
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at 10, 20, 40 and 80 epochs (one seed; the core set at 80, thick lines); right, its rank at each budget among the methods run there."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at 10, 20, 40 and 80 epochs (one seed; the core set at 80, thick lines); right, its rank at each budget among the methods run there."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the only one run at 80); right, its rank at each budget among the methods run there."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the only one run at 80); right, its rank at each budget among the methods run there."}}
 core = {"CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS"}
 fig, (ax, axr) = plt.subplots(1, 2, figsize=(11, 5.2), gridspec_kw=dict(width_ratios=[1.1, 1]))
 ranks_b = L.budget_ranks(bt[budgets_shown]) if budgets_shown else pd.DataFrame()
@@ -505,12 +507,13 @@ plt.show()
 # %% tags=["hide-input"]
 if len(budgets_shown) >= 2:
     longest = max(budgets_shown)
+    stamp_b = ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets").replace(
+        f"seeds {','.join(map(str, seeds))}", f"seed {s0}")
     shown_b = pd.DataFrame({f"{b} epochs": [("–" if v != v else f"{v:.2f} ({int(k)})") for v, k in
                                              zip(bt[b], ranks_b[b].fillna(0))] for b in budgets_shown}, index=bt.index)
     shown_b = shown_b.loc[bt[longest].sort_values(ascending=False).index.tolist()
                           + bt[bt[longest].isna()].sort_values(min(budgets_shown), ascending=False).index.tolist()]
-    report.show(shown_b, ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets").replace(
-        f"seeds {','.join(map(str, seeds))}", f"seed {s0}"),
+    report.show(shown_b, stamp_b,
         f"Last-epoch test accuracy (%) and rank at each budget, imbalance {f:g}, seed {s0}")
     rc = L.rank_correlations(bt[budgets_shown], against=longest)
     for b in budgets_shown:  # the budget before each: how much one doubling moves the order
@@ -519,23 +522,24 @@ if len(budgets_shown) >= 2:
                                                   if prev else math.nan)
     report.show(pd.DataFrame({
         f"Spearman ρ with {longest} epochs": [f"{v:+.2f}" for v in rc["rho"]],
-        "methods at both": rc["methods"].astype(int),
+        "methods at both": rc["methods"].astype(int).to_numpy(),
         "5% critical ρ": ["–" if v != v else f"{v:.2f}" for v in rc["critical"]],
         "ρ with the budget before": ["–" if v != v else f"{v:+.2f}" for v in rc["ρ with the budget before"]],
     }, index=pd.Index([f"{b} epochs" for b in rc.index], name="budget")),
-        ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"), "How much the ranking moves with the budget")
+        stamp_b, "How much the ranking moves with the budget")
     sd_b = noise[f][0]
     changes = L.gap_sign_changes(bt[budgets_shown], sd_b) if "CE" in bt.index else pd.DataFrame()
     if len(changes):
         report.show(changes.assign(**{"gap before": changes["gap before"].map("{:+.2f}".format),
                                        "gap after": changes["gap after"].map("{:+.2f}".format)}).set_index("method"),
-                    ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"),
+                    stamp_b,
                     f"Where a method's gap to CE changes sign between budgets (points; one run each side, "
                     f"real past {2 * sd_b * math.sqrt(2):.2f})")
-    moved = (ranks_b[min(budgets_shown)] - ranks_b[longest]).dropna()
+    common = L.budget_ranks(bt[[min(budgets_shown), longest]].dropna())  # ranks among the methods run at both
+    moved = common[min(budgets_shown)] - common[longest]
     print(f"from {min(budgets_shown)} to {longest} epochs: Spearman ρ = {rc.loc[min(budgets_shown), 'rho']:+.2f} over "
           f"{int(rc.loc[min(budgets_shown), 'methods'])} methods; the largest climb {moved.idxmax()} "
-          f"({int(moved.max()):+d} places), the largest fall {moved.idxmin()} ({int(moved.min()):+d}); "
+          f"({int(moved.max()):+d} places among them), the largest fall {moved.idxmin()} ({int(moved.min()):+d}); "
           f"{len(changes)} gap{'s' if len(changes) != 1 else ''} to CE change sign, "
           f"{int(changes['beyond the noise'].sum()) if len(changes) else 0} of them beyond the noise on both sides")
     # the table's claims at each budget, one seed each, and those whose verdict moves
@@ -546,7 +550,7 @@ if len(budgets_shown) >= 2:
     if moving:
         report.show(pd.DataFrame({f"{b} epochs": [vb[(c.id, b)].verdict for c in moving] for b in budgets_shown},
                                  index=pd.Index([f"{c.id}: {c.text}" for c in moving], name="claim")),
-                    ctx.stamp.replace(f"preset {ctx.preset.name}", "budget presets"),
+                    stamp_b,
                     f"The table's claims whose verdict changes with the budget (seed {s0} at every budget)")
     print(f"{len(moving)} of {len(cl)} claims tested on this table change verdict with the budget (one seed each; "
           "the Claims page lists every claim at every recorded preset)")

@@ -50,7 +50,7 @@
 # %% tags=["parameters"]
 dataset = "auto"  # cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist
 imb = 100  # imbalance factor n_max / n_min, at least 1
-preset = "auto"  # smoke, cpu, paper or auto: paper on CUDA, cpu otherwise
+preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA; else long where all its runs are recorded, else cpu
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 gamma = 1.2  # gamma of the re-weighting U_y, the paper's value on every data set
@@ -396,3 +396,15 @@ if PR.name != "paper":
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
+
+# %% [markdown]
+# ## Things to try
+#
+# Each is one papermill command from the repository's folder. Its cost is `make plan`'s estimate for
+# the runs it trains on this machine (nothing, where they are recorded); the chapter says the same in
+# its first box before it trains anything.
+
+# %% tags=["hide-input"]
+from ltnb import exercises
+
+exercises.show("marr")

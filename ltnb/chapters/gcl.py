@@ -52,7 +52,9 @@ def plan(ctx, P) -> Plan:
                 P.main: sd("GCL", **{**knobs, "sampler": P.sampler, "stage2": P.stage2})}
 
     out = Plan()
-    out.add("Table 1", table1(ctx.imb), derived={"CE": ("features",), "GCL (stage 1 only)": ("features",)})
+    # Figs. 1 and 3 draw the first seed's training features beside the test features
+    out.add("Table 1", table1(ctx.imb), derived={"CE": ("features", "train_features"),
+                                                 "GCL (stage 1 only)": ("features", "train_features")})
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
     out.add("Table 3", {STRATEGY_NAMES[st]: gcl2(cloud=st, stage2="crt", sampler="cben") for st in P.strategies},
