@@ -63,17 +63,23 @@ def plan(ctx, P) -> Plan:
     out.add("main", table1(ctx.imb), derived={P.MAIN: ("experts",)}, for_claims={"BALMS": ("experts",)})
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
+    # under a reduced sweep these are shown when recorded, and `make record` records them (hours on a CPU)
     out.add("Table 5", {name: multi(loss=loss, aaw=aaw) for name, (loss, aaw) in ABLATION.items()},
-            tier=3, optional=not P.FULL)
-    out.add("other expert type", {P.OTHER: multi(expert_type=P.OTHER)}, tier=3, optional=not P.FULL)
+            tier=3, optional=not P.FULL, record=not P.FULL)
+    out.add("other expert type", {P.OTHER: multi(expert_type=P.OTHER)}, tier=3, optional=not P.FULL,
+            record=not P.FULL)
     t4 = {(name, ra): multi(loss=loss, aaw=aaw, randaugment=ra) for name, (loss, aaw) in T4.items()
           for ra in (False, True)}
     needed = {k for k in t4 if P.FULL or (k[1] == P.randaugment and T4[k[0]][0] in ("cla", "balanced_softmax"))}
     out.add("Table 4", {k: v for k, v in t4.items() if k in needed}, tier=3)
-    out.add("Table 4, stored only", {k: v for k, v in t4.items() if k not in needed}, tier=3, optional=True)
+    out.add("Table 4, stored only", {k: v for k, v in t4.items() if k not in needed}, tier=3, optional=True,
+            record=True)  # the other RandAugment column (w/o, or with): recorded, never trained by the chapter
     if P.FULL and P.experts != 4:
         out.add("Figure 6", {4: multi(experts=4)}, tier=3, derived={4: ("experts",)})
     out.add("Figure 7", {k: multi(experts=k) for k in P.Ks}, tier=3)
+    rest = [k for k in range(2, min(7, ctx.num_classes + 1) + 1) if k not in P.Ks]
+    if rest:  # the reduced sweep's other K (the paper's 2 to 7): shown when recorded
+        out.add("Figure 7, the rest", {k: multi(experts=k) for k in rest}, tier=3, optional=True, record=True)
     fig8 = {("LGLA", kind): multi(experts=P.K8, expert_type=kind) for kind in ("ic", "gc")}
     if P.FULL:
         fig8.update({("BALMS", kind): multi(loss="balanced_softmax", aaw=False, experts=P.K8, expert_type=kind)
