@@ -120,6 +120,9 @@ def reader_parameter_sets() -> list[tuple[str, dict]]:
                 continue
             values = BY_HAND.get((name, p.name), None)
             sets += [{p.name: v} for v in (other_values(p.read, p.default) if values is None else values)]
+        from ltnb.exercises import EXERCISES
+
+        sets += [dict(ex.params) for ex in EXERCISES.get(name, [])]  # every exercise at the end of the chapter
         seen = []
         for s in sets:
             if s not in seen:
