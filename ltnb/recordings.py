@@ -54,6 +54,9 @@ def export(run: store.Run, kinds=(), root=None) -> Path:
     arrays = {k: v for k, v in run.arrays.items() if k in KEPT}
     for kind in sorted(kinds):
         arrays.update(derived.compute(run, kind))
+    if (final / "arrays.npz").is_file() and (final / "config.json").is_file():  # a recording written before, for
+        with np.load(final / "arrays.npz") as old:  # other chapters' kinds: keep what it has that this one does not
+            arrays.update({k: old[k] for k in old.files if k not in arrays})
     if any(k.startswith("test_") and k != "test_labels" for k in arrays) or "feature_idx" in arrays:
         arrays["test_labels"] = run.arrays["test_labels"]
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=final.parent))

@@ -192,3 +192,18 @@ def test_a_recording_keeps_a_subset_of_training_features_when_a_figure_reads_the
     assert np.bincount(labels).max() <= 50 and set(labels) == set(full["train_labels"])
     assert np.allclose(got["train_features"], full["train"][idx], atol=2e-2 * np.abs(full["train"]).max())
     assert (path / "arrays.npz").stat().st_size < 200_000
+
+
+def test_recording_a_run_again_for_one_chapter_keeps_the_arrays_another_chapter_reads(trained, tmp_path, monkeypatch):
+    """Re-exporting a run with one call's kinds once dropped the derived arrays other chapters read (a book then
+    trained the run again for them): a recording keeps what it had."""
+    from ltnb import derived
+
+    monkeypatch.setenv("LTNB_RUNS", str(trained))
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
+    run = store.load(CFG)
+    record.export(run, kinds=("angular",))
+    record.export(run, kinds=("train_features",))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "empty"))
+    rec = store.load(CFG)
+    assert derived._stored(rec, "angular") is not None and derived._stored(rec, "train_features") is not None
