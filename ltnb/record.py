@@ -59,7 +59,8 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
         plan = chapters.plan_for(name, preset, dataset=dataset, **values)
         label = name + "".join(f" {k}={v}" for k, v in values.items())
         for gname, group in plan.groups.items():
-            if group.optional and not group.record:
+            # record-only groups (other factors, sweeps, budgets): not at smoke, whose numbers mean nothing
+            if group.optional and not (group.record and preset != "smoke"):
                 continue
             for row, cfgs in group.rows.items():
                 kinds = set(group.derived.get(row, ())) | set(group.for_claims.get(row, ()))
@@ -80,7 +81,7 @@ def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]
     for name, values in calls or chapters.RECORDED_CALLS:
         plan = chapters.plan_for(name, preset, dataset=dataset, **values)
         for gname, group in plan.groups.items():
-            if group.optional and not group.record:
+            if group.optional and not (group.record and preset != "smoke"):
                 for row, cfgs in group.rows.items():
                     for c in cfgs:
                         if c.key not in required:

@@ -237,14 +237,25 @@ sets = {"training images": (tr["train_features"], tr["train_feature_labels"]),
         "test images": (ce0.arrays["test_features"], ce0.arrays["test_labels"][ce0.arrays["feature_idx"]])}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 colours = plt.get_cmap("tab10")
+def tsne(z):  # perplexity below the number of points (a smoke run keeps few images)
+    z = np.asarray(z, dtype=float)
+    return TSNE(n_components=2, init="pca", perplexity=min(30, max(1, len(z) - 1)), random_state=0).fit_transform(z)
+
+
 for ax, (where, (z, y)) in zip(axes, sets.items()):
     keep = np.isin(y, four)
-    emb = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.asarray(z, dtype=float)[keep])
+    if keep.sum() < 5:
+        ax.text(0.5, 0.5, f"fewer than 5 {where} of these classes in this run's subset", ha="center",
+                transform=ax.transAxes, fontsize=8)
+        ax.set(title=f"CE, {where}", xticks=[], yticks=[])
+        continue
+    emb = tsne(np.asarray(z)[keep])
     for c in four:
         m = y[keep] == c
         ax.scatter(emb[m, 0], emb[m, 1], s=6, color=colours(c), label=f"class {c} ({counts1[c]:,} training images)")
     ax.set(title=f"CE, {where}", xticks=[], yticks=[])
-axes[0].legend(fontsize=7, loc="best")
+if axes[0].get_legend_handles_labels()[0]:
+    axes[0].legend(fontsize=7, loc="best")
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
@@ -265,7 +276,7 @@ for row, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
     arr = run0.arrays
     for ax, (where, z, y) in zip(row, [("training images", tr["train_features"], tr["train_feature_labels"]),
                                        ("test images", arr["test_features"], arr["test_labels"][arr["feature_idx"]])]):
-        emb = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.asarray(z, dtype=float))
+        emb = tsne(z)
         sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=4, vmin=0, vmax=9)
         ax.set(title=f"{name}, {where}", xticks=[], yticks=[])
 fig.colorbar(sc, ax=axes, label="class (0: the largest)", shrink=0.6)

@@ -22,7 +22,7 @@ def test_users_command_runs_the_angular_chapter(tmp_path):
     # the paper beside: Table 1 (CIFAR-10-LT at 100), Table 2, Table 5 (s = 0.24), Table 6 (concave, tau = 0.75)
     for number in ("95.27 / 72.96 / 44.77 / 71.19", ">82.60<", ">47.11<", ">82.01<", ">46.54<"):
         assert number in html
-    assert html.count("preset smoke") == 6 + html.count("ltnb-claims")  # every table and verdict box: the stamp
+    assert html.count("preset smoke") == 7 + html.count("ltnb-claims")  # every table (Table 1 at the factors too), verdict box
     assert figures(outs) == 6
     assert "Table 4 (ViT-S and ViT-B on ImageNet-LT)" in "".join(
         "".join(o["data"].get("text/markdown", "")) for o in outs if "data" in o)

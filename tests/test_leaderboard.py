@@ -102,7 +102,7 @@ def test_users_command_builds_the_leaderboard(tmp_path):
     assert "Leaderboard, fmnist-LT at imbalance 100" in html
     for name in ("GCL + MARR (new)", "CW + L2A (new)", "L2A (stage 2)", "ABS"):
         assert f">{name}<" in html
-    assert figures(outs) == 6  # by split, against cost, spread, best-on-test inflation, ranking, quotes
+    assert figures(outs) == 7  # by split, against cost, spread, best-on-test inflation, budget, ranking, quotes
     for caption in ("Last epoch against the epoch picked on the test set", "shifted test priors",
                     "Paper as written against the official code", "Runs behind the table"):
         assert caption in html
