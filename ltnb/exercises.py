@@ -55,15 +55,15 @@ EXERCISES: dict[str, list[Exercise]] = {
         Exercise("AEM as written", {"aem_s": 1},
                  "Eq. 6 with s = 1, as the paper writes it: does AEM underfit, as the chapter's note says?"),
         Exercise("A stronger ABS", {"s": 0.5},
-                 "ABS (Eq. 7) at twice the paper's largest strength, post hoc on the stored runs: where does the "
-                 "tail's gain turn into the head's loss?"),
+                 "ABS (Eq. 7) at s = 0.5, twice the paper's setting on 10 classes, post hoc on the stored runs: "
+                 "where does the tail's gain turn into the head's loss?"),
     ],
     "lgla": [
         Exercise("Two experts", {"experts": 2},
                  "K = 2: one local expert and the global one. How much of LGLA's gain comes from the third expert?"),
         Exercise("A cooler global expert", {"tau": 2.0},
-                 "τ = 2 instead of the official 3 for the global expert's logit adjustment: do the few classes "
-                 "lose what the many gain?"),
+                 "τ = 2 instead of the official 3 for the global expert's logit adjustment: do the tail classes "
+                 "lose what the head gains?"),
         Exercise("Trust the global expert more", {"fusion": [1, 1, 2]},
                  "A weighted ensemble instead of the mean: does the tail gain, and what does the head pay?"),
     ],

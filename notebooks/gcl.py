@@ -225,7 +225,7 @@ E.show(ctx, "gcl", "Per-class accuracy")
 # 50 test images each, one t-SNE per set. A t-SNE picture shows neighbourhoods, not sizes: the
 # verdicts under Figure 3 measure the spread and the separability instead.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on four classes whose training counts stand to the largest as the paper's 500, 200, 100 and 50 to 5,000, training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on four classes whose training counts stand to the largest as the paper's 500, 200, 100 and 50 to 5,000, training images (left) and test images (right), first seed."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}}
 from sklearn.manifold import TSNE
 from ltnb import derived
 

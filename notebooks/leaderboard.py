@@ -429,8 +429,8 @@ if quoted:
 # %% [markdown]
 # ## How the ranking moves with the training budget
 #
-# Every number above comes from a 10-epoch schedule, and a short schedule favours the methods that
-# learn fast: mixup, noisy logits and margins pay off late. Here the same network (ResNet-32 at width
+# Every number above comes from a 10-epoch schedule, and the papers train for 200: a method that pays
+# off late (mixup is the usual suspect) can rank lower here than it would there. Here the same network (ResNet-32 at width
 # 0.5) and the same schedule shape (a tenth of the epochs of warm-up, 10× decays at 80% and 90%, DRW
 # from 80%) run 20 and 40 epochs (the presets `cpu20` and `long`) for every stage-1 run of the table,
 # and 80 epochs (`cpu80`) for a core set: CE, CE + mixup (MiSLAS's stage 1), LDAM-DRW, Balanced

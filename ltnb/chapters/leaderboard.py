@@ -144,8 +144,10 @@ def plan(ctx, P) -> Plan:
             tier=2)
     out.add("paper vs code", departures(ctx, P, base), tier=3)
     if ctx.preset.name in BUDGETS.values():
-        out.add("budget", budget_rows(ctx, P), tier=3, optional=True, record=True,
-                derived={row: ("angular",) for row in budget_rows(ctx, P) if row[0] in VIEWS_WITH_ANGLES(P)})
+        rows = budget_rows(ctx, P)
+        angles = {e.name for e in P.chosen if e.view in ("l2a", "abs")}  # post-hoc views read the angular arrays
+        out.add("budget", rows, tier=3, optional=True, record=True,
+                derived={row: ("angular",) for row in rows if row[0] in angles})
     return out
 
 
@@ -154,10 +156,6 @@ def plan(ctx, P) -> Plan:
 # BET): eight 80-epoch stage-1 runs where every method would need fourteen.
 CORE = ("CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS")
 LONGEST = max(BUDGETS)
-
-
-def VIEWS_WITH_ANGLES(P) -> set:
-    return {e.name for e in P.chosen if e.view in ("l2a", "abs")}
 
 
 def _root(cfg):
