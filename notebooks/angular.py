@@ -301,9 +301,11 @@ def paper1_at(f):
     return out
 
 
-cols1 = {f: table1 if f == ctx.imb else table1_at(f, runs) for f, runs in factors.gather(plan, ctx.imb, {}).items()}
+own1 = plan.context(ctx, factors.GROUP).preset == ctx.preset  # else the group's own rows at its preset
+cols1 = {f: table1 if f == ctx.imb and own1 else table1_at(f, runs)
+         for f, runs in factors.gather(plan, ctx.imb, {}).items()}
 report.show(factors.table(cols1, splits=("tail", "accuracy"), paper=paper1_at,
-                          paper_label=f"paper, {lit}-LT: tail / overall"), factors.stamp(ctx, cols1),
+                          paper_label=f"paper, {lit}-LT: tail / overall"), factors.stamp(ctx, cols1, plan),
             "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%) on the tail classes and overall")
 factors.note(plan, ctx, cols1)
 
@@ -402,7 +404,7 @@ for t in tau_sweep:
         v = paper6.get((form, round(float(t), 2)))
         row[f"paper, cifar100-LT, {form} f"] = f"{v:.2f}" if v is not None else "–"
     rows6.append(row)
-report.show(pd.DataFrame(rows6).set_index("τ"), ctx.stamp, "Table 6: ALAS accuracy (%) against τ")
+report.show(pd.DataFrame(rows6).set_index("τ"), plan.context(ctx, "Table 6").stamp, "Table 6: ALAS accuracy (%) against τ")
 
 # %% [markdown]
 # ## Figure 6: long-tailed data pruning
@@ -417,11 +419,12 @@ report.show(pd.DataFrame(rows6).set_index("τ"), ctx.stamp, "Table 6: ALAS accur
 g6 = "Figure 6, the paper's fractions"
 full6 = plan.fetch(g6) if g6 in plan.groups else {}
 if full6 and len(full6) == len(plan.groups[g6].rows):  # recorded: the paper's fractions over 3 seeds
-    pruning, ce6 = full6, full6[("CE", 0.0)]
+    pruning, ce6, at6 = full6, full6[("CE", 0.0)], plan.context(ctx, g6)
     prune_fractions = sorted({f for m, f in full6 if m != "CE"})
     print(f"Figure 6 at the paper's fractions {prune_fractions}, seeds 0, 1, 2 (recorded)")
 else:
-    pruning, ce6 = plan.fetch("Figure 6"), ce
+    pruning, at6 = plan.fetch("Figure 6"), plan.context(ctx, "Figure 6")
+    ce6 = pruning[("CE", 0.0)]  # the CE run, at the figure's preset
     if g6 in plan.groups:
         print(f"the paper's fractions over 3 seeds: {len(full6)} of {len(plan.groups[g6].rows)} settings recorded "
               f"(make record records them); shown: {prune_fractions}, seed{'s' if len(ctx.seeds) > 1 else ''} "
@@ -436,7 +439,7 @@ ax.set(xlabel="fraction of training images pruned", ylabel="test accuracy (%)",
        title=f"Figure 6: pruning; scores from {score_runs} run(s) of {score_epochs} epoch(s)")
 ax.legend()
 fig.tight_layout()
-plots.stamp(fig, ctx.stamp)
+plots.stamp(fig, at6.stamp)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -447,8 +450,8 @@ extra_p = {name: {"training images kept": f"{sum(rs[0].metrics['trained_counts']
 extra_p["nothing pruned (CE)"] = {"training images kept": f"{int(counts.sum()):,} of {int(counts.sum()):,}",
                                   "kept in the last 3 classes": " / ".join(str(n) for n in counts[-3:])}
 report.show(report.accuracy_table({"nothing pruned (CE)": ce6, **rows_p}, splits=SPLITS, extra=extra_p).fillna("–"),
-            ctx.stamp, "Figure 6 data: accuracy (%) after pruning")
-E.show(ctx, "angular", "Figure 6")
+            at6.stamp, "Figure 6 data: accuracy (%) after pruning")
+E.show(at6, "angular", "Figure 6")
 
 # %% [markdown]
 # ## Figure 12: angular hardness against per-class accuracy

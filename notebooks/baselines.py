@@ -123,7 +123,7 @@ def reported(f):
 
 
 cols = factors.gather(plan, ctx.imb, runs)
-report.show(factors.table(cols, paper=reported, paper_label=f"reported on {lit}-LT"), factors.stamp(ctx, cols),
+report.show(factors.table(cols, paper=reported, paper_label=f"reported on {lit}-LT"), factors.stamp(ctx, cols, plan),
             "The baselines at the papers' imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
 factors.note(plan, ctx, cols)
 
@@ -219,7 +219,7 @@ for split in ("accuracy", "many", "medium", "few"):
         ax.plot(taus, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
 ax.set(xlabel=r"$\tau$", ylabel="test accuracy (%)", title=r"$\tau$-norm on the CE backbone")
 ax.legend()
-plots.stamp(fig, ctx.stamp)
+plots.stamp(fig, plan.context(ctx, "τ sweep").stamp)
 plt.show()
 
 # %% [markdown]

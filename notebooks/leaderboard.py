@@ -79,6 +79,12 @@ print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance
 # %% tags=["hide-input"]
 before = {c.key: store.source(c) for c in plan.configs()}
 runs = {f: plan.fetch(f"imb {f:g}") for f in imbs}
+
+
+def stamp_at(f):  # the table's stamp at factor f, with the preset of its runs (cpu beside long's main table)
+    return plan.context(ctx, f"imb {f:g}").stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}")
+
+
 subsets = plan.fetch("subsets")
 read = sum(v is not None for v in before.values())
 print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
@@ -150,7 +156,7 @@ for f, df in tables.items():
         "against CE": df.get("vs_ce", pd.Series("", index=df.index)).replace(
             {"above": "above CE", "below": "below CE", "indistinguishable": "indistinguishable from CE"}),
     }, index=df.index)
-    report.show(shown, ctx.stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}"),
+    report.show(shown, stamp_at(f),
                 f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
     sd, df_ = noise[f]
     print(f"imbalance {f:g}: run-to-run σ = {sd:.2f} points (pooled over {df_} degrees of freedom); a gap to CE "
@@ -184,7 +190,7 @@ for f, df in tables.items():
     ax.set_xlabel("last-epoch test accuracy (%)")
     ax.set_title(f"accuracy by split, imbalance {f:g}", loc="left")
     ax.legend(ncol=4, loc="lower right", fontsize=7)
-    plots.stamp(fig, ctx.stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}"))
+    plots.stamp(fig, stamp_at(f))
     plt.show()
 
 # %% [markdown]
@@ -208,7 +214,7 @@ for f, df in tables.items():
     ax.set_ylabel("overall accuracy (%)")
     ax.set_title(f"accuracy against training cost, imbalance {f:g}", loc="left")
     ax.legend(fontsize=7)
-    plots.stamp(fig, ctx.stamp)
+    plots.stamp(fig, stamp_at(f))
     plt.show()
 
 # %% [markdown]
@@ -224,8 +230,8 @@ if spread:
     f = imbs[0]
     fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
     for i, e in enumerate(spread):
-        by_seed = [100 * L.score(e, r)["accuracy"] for r in runs[f][e.name]]
-        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[e.name]]
+        by_seed = [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "seeds")]]
+        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "subsets")]]
         ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
         ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
                 label="subsets" if i == 0 else None)
@@ -235,7 +241,7 @@ if spread:
     ax.set_ylabel("overall accuracy (%)")
     ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
     ax.legend(fontsize=7)
-    plots.stamp(fig, ctx.stamp)
+    plots.stamp(fig, plan.context(ctx, "subsets").stamp)
     plt.show()
 else:
     print("subset_methods is empty: no spread figure")
@@ -332,20 +338,22 @@ print(f"best under forward 50: {flip[1]}; under the balanced test set: {flip[2]}
 from ltnb.chapters.leaderboard import DEPARTURES, setting_name
 
 dep = plan.fetch("paper vs code")
+at_d = plan.context(ctx, "paper vs code")  # cpu beside a main table at long: its own runs' noise then
+sd_d = noise[imbs[0]][0] if at_d.preset == ctx.preset else E.pooled_noise(E.Setting.of(at_d))[0]
 rows_d = {}
 for row_name, method, knob, book, code, chapter in DEPARTURES:
     if (row_name, "book") not in dep:
         continue
     b, c = ([100 * r.metrics["accuracy"] for r in dep[(row_name, side)]] for side in ("book", "code"))
     same = [r.config for r in dep[(row_name, "book")]] == [r.config for r in dep[(row_name, "code")]]
-    diff, _, verdict = L.gap(c, b, noise[f][0])
+    diff, _, verdict = L.gap(c, b, sd_d)
     rows_d[row_name] = {"chapter": chapter, "the book": setting_name(knob, book), "official code": setting_name(knob, code),
                         "book (%)": cell(np.mean(b), np.std(b, ddof=1) if len(b) > 1 else math.nan),
                         "code (%)": cell(np.mean(c), np.std(c, ddof=1) if len(c) > 1 else math.nan),
                         "code − book": "same run" if same else f"{diff:+.2f}",
                         "beyond the noise": "identical settings here" if same else verdict}
 if rows_d:
-    report.show(pd.DataFrame(rows_d).T, ctx.stamp, f"Paper as written against the official code, imbalance {f:g}")
+    report.show(pd.DataFrame(rows_d).T, at_d.stamp, f"Paper as written against the official code, imbalance {imbs[0]:g}")
 
 # %% [markdown]
 # ## Provenance
@@ -362,7 +370,7 @@ for e in chosen[f]:
     prov[e.name] = {"keys (seed " + ", ".join(map(str, seeds)) + ")": " ".join(r.config.key for r in rs),
                     "stage-1 backbone": " ".join(r.config.parent.key for r in rs) if rs[0].config.stage2 else "",
                     "view": e.view if e.view != "run" else "", "config": rs[0].config.label}
-report.show(pd.DataFrame(prov).T, ctx.stamp, "Runs behind the table")
+report.show(pd.DataFrame(prov).T, stamp_at(f), "Runs behind the table")
 if table_csv:
     log = [{"method": e.name, "seed": r.config.seed, "key": r.config.key, "epoch": ep, "test_acc": acc,
             "train_loss": h.get("loss", [None] * len(h["test_acc"]))[i]}

@@ -174,10 +174,16 @@ t1_paper = reference.reported(paper="lgla", table="Table 1", dataset=lit, imb=in
 printed = dict(zip(t1_paper["method"], t1_paper["value"]))
 table1 = dict(single)
 table1[f"BALMS ({K} experts, {expert_type.upper()})"] = balms
-if "Softmax" in table5_runs:
+
+
+def same_preset(group):  # a row of another group joins Table 1 only at Table 1's preset (one preset per table)
+    return plan.context(ctx, group).preset == ctx.preset
+
+
+if "Softmax" in table5_runs and same_preset("Table 5"):
     table1[f"Softmax ({K} experts, {expert_type.upper()})"] = table5_runs["Softmax"]
 lgla_rows = {expert_type: main}
-if other_type is not None:
+if other_type is not None and same_preset("other expert type"):
     lgla_rows[OTHER] = other_type
 for kind in ("ic", "gc"):
     if kind in lgla_rows:
@@ -218,8 +224,9 @@ def paper1(f):
 
 cols1 = {f: None if runs is None else {AS_SHOWN.get(row, row): rs for row, rs in runs.items()}
          for f, runs in factors.gather(plan, ctx.imb, table1).items()}
-cols1[ctx.imb] = table1
-report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1),
+if same_preset(factors.GROUP):  # else the group's own rows at its preset stand for this factor's
+    cols1[ctx.imb] = table1
+report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1, plan),
             "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
 factors.note(plan, ctx, cols1)
 
@@ -233,7 +240,7 @@ factors.note(plan, ctx, cols1)
 t5_paper = dict(zip(*reference.reported(paper="lgla", table="Table 5")[["method", "value"]].values.T))
 t5 = report.accuracy_table(table5_runs, extra={n: {"paper, CIFAR-100-LT imb 100": f"{t5_paper[n]:g}"}
                                                for n in table5_runs})
-report.show(t5, ctx.stamp, f"Table 5: ablation, {K} experts ({expert_type.upper()})")
+report.show(t5, plan.context(ctx, "Table 5").stamp, f"Table 5: ablation, {K} experts ({expert_type.upper()})")
 missing5 = [n for n in ABLATION if n not in table5_runs]
 if missing5:
     print(f"Not trained under sweep 'reduced' and not stored: {', '.join(missing5)} (sweep full trains them).")
@@ -260,7 +267,7 @@ for name, (loss, aaw) in T4.items():
 ncl = t4_paper[t4_paper["method"] == "NCL"]["value"].tolist()
 rows4.append({"method": "NCL (quoted)", "w/o RandAugment (measured)": "", "w/o RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[0]:g}",
               "w/ RandAugment (measured)": "", "w/ RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[1]:g}"})
-report.show(pd.DataFrame(rows4).set_index("method"), ctx.stamp, "Table 4: RandAugment on and off, overall accuracy (%)")
+report.show(pd.DataFrame(rows4).set_index("method"), plan.context(ctx, "Table 4").stamp, "Table 4: RandAugment on and off, overall accuracy (%)")
 
 # %% [markdown]
 # ## Figure 3: what each expert learned
@@ -346,6 +353,7 @@ else:
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}, "image": {"alt": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}}
 fig6_run = plan.fetch("Figure 6")[4][0] if "Figure 6" in plan.groups else main[0]
+at6 = plan.context(ctx, "Figure 6") if "Figure 6" in plan.groups else ctx
 K6 = fig6_run.config.knob("experts")
 groups6 = lgla.class_groups(counts, K6 - 1)
 ws = np.round(np.arange(0.1, 1.0, 0.1), 1)
@@ -367,7 +375,7 @@ for k, ax in enumerate(axes[0]):
 axes[0][0].set_ylabel("test accuracy (%)")
 axes[0][0].legend(fontsize=7)
 fig.tight_layout()
-plots.stamp(fig, f"{ctx.stamp} · K = {K6} (first seed)")
+plots.stamp(fig, f"{at6.stamp} · K = {K6} (first seed)")
 plt.show()
 
 # %% [markdown]
@@ -388,7 +396,7 @@ ax.set(xlabel="number of experts K", ylabel="test accuracy (%)", xticks=Ks,
        title=f"Figure 7: LGLA ({expert_type.upper()}) against K")
 ax.legend(fontsize=7)
 fig.tight_layout()
-plots.stamp(fig, ctx.stamp)
+plots.stamp(fig, plan.context(ctx, "Figure 7").stamp)
 plt.show()
 
 # %% [markdown]
@@ -421,7 +429,7 @@ ax.set_ylim(max(0, lo - 10), None)
 ax.set_xlim(-0.8, len(methods8) - 0.2)
 ax.legend(loc="lower right")
 fig.tight_layout()
-plots.stamp(fig, ctx.stamp)
+plots.stamp(fig, plan.context(ctx, "Figure 8").stamp)
 plt.show()
 n_params = {kind: sum(p.numel() for p in E.multi_expert_resnet32(C, dataset_info(ctx.dataset).shape[0], ctx.preset.width, K8, kind).parameters())
             for kind in ("ic", "gc")}

@@ -214,7 +214,7 @@ def paper2(f):
 
 
 cols2 = factors.gather(plan, ctx.imb, table2)
-report.show(factors.table(cols2, paper=paper2, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols2),
+report.show(factors.table(cols2, paper=paper2, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols2, plan),
             "Table 2 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
 factors.note(plan, ctx, cols2)
 
@@ -247,21 +247,23 @@ E.show(ctx, "marr", "Table 6")
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}}
 sweep = plan.fetch("Figure 4")
+ce4 = sweep.pop("CE")  # the CE line: the sweep's own preset
+at4 = plan.context(ctx, "Figure 4")
 sweep_g = list(sweep)
 fig, ax = plt.subplots(figsize=(5.5, 3))
 for split in ("accuracy", "many", "medium", "few"):
     ys = [100 * np.mean([r.metrics[split] for r in sweep[g]]) for g in sweep_g]
     if not np.all(np.isnan(ys)):
         ax.plot(sweep_g, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
-ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce]), color="0.5", ls="--", lw=1, label="CE, no MARR")
+ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce4]), color="0.5", ls="--", lw=1, label="CE, no MARR")
 ax.axvline(P.gamma, color="0.7", lw=0.8)
 ax.set(xlabel=r"$\gamma$", ylabel="test accuracy (%)", title=r"Figure 4: MARR against $\gamma$")
 ax.legend(fontsize=7)
-plots.stamp(fig, ctx.stamp)
+plots.stamp(fig, at4.stamp)
 plt.show()
 
 # %% tags=["hide-input"]
-E.show(ctx, "marr", "Figure 4")
+E.show(at4, "marr", "Figure 4")
 
 # %% [markdown]
 # ## Figure 6: class-wise accuracy and F1, before and after
@@ -350,7 +352,7 @@ for f, rs in sorted(runs7.items(), reverse=True):
     backbone = [store.load(r.config.parent) for r in rs]
     extra7[name] = {"backbone alone": f"{100 * np.mean([b.metrics['accuracy'] for b in backbone]):.2f}",
                     "paper, CIFAR-100-LT imb 200": f"{t7_paper[int(f)]:g}" if int(f) in t7_paper and f == int(f) else "–"}
-report.show(report.accuracy_table(table7, extra=extra7), ctx.stamp,
+report.show(report.accuracy_table(table7, extra=extra7), plan.context(ctx, "Table 7").stamp,
             f"Table 7: MARR fitted on the imb {ctx.imb:g} training set, by backbone")
 factors.note(plan, ctx, {f: runs for f, runs in cols7.items() if f != ctx.imb}, name=BACKBONES,
              label="the backbone trained at imb")

@@ -354,7 +354,7 @@ E.show(ctx, "whitening", "Tables 1 and 2")
 # the recordings or the run store, never trained here. A factor shows once all its runs are there.
 
 # %% tags=["hide-input"]
-cols = {**factor_table.gather(plan, ctx.imb, main), **{f: runs[f] for f in factors}}
+cols = factor_table.gather(plan, ctx.imb, main)  # the factors in imbs too: trained above, read from the store
 cols = {f: cols[f] for f in factor_table.ordered(cols)}
 
 
@@ -365,7 +365,7 @@ def paper_at(f):
 
 report.show(factor_table.table(cols, splits=("accuracy",), paper=paper_at,
                                paper_label=f"paper, {lit.upper().replace('CIFAR', 'CIFAR-')}-LT"),
-            factor_table.stamp(ctx, cols), f"{TABLE} at the paper's imbalance factors: last-epoch test accuracy (%)")
+            factor_table.stamp(ctx, cols, plan), f"{TABLE} at the paper's imbalance factors: last-epoch test accuracy (%)")
 factor_table.note(plan, ctx, cols)
 
 # %% tags=["hide-input"]

@@ -206,10 +206,13 @@ def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, mo
 
     monkeypatch.delenv("LTNB_PRESET", raising=False)
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
-    monkeypatch.setattr(C, "recorded_everywhere", lambda plan, tiers=(1, 2, 3): all(
-        c.preset == "long" for c in plan.configs()))
+    # recorded at long: its main tables (its ablations and sweeps are then read at cpu, MAIN_ONLY)
+    monkeypatch.setattr(C, "recorded_everywhere", lambda plan, tiers=(1, 2, 3): "long" in {
+        c.preset for c in plan.configs()})
     out = io.StringIO()
     with redirect_stdout(out):
         ctx, _, _ = start("baselines", device="cpu")
     assert ctx.preset.name == "long" and ctx.preset.epochs == 40
     assert "preset long (auto: its runs are recorded at long)" in out.getvalue()
+    _, _, plan = start("baselines", device="cpu", verbose=False)
+    assert C.moved(plan, ctx) == ["τ sweep", "paper's factors"]  # shown at cpu, each stamped so

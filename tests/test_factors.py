@@ -54,8 +54,12 @@ def test_add_group_holds_the_other_factors_rows_as_optional_and_recorded():
                       derived_at=lambda f: {"A": ("features",)})
     g = plan.groups[factors.GROUP]
     assert g.optional and g.record and g.tier == 1
-    assert g.rows == {(200.0, "A"): ["cfg at 200"], (50.0, "A"): ["cfg at 50"]}
-    assert g.derived == {(200.0, "A"): ("features",), (50.0, "A"): ("features",)}
+    # the chapter's own factor too: the same runs as its main table (one preset for the whole factor table)
+    assert g.rows == {(200.0, "A"): ["cfg at 200"], (100.0, "A"): ["cfg at 100"], (50.0, "A"): ["cfg at 50"]}
+    assert g.derived == {(200.0, "A"): ("features",), (100.0, "A"): ("features",), (50.0, "A"): ("features",)}
+    mine = Plan()
+    factors.add_group(mine, (200, 100), 100.0, lambda f: {"A": [f"cfg at {f:g}"]}, own=False)
+    assert list(mine.groups[factors.GROUP].rows) == [(200.0, "A")]
     empty = Plan()
     factors.add_group(empty, (100,), 100.0, lambda f: {"A": []})
     assert factors.GROUP not in empty.groups  # every factor is the chapter's own: no group
@@ -64,14 +68,18 @@ def test_add_group_holds_the_other_factors_rows_as_optional_and_recorded():
 def test_gather_reads_a_factor_only_when_all_its_rows_exist(monkeypatch):
     plan = Plan()
     factors.add_group(plan, (200, 100, 50), 100.0, lambda f: {"A": [f"a{f:g}"], "B": [f"b{f:g}"]})
-    stored = {"a200": "run a200", "b200": "run b200", "a50": "run a50"}  # b at 50 not recorded
+    stored = {"a200": "run a200", "b200": "run b200", "a50": "run a50", "a100": "run a100", "b100": "run b100"}
     from ltnb import store
 
     monkeypatch.setattr(store, "load", lambda c: stored.get(c))
     cols = factors.gather(plan, 100.0, {"A": ["own"]})
     assert list(cols) == [200.0, 100.0, 50.0]
-    assert cols[200.0] == {"A": ["run a200"], "B": ["run b200"]} and cols[100.0] == {"A": ["own"]}
-    assert cols[50.0] is None
+    assert cols[200.0] == {"A": ["run a200"], "B": ["run b200"]} and cols[50.0] is None  # b at 50 not recorded
+    assert cols[100.0] == {"A": ["run a100"], "B": ["run b100"]}  # the group's own rows stand for the chapter's
+    del stored["b100"]  # not recorded: the chapter's own runs stand in only when they are the group's runs
+    assert factors.gather(plan, 100.0, {"A": ["own"]})[100.0] is None
+    mine = SimpleNamespace(config=SimpleNamespace(key="a100"))
+    assert factors.gather(plan, 100.0, {"A": [mine]})[100.0] == {"A": [mine]}
     assert list(factors.gather(plan, 100.0, {"B": [], "A": []})[200.0]) == ["B", "A"]  # the rows in own's order
 
 
@@ -86,7 +94,7 @@ def test_the_group_at_another_factor_is_the_chapters_own_plan_at_that_factor(cha
     plan = plan_for(chapter, "cpu", dataset="fmnist")
     group = plan.groups[factors.GROUP]
     shown = factors.ordered(module(chapter).PAPER_FACTORS)
-    assert sorted({f for f, _ in group.rows}, reverse=True) == [f for f in shown if f != 100.0]
+    assert sorted({f for f, _ in group.rows}, reverse=True) == factors.ordered(shown, 100.0)
     for f in {f for f, _ in group.rows}:
         there = plan_for(chapter, "cpu", dataset="fmnist", imb=f)
         own = {row: [c.key for c in cfgs] for name in MAIN[chapter](f) for row, cfgs in there.groups[name].rows.items()}
@@ -103,7 +111,10 @@ def test_the_group_is_trained_by_the_recorder_only():
     plan = plan_for("gcl", "cpu", dataset="fmnist")
     other = {c.key for cfgs in plan.groups[factors.GROUP].rows.values() for c in cfgs}
     assert other <= set(items) and all(items[k].tier == 1 for k in other)
-    assert not other & {c.key for c in plan.configs()}  # the chapter never trains them
+    own = {c.key for c in plan.configs()}
+    # the chapter trains none of them but its own factor's, which are its main table's runs
+    assert {c.key for (f, _), cfgs in plan.groups[factors.GROUP].rows.items() if f != 100.0 for c in cfgs}.isdisjoint(own)
+    assert {c.key for (f, _), cfgs in plan.groups[factors.GROUP].rows.items() if f == 100.0 for c in cfgs} <= own
 
 
 def test_every_chapter_but_the_leaderboard_declares_its_papers_factors():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import torch
@@ -76,6 +76,12 @@ class Group:
     # row -> kinds recorded for the claims the chapter prints (read from the recordings, never trained for)
     for_claims: dict = field(default_factory=dict)
     record: bool = False  # an optional group the recorder trains all the same (hours of CPU: the budget axis)
+    own_presets: bool = False  # its rows name their presets (the budget axis): never moved to another preset
+
+    @property
+    def main(self) -> bool:
+        """A main table's group: shown at the chapter's preset under every preset (:data:`MAIN_ONLY`)."""
+        return self.tier == 1 and not self.record
 
 
 @dataclass
@@ -85,9 +91,11 @@ class Plan:
     device: object = "auto"
 
     def add(self, name: str, rows: dict[str, list[RunConfig]], tier: int = 1, optional: bool = False,
-            derived: dict | None = None, for_claims: dict | None = None, record: bool = False) -> None:
+            derived: dict | None = None, for_claims: dict | None = None, record: bool = False,
+            own_presets: bool = False) -> None:
         """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it.
-        ``record``: an optional group (the chapter shows what exists) that ``make record`` trains."""
+        ``record``: an optional group (the chapter shows what exists) that ``make record`` trains.
+        ``own_presets``: its rows are at presets of their own (left there under :data:`MAIN_ONLY`)."""
         if name in self.groups:
             raise ValueError(f"plan group {name!r} added twice")
         unknown = set(derived or {}) - set(rows)
@@ -95,7 +103,21 @@ class Plan:
             raise ValueError(f"derived arrays asked for rows {sorted(unknown)} that group {name!r} does not have")
         if record and not optional:
             raise ValueError(f"plan group {name!r}: record=True is for optional groups (the chapter trains the others)")
-        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}), dict(for_claims or {}), record)
+        self.groups[name] = Group(dict(rows), tier, optional, dict(derived or {}), dict(for_claims or {}), record,
+                                  own_presets)
+
+    def preset_of(self, name: str, default: str) -> str:
+        """The one preset of group ``name``'s runs (``default`` when it has none); a group never mixes presets."""
+        found = {c.preset for cfgs in self.groups[name].rows.values() for c in cfgs}
+        if len(found) > 1 and not self.groups[name].own_presets:
+            raise ValueError(f"plan group {name!r} mixes presets {sorted(found)}: a table shows one")
+        return found.pop() if len(found) == 1 else default
+
+    def context(self, ctx: Context, name: str) -> Context:
+        """``ctx`` at the preset of group ``name``: its ``stamp`` goes on that group's tables and figures, and its
+        claims are read there (under :data:`MAIN_ONLY`, a chapter's ablations and sweeps are at cpu)."""
+        preset = self.preset_of(name, ctx.preset.name)
+        return ctx if preset == ctx.preset.name else replace(ctx, preset=PRESETS[preset])
 
     def configs(self, tiers=(1, 2, 3), optional: bool = False) -> list[RunConfig]:
         """The distinct configs of the groups in ``tiers`` (optional groups too if asked), in plan order."""
@@ -147,13 +169,36 @@ def recorded_everywhere(plan: Plan, tiers=(1, 2, 3)) -> bool:
     return bool(cfgs) and all(store.exists(c) for c in cfgs)
 
 
+# The budget presets past cpu (hours of CPU a run's worth of a chapter) are recorded for the main tables only: a
+# chapter run at one of them shows its main tables there and every other group (seeds and subsets, ablations, sweeps,
+# the paper's other factors) at cpu, each table and figure stamped with the preset it shows.
+MAIN_ONLY = ("cpu20", "long", "cpu80")
+SWEEPS_AT = "cpu"
+
+
+def _build(chapter, ctx: Context, P) -> Plan:
+    """The chapter's plan at ``ctx``; under :data:`MAIN_ONLY`, its groups other than the main tables at cpu."""
+    plan = chapter.plan(ctx, P)
+    if ctx.preset.name in MAIN_ONLY:
+        for g in plan.groups.values():
+            if not (g.main or g.own_presets):
+                g.rows = {row: [replace(c, preset=SWEEPS_AT) for c in cfgs] for row, cfgs in g.rows.items()}
+    return plan
+
+
+def moved(plan: Plan, ctx: Context) -> list[str]:
+    """The groups of ``plan`` shown at another preset than the chapter's (under :data:`MAIN_ONLY`)."""
+    return [n for n, g in plan.groups.items()
+            if not g.own_presets and g.rows and plan.preset_of(n, ctx.preset.name) != ctx.preset.name]
+
+
 def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **values) -> Plan:
     """The plan of chapter ``name`` with ``values`` for its parameters (defaults otherwise), under ``preset``."""
     chapter = module(name)
     read = Pm.read(chapter.PARAMETERS, values)
     ds, _ = resolve_dataset(read.get("dataset", dataset) if dataset == "auto" else dataset)
     ctx, P = _context(chapter, read, preset, ds, resolve_device(device))
-    plan = chapter.plan(ctx, P)
+    plan = _build(chapter, ctx, P)
     plan.device = ctx.device
     return plan
 
@@ -180,7 +225,7 @@ def start(name: str, injected=(), verbose: bool = True, **values):
     candidates, why = _presets(read["preset"], dev)
     for preset_name in candidates:
         ctx, P = _context(chapter, read, preset_name, ds, dev)
-        plan = chapter.plan(ctx, P)
+        plan = _build(chapter, ctx, P)
         plan.device = dev
         if len(candidates) == 1:
             break
@@ -257,6 +302,7 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
     recorded = sum(store.source(c) == "recorded" for c in plan.configs())
     p = ctx.preset
     device = store.trained_on(plan.configs(tiers=(1,)))
+    others = moved(plan, ctx)
     display(HTML(
         '<div class="ltnb-provenance"><b>Where these numbers come from.</b> '
         f"Preset <code>{p.name}</code>: ResNet-32 at width {p.width:g}, {p.epochs} epochs, batch {p.batch_size}; "
@@ -267,4 +313,7 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
         + (f" Besides, {len(retrained)} run{'s' if len(retrained) > 1 else ''} that these start from or whose "
            "figures need more than a recording keeps (the network, the features) train into the run store."
            if retrained else "")
-        + (f" Main-table runs trained on {device}." if device else "") + "</div>"))
+        + (f" Main-table runs trained on {device}." if device else "")
+        + (f" Preset <code>{p.name}</code> is recorded for the main tables only: the other {len(others)} groups "
+           f"({', '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
+           "network; each table's and figure's stamp names its preset." if others else "") + "</div>"))

@@ -30,26 +30,32 @@ def others(factors, imb: float) -> list[float]:
 
 
 def add_group(plan, factors, imb: float, rows_at: Callable[[float], dict], name: str = GROUP,
-              derived_at: Callable[[float], dict] | None = None, tier: int = 1) -> None:
-    """Add the optional, recorded group of the main table's rows at the ``factors`` other than ``imb``.
+              derived_at: Callable[[float], dict] | None = None, tier: int = 1, own: bool = True) -> None:
+    """Add the optional, recorded group of the main table's rows at the ``factors`` (and at ``imb`` itself when
+    ``own``: the same keys as the chapter's main table, so that under a preset recorded for the main tables only,
+    :data:`ltnb.chapters.MAIN_ONLY`, the whole factor table is read at the one preset the group is moved to).
 
     ``rows_at(f)``: row -> one config per seed at factor ``f`` (the chapter's main rows, built as its plan
     builds them); ``derived_at(f)``: row -> the derived kinds the table reads of it. The group's rows are
-    ``(f, row)``; nothing is added when every factor is the chapter's own. ``tier``: 1, a main table's."""
+    ``(f, row)``; nothing is added when no factor but the chapter's own is asked for. ``tier``: 1, a main table's."""
     rows, derived = {}, {}
-    for f in others(factors, imb):
+    shown = ordered(factors, imb) if own else others(factors, imb)
+    if not others(factors, imb):
+        return
+    for f in shown:
         for row, cfgs in rows_at(f).items():
             rows[(f, row)] = cfgs
         for row, kinds in (derived_at(f) if derived_at else {}).items():
             derived[(f, row)] = kinds
-    if rows:
-        plan.add(name, rows, tier=tier, optional=True, record=True, derived=derived)
+    plan.add(name, rows, tier=tier, optional=True, record=True, derived=derived)
 
 
 def gather(plan, imb: float, own: dict, name: str = GROUP) -> dict[float, dict | None]:
     """Factor -> row -> runs, largest factor first: ``own`` (the chapter's runs at ``imb``) and, for each
     factor of group ``name``, its rows when every one of their runs is recorded or stored (with the derived
-    arrays the group names for it), else None: reading a table never trains."""
+    arrays the group names for it), else None: reading a table never trains. The group's rows at ``imb``, when
+    it has them, stand for ``own``: the same runs, or under :data:`ltnb.chapters.MAIN_ONLY` the same rows at the
+    group's preset, so that the table shows one preset."""
     out = {float(imb): own}
     group = plan.groups.get(name)
     if group is not None:
@@ -59,7 +65,14 @@ def gather(plan, imb: float, own: dict, name: str = GROUP) -> dict[float, dict |
             rows = [row for row in own if row in rows] + [row for row in rows if row not in own]  # own's order
             ready = all((f, row) in fetched and _has(fetched[(f, row)], group.derived.get((f, row), ()))
                         for row in rows)
-            out[f] = {row: fetched[(f, row)] for row in rows} if ready else None
+            if ready:
+                out[f] = {row: fetched[(f, row)] for row in rows}
+            elif f == float(imb):  # the chapter's own runs when they are the group's (not recorded, trained here)
+                keys = {getattr(c, "key", c) for (g, _), cfgs in group.rows.items() if g == f for c in cfgs}
+                same = all(getattr(getattr(r, "config", None), "key", None) in keys for rs in own.values() for r in rs)
+                out[f] = own if same else None
+            else:
+                out[f] = None
     return {f: out[f] for f in ordered(out)}
 
 
@@ -116,8 +129,11 @@ def table(columns: dict[float, dict | None], splits=("accuracy", "few"),
                         columns=pd.MultiIndex.from_tuples(keys))
 
 
-def stamp(ctx, columns: dict[float, dict | None]) -> str:
-    """The chapter's stamp with the factors of the table in place of its own: data set, preset, seeds."""
+def stamp(ctx, columns: dict[float, dict | None], plan=None, name: str = GROUP) -> str:
+    """The chapter's stamp with the factors of the table in place of its own: data set, preset (that of group
+    ``name`` of ``plan`` when given), seeds."""
+    if plan is not None and name in plan.groups:
+        ctx = plan.context(ctx, name)
     shown = [f"{f:g}" for f, runs in columns.items() if runs is not None] or [f"{ctx.imb:g}"]
     return ctx.stamp.replace(f"imb {ctx.imb:g}", f"imb {', '.join(shown)}", 1)
 
@@ -134,17 +150,18 @@ def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP
     from ltnb.chapters import RECORDED_CALLS, plan_for
 
     group = plan.groups[name]
+    preset = plan.preset_of(name, ctx.preset.name)
     todo = {c.key for (f, row), cfgs in group.rows.items() if f in gone for c in cfgs  # missing, or its arrays
             if not store.exists(c) or not _has([store.load(c)], group.derived.get((f, row), ()))}
     planned = set()  # what `python -m ltnb.record` trains: the recorded calls' groups, optional ones if record=True
     for chapter, values in RECORDED_CALLS:
-        there = plan_for(chapter, ctx.preset.name, dataset=ctx.dataset, **values)
+        there = plan_for(chapter, preset, dataset=ctx.dataset, **values)
         planned |= {c.key for g in there.groups.values() if g.record or not g.optional
                     for cfgs in g.rows.values() for c in cfgs}
     where = ", ".join(f"{f:g}" for f in gone)
     n = f"{len(todo)} run{'s' if len(todo) != 1 else ''}"
     if todo <= planned:
-        return (f"Not recorded yet at {label} {where} ({n}): `python -m ltnb.record --preset {ctx.preset.name} "
+        return (f"Not recorded yet at {label} {where} ({n}): `python -m ltnb.record --preset {preset} "
                 f"--dataset {ctx.dataset}` records {'it' if len(gone) == 1 else 'them'}.")
     return (f"Not recorded yet at {label} {where} ({n}), and not among the runs `python -m ltnb.record` records "
             f"(the chapters at their default parameters): this chapter called with `imb` set to "

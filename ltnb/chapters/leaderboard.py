@@ -140,13 +140,18 @@ def plan(ctx, P) -> Plan:
         out.add(f"imb {f:g}", {e.name: [e.config(base, sd) for sd in P.seeds] for e in P.chosen},
                 tier=1 if i == 0 else 3, derived={e.name: ("angular",) for e in P.chosen if e.view in ("l2a", "abs")})
     base = dict(dataset=ctx.dataset, imb=P.imbs[0], preset=ctx.preset.name)
-    out.add("subsets", {e.name: [e.config(base, P.seeds[0], subset=k) for k in P.subset_seeds] for e in P.spread},
-            tier=2)
+    # the spread figure: each method over the seeds (subset 0) and over the other subsets (seed seeds[0]), one group
+    # so that the figure reads one preset (cpu under MAIN_ONLY: the seeds' runs are then the cpu table's)
+    spread = {}
+    for e in P.spread:
+        spread[(e.name, "seeds")] = [e.config(base, sd) for sd in P.seeds]
+        spread[(e.name, "subsets")] = [e.config(base, P.seeds[0], subset=k) for k in P.subset_seeds]
+    out.add("subsets", spread, tier=2)
     out.add("paper vs code", departures(ctx, P, base), tier=3)
     if ctx.preset.name in BUDGETS.values():
         rows = budget_rows(ctx, P)
         angles = {e.name for e in P.chosen if e.view in ("l2a", "abs")}  # post-hoc views read the angular arrays
-        out.add("budget", rows, tier=3, optional=True, record=True,
+        out.add("budget", rows, tier=3, optional=True, record=True, own_presets=True,
                 derived={row: ("angular",) for row in rows if row[0] in angles})
     return out
 

@@ -59,11 +59,13 @@ def plan(ctx, P) -> Plan:
     out.add("Table 2, other losses", table2(ctx.imb, other_losses=True), optional=not P.other_losses)
     out.add("balanced reference", {"CE, balanced": balanced_reference(base, ctx.seeds)},
             for_claims={"CE, balanced": ("features", "angular")})
-    out.add("Figure 4", {g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, tier=3)
+    # the sweep and its CE line, one preset (under a preset recorded for the main tables only, both at cpu)
+    out.add("Figure 4", {**{g: seeds("MARR", gamma=g, iterations=P.iterations) for g in P.sweep}, "CE": seeds("CE")},
+            tier=3)
     out.add("Table 7", {f: seeds("MARR", **fit, backbone_imb=f) for f in P.factors}, tier=3)
     # the paper's backbones the preset does not train (200 off the paper preset), shown when recorded
     factors.add_group(out, [f for f in BACKBONE_FACTORS if f not in P.factors], ctx.imb,
-                      lambda f: {"MARR": seeds("MARR", **fit, backbone_imb=f)}, name=BACKBONES, tier=3)
+                      lambda f: {"MARR": seeds("MARR", **fit, backbone_imb=f)}, name=BACKBONES, tier=3, own=False)
     # Table 2 at the paper's other factors, when recorded (the other losses too when the chapter shows them)
     factors.add_group(out, PAPER_FACTORS, ctx.imb,
                       lambda f: {**table2(f), **(table2(f, other_losses=True) if P.other_losses else {})})

@@ -1,0 +1,83 @@
+"""Presets recorded for the main tables only (``long`` and the other budgets past cpu): a chapter run at one shows
+its main tables there and every other group at cpu, and no table or figure mixes presets."""
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ltnb import record
+from ltnb.chapters import BOOK, MAIN_ONLY, SWEEPS_AT, Plan, moved, plan_for
+from ltnb.config import RunConfig
+from ltnb.presets import PRESETS, Context
+
+
+def ctx_at(preset):
+    return Context("fmnist", 100.0, PRESETS[preset], (0, 1), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("chapter", BOOK)
+def test_under_long_the_main_tables_stay_and_every_other_group_moves_to_cpu(chapter):
+    long, cpu = plan_for(chapter, "long", dataset="fmnist"), plan_for(chapter, "cpu", dataset="fmnist")
+    assert set(long.groups) == set(cpu.groups)
+    for name, g in long.groups.items():
+        if g.own_presets:  # the budget axis names its presets row by row
+            continue
+        want = "long" if g.main else SWEEPS_AT
+        assert long.preset_of(name, "long") == want, name  # one preset per group, raises if mixed
+        if not g.main:  # the very runs the chapter shows at cpu: nothing new to record for them
+            assert [c.key for cs in g.rows.values() for c in cs] == \
+                   [c.key for cs in cpu.groups[name].rows.values() for c in cs], name
+    assert any(g.main for g in long.groups.values())
+
+
+def test_the_cpu_preset_moves_nothing():
+    for chapter in BOOK:
+        plan = plan_for(chapter, "cpu", dataset="fmnist")
+        assert moved(plan, ctx_at("cpu")) == []
+        assert {plan.preset_of(n, "cpu") for n, g in plan.groups.items() if not g.own_presets} == {"cpu"}
+
+
+def test_a_group_at_another_preset_gives_its_own_context_and_stamp():
+    ctx = ctx_at("long")
+    plan = Plan()
+    plan.add("main", {"CE": [RunConfig(preset="long")]})
+    plan.add("sweep", {"CE": [RunConfig(preset="cpu")]}, tier=3)
+    assert plan.context(ctx, "main") is ctx
+    at = plan.context(ctx, "sweep")
+    assert at.preset.name == "cpu" and "preset cpu" in at.stamp and at.seeds == ctx.seeds
+    assert moved(plan, ctx) == ["sweep"]
+
+
+def test_a_group_that_mixes_presets_is_refused():
+    plan = Plan()
+    plan.add("mixed", {"a": [RunConfig(preset="long")], "b": [RunConfig(preset="cpu")]})
+    with pytest.raises(ValueError, match="mixes presets"):
+        plan.preset_of("mixed", "long")
+    plan.add("budget", {"a": [RunConfig(preset="long")], "b": [RunConfig(preset="cpu")]}, tier=3, optional=True,
+             record=True, own_presets=True)
+    plan.preset_of("budget", "long")  # the budget axis may
+
+
+def test_long_records_the_main_tables_and_nothing_else_at_long():
+    items = record.book_items("long", "fmnist")
+    at_long = [it for it in items if it.config.preset == "long"]
+    assert at_long and all(it.tier == 1 or "budget" in it.where for it in at_long)
+    mains = set()
+    for chapter, values in record.chapters.RECORDED_CALLS:
+        plan = plan_for(chapter, "long", dataset="fmnist", **values)
+        mains |= {d.key for g in plan.groups.values() if g.main for cs in g.rows.values() for c in cs
+                  for d in record._with_dependencies(c)}
+    budget40 = {c.key for cs in plan_for("leaderboard", "cpu", dataset="fmnist").groups["budget"].rows.values()
+                for c in cs if c.preset == "long"}
+    assert {it.key for it in at_long} <= mains | budget40
+    # the ablations and sweeps of long's plan are the cpu preset's runs
+    cpu = {it.key for it in record.book_items("cpu", "fmnist")}
+    others = {it.key for it in items if it.config.preset not in ("long",) + tuple(MAIN_ONLY)}
+    assert others <= cpu | {it.key for it in record.optional_items("cpu", "fmnist")}
+
+
+def test_moving_a_run_to_cpu_keeps_everything_but_the_preset():
+    c = RunConfig(preset="long", loss="ldam", drw=True, stage2="crt", extra=(("sampler2", "cben"),))
+    moved_c = replace(c, preset="cpu")
+    assert moved_c.parent.preset == "cpu" and moved_c.loss == c.loss and moved_c.extra == c.extra
+    assert moved_c.key != c.key
