@@ -55,7 +55,7 @@ class Item:
 def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
     """Every run the book's recorded calls show under ``preset``, dependencies first, in priority order."""
     items: dict[str, Item] = {}
-    for name, values in calls or chapters.RECORDED_CALLS:
+    for name, values in calls or chapters.recorded_calls(preset):
         plan = chapters.plan_for(name, preset, dataset=dataset, **values)
         label = name + "".join(f" {k}={v}" for k, v in values.items())
         for gname, group in plan.groups.items():
@@ -78,7 +78,7 @@ def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]
     never trained by the recorder."""
     required = {it.key for it in book_items(preset, dataset, calls)}
     out: dict[str, Item] = {}
-    for name, values in calls or chapters.RECORDED_CALLS:
+    for name, values in calls or chapters.recorded_calls(preset):
         plan = chapters.plan_for(name, preset, dataset=dataset, **values)
         for gname, group in plan.groups.items():
             if group.optional and not (group.record and preset != "smoke"):

@@ -63,13 +63,15 @@ def test_long_records_the_main_tables_and_nothing_else_at_long():
     at_long = [it for it in items if it.config.preset == "long"]
     assert at_long and all(it.tier == 1 or "budget" in it.where for it in at_long)
     mains = set()
-    for chapter, values in record.chapters.RECORDED_CALLS:
+    for chapter, values in record.chapters.recorded_calls("long"):
         plan = plan_for(chapter, "long", dataset="fmnist", **values)
         mains |= {d.key for g in plan.groups.values() if g.main for cs in g.rows.values() for c in cs
                   for d in record._with_dependencies(c)}
     budget40 = {c.key for cs in plan_for("leaderboard", "cpu", dataset="fmnist").groups["budget"].rows.values()
                 for c in cs if c.preset == "long"}
     assert {it.key for it in at_long} <= mains | budget40
+    # the default factor only (not GCL's recorded call at 200); 1: the balanced reference
+    assert {it.config.imb for it in at_long} == {100.0, 1.0}
     # the ablations and sweeps of long's plan are the cpu preset's runs
     cpu = {it.key for it in record.book_items("cpu", "fmnist")}
     others = {it.key for it in items if it.config.preset not in ("long",) + tuple(MAIN_ONLY)}

@@ -44,7 +44,8 @@ def test_record_stops_at_its_budget_then_resumes_where_it_stopped(dirs):
     out = record.record("smoke", minutes=0, calls=SMALL)
     assert out["trained now"] == 0 and out["left"] == out["planned"] == 15
     out = record.record("smoke", minutes=0.3, calls=SMALL, tiers=(1,))
-    assert 0 < out["trained now"] <= 9 and out["seconds"] < 0.3 * 60 + 30
+    # it starts no run past its 18 s; the one in flight then may take a while on a loaded machine
+    assert 0 < out["trained now"] <= 9 and out["seconds"] < 0.3 * 60 + 120
     again = record.record("smoke", calls=SMALL)
     assert again["recorded before"] == out["trained now"] + out["recorded before"]
     assert again["left"] == 0 and record.check("smoke") == []

@@ -25,6 +25,12 @@ from ltnb.presets import PRESETS, Context, resolve_dataset, resolve_device
 BOOK = ("baselines", "gcl", "marr", "angular", "lgla", "whitening", "leaderboard")
 RECORDED_CALLS = tuple((name, {}) for name in BOOK) + (("gcl", {"imb": 200}),)
 
+
+def recorded_calls(preset: str) -> tuple:
+    """The calls recorded at ``preset``: all of :data:`RECORDED_CALLS`, or under :data:`MAIN_ONLY` (recorded for
+    the main tables at the default factor, imb 100) the chapters at their defaults only."""
+    return tuple(c for c in RECORDED_CALLS if preset not in MAIN_ONLY or not c[1])
+
 TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps"}
 
 

@@ -147,14 +147,14 @@ def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP
     if not gone:
         return None
     from ltnb import store
-    from ltnb.chapters import RECORDED_CALLS, plan_for
+    from ltnb.chapters import plan_for, recorded_calls
 
     group = plan.groups[name]
     preset = plan.preset_of(name, ctx.preset.name)
     todo = {c.key for (f, row), cfgs in group.rows.items() if f in gone for c in cfgs  # missing, or its arrays
             if not store.exists(c) or not _has([store.load(c)], group.derived.get((f, row), ()))}
     planned = set()  # what `python -m ltnb.record` trains: the recorded calls' groups, optional ones if record=True
-    for chapter, values in RECORDED_CALLS:
+    for chapter, values in recorded_calls(preset):
         there = plan_for(chapter, preset, dataset=ctx.dataset, **values)
         planned |= {c.key for g in there.groups.values() if g.record or not g.optional
                     for cfgs in g.rows.values() for c in cfgs}
