@@ -15,13 +15,14 @@ def chapter_env(runs_dir, **extra) -> dict:
     return env
 
 
-def run_chapter(name: str, out_dir, runs_dir, *params: str):
-    """``papermill notebooks/NAME.ipynb out.ipynb -p KEY VALUE ...``; returns (result, outputs, stdout text, html)."""
+def run_chapter(name: str, out_dir, runs_dir, *params: str, env=None):
+    """``papermill notebooks/NAME.ipynb out.ipynb -p KEY VALUE ...``; returns (result, outputs, stdout text, html).
+    ``env``: more environment variables (``LTNB_RECORDED``, say)."""
     out = Path(out_dir) / f"{name}.ipynb"
     args = [BIN / "papermill", f"notebooks/{name}.ipynb", str(out)]
     for key, value in zip(params[::2], params[1::2]):
         args += ["-p", key, value]
-    r = subprocess.run(args, cwd=ROOT, env=chapter_env(runs_dir), capture_output=True, text=True)
+    r = subprocess.run(args, cwd=ROOT, env=chapter_env(runs_dir, **(env or {})), capture_output=True, text=True)
     if r.returncode != 0:
         return r, [], "", ""
     cells = json.loads(out.read_text())["cells"]

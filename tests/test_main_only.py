@@ -83,3 +83,60 @@ def test_moving_a_run_to_cpu_keeps_everything_but_the_preset():
     moved_c = replace(c, preset="cpu")
     assert moved_c.parent.preset == "cpu" and moved_c.loss == c.loss and moved_c.extra == c.extra
     assert moved_c.key != c.key
+
+
+# ------------------------------------------------------------------ a chapter at long, rendered
+
+def _recordings_at_long(tmp_path, chapter):
+    """A recordings folder holding the cpu recordings, and the chapter's main-table runs at long made of them (the
+    cpu numbers under long's keys: only the plumbing is under test here, the numbers mean nothing)."""
+    import json
+    import shutil
+
+    from ltnb import store
+
+    root = tmp_path / "recorded"
+    root.mkdir()
+    (root / "cpu").symlink_to(store.recorded_root() / "cpu")
+    plan = plan_for(chapter, "long", dataset="fmnist")
+    for g in plan.groups.values():
+        if not g.main or g.optional:
+            continue
+        for cs in g.rows.values():
+            for c in cs:
+                for d in record._with_dependencies(c):
+                    src = store.recorded_path(replace(d, preset="cpu"))
+                    dst = root / "long" / d.key
+                    if dst.exists():
+                        continue
+                    shutil.copytree(src, dst)
+                    (dst / "config.json").write_text(json.dumps(d.describe(), indent=1, default=str))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter, moved_captions", [
+    ("marr", ("Table 7: MARR fitted",)),
+    ("angular", ("Table 6: ALAS accuracy", "Figure 6 data: accuracy (%) after pruning")),
+    ("lgla", ("Table 4: RandAugment on and off",)),
+    ("leaderboard", ("Paper as written against the official code",)),
+])
+def test_a_chapter_at_long_shows_its_main_tables_at_long_and_the_rest_at_cpu(tmp_path, chapter, moved_captions):
+    from chapters import errors, run_chapter
+
+    rec = _recordings_at_long(tmp_path, chapter)
+    r, outs, text, html = run_chapter(chapter, tmp_path, tmp_path / "runs", "preset", "auto",
+                                      env={"LTNB_RECORDED": str(rec)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not errors(outs)
+    assert "preset long (auto: its runs are recorded at long)" in text
+    assert "0 to train here" in html and "recorded for the main tables only" in html
+    assert not list((tmp_path / "runs").glob("*/config.json"))  # nothing trained
+    main_caption = {"marr": "Table 2 (measured)", "angular": "Table 1 (measured)", "lgla": "Table 1 (measured)",
+                    "leaderboard": "Leaderboard, fmnist-LT at imbalance 100"}[chapter]
+    assert f"{main_caption}" in html
+    for caption in moved_captions:  # each moved table's caption is followed by a stamp at cpu
+        tail = html[html.index(caption):][:400]
+        assert "preset cpu" in tail and "preset long" not in tail, tail
+    head = html[html.index(main_caption):][:400]
+    assert "preset long" in head, head
