@@ -437,7 +437,8 @@ if quoted:
 # %% [markdown]
 # ## How the ranking moves with the training budget
 #
-# Every number above comes from a 10-epoch schedule, and the papers train for 200: a method that pays
+# The table above comes from the chapter's preset (its stamp says which: 10 epochs at `cpu`, 40 at `long`), and
+# the papers train for 200: a method that pays
 # off late (mixup is the usual suspect) can rank lower here than it would there. Here the same network (ResNet-32 at width
 # 0.5) and the same schedule shape (a tenth of the epochs of warm-up, 10× decays at 80% and 90%, DRW
 # from 80%) run 20 and 40 epochs (the presets `cpu20` and `long`) for every stage-1 run of the table,
@@ -445,8 +446,8 @@ if quoted:
 # Softmax, GCL's stage 1, CW and BET. A stage-2 method re-trains its classifier for 10 epochs on the
 # backbone of that budget. One seed (the table's first) at every budget, the 10-epoch column included,
 # so every column is on equal terms; a gap between two single runs counts as real past
-# $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the 10-epoch table (longer runs vary less, if
-# anything). Only recorded runs are shown: the chapter never trains these (hours on a CPU);
+# $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the table above (at `cpu`, 10 epochs: longer runs vary
+# less, if anything). Only recorded runs are shown: the chapter never trains these (hours on a CPU);
 # `make record` does, resumably.
 
 # %% tags=["hide-input"]

@@ -215,6 +215,48 @@ if cpu_runs:
                      f"measured on 2-core machines ({', '.join(map(str, threads))} thread(s) a run), stage 2 included."))
 
 # %% [markdown]
+# ## What the recordings took, preset by preset
+#
+# Every recording in `results/runs/` (the book's runs and any other recorded there), by preset: the
+# training seconds each run measured (stage 2 included), whether its CPU training step was compiled, and
+# its training rate. The recordings were made two at a time on 2-core machines, one thread each, often
+# beside other work, so a rate here is a loaded machine's; the clean comparison of the compiled and eager
+# step is the benchmark above.
+
+# %% tags=["hide-input"]
+rec_rows, compiled_images = [], 0.0
+for preset in PRESETS:
+    folder = store.recorded_root() / preset
+    ms = [json.loads(f.read_text()) for f in sorted(folder.glob("*/metrics.json"))] if folder.is_dir() else []
+    if not ms:
+        continue
+    s1 = [m for m in ms if m.get("stage") == 1]
+    comp = [m for m in s1 if m.get("compile") not in (None, "off")]
+    compiled_images += sum(m["train_seconds"] * m["train_images_per_second"] for m in comp
+                           if m.get("device") == "cpu" and m.get("train_images_per_second"))
+    rate = [m["train_images_per_second"] / max(1, m.get("threads") or 1) for m in s1 if m.get("train_images_per_second")]
+    rec_rows.append({"preset": preset, "epochs": PRESETS[preset].epochs, "recordings": len(ms), "stage 1": len(s1),
+                     "training hours": sum(m.get("train_seconds", 0) for m in ms) / 3600,
+                     "stage 1 compiled": len(comp),
+                     "median img/s a thread": float(np.median(rate)) if rate else np.nan})
+rec_df = pd.DataFrame(rec_rows).set_index("preset")
+display(rec_df.assign(**{"training hours": rec_df["training hours"].map("{:.1f}".format),
+                         "median img/s a thread": rec_df["median img/s a thread"].map("{:,.0f}".format)}))
+bench_cpu = next((r for r in records if r.get("device_type") == "cpu" and r.get("ltnb_variants")), None)
+variant = next((v for v in (bench_cpu or {}).get("ltnb_variants", []) if v.get("compile") not in (None, "off")), None)
+n_comp = int(rec_df["stage 1 compiled"].sum()) if len(rec_df) else 0
+if variant and n_comp:
+    eager, fast = bench_cpu["ltnb_images_per_second"], variant["images_per_second"]
+    saved = compiled_images * (1 / eager - 1 / fast) - n_comp * variant["compile_seconds"]
+    display(Markdown(
+        f"Compiling, at the benchmark's rates ({bench_cpu['device']}: eager {eager:,.0f}, compiled {fast:,.0f} img/s, "
+        f"{variant['compile_seconds']:.0f} s to compile): the {n_comp} compiled CPU runs recorded trained "
+        f"{compiled_images / 1e6:.1f} M images, so compiling saved about **{saved / 3600:.1f} hours** of their "
+        f"{compiled_images / fast / 3600:.1f} at the compiled rate ({100 * saved / (compiled_images / eager):.0f}% of "
+        "what they would have taken eager). An estimate at the idle benchmark's rates, not a measurement of these "
+        "loaded runs."))
+
+# %% [markdown]
 # ## A measured paper-schedule run
 #
 # The estimate, checked end to end: one 200-epoch run of the `paper` preset through
