@@ -239,9 +239,13 @@ for preset in PRESETS:
                      "training hours": sum(m.get("train_seconds", 0) for m in ms) / 3600,
                      "stage 1 compiled": len(comp),
                      "median img/s a thread": float(np.median(rate)) if rate else np.nan})
-rec_df = pd.DataFrame(rec_rows).set_index("preset")
-display(rec_df.assign(**{"training hours": rec_df["training hours"].map("{:.1f}".format),
-                         "median img/s a thread": rec_df["median img/s a thread"].map("{:,.0f}".format)}))
+rec_df = pd.DataFrame(rec_rows, columns=["preset", "epochs", "recordings", "stage 1", "training hours",
+                                         "stage 1 compiled", "median img/s a thread"]).set_index("preset")
+if len(rec_df):
+    display(rec_df.assign(**{"training hours": rec_df["training hours"].map("{:.1f}".format),
+                             "median img/s a thread": rec_df["median img/s a thread"].map("{:,.0f}".format)}))
+else:
+    print(f"No recordings in {store.recorded_root()} yet: python -m ltnb.record records them.")
 bench_cpu = next((r for r in records if r.get("device_type") == "cpu" and r.get("ltnb_variants")), None)
 variant = next((v for v in (bench_cpu or {}).get("ltnb_variants", []) if v.get("compile") not in (None, "off")), None)
 n_comp = int(rec_df["stage 1 compiled"].sum()) if len(rec_df) else 0
