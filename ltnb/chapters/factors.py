@@ -38,11 +38,10 @@ def add_group(plan, factors, imb: float, rows_at: Callable[[float], dict], name:
     ``rows_at(f)``: row -> one config per seed at factor ``f`` (the chapter's main rows, built as its plan
     builds them); ``derived_at(f)``: row -> the derived kinds the table reads of it. The group's rows are
     ``(f, row)``; nothing is added when no factor but the chapter's own is asked for. ``tier``: 1, a main table's."""
-    rows, derived = {}, {}
-    shown = ordered(factors, imb) if own else others(factors, imb)
     if not others(factors, imb):
         return
-    for f in shown:
+    rows, derived = {}, {}
+    for f in ordered(factors, imb) if own else others(factors, imb):
         for row, cfgs in rows_at(f).items():
             rows[(f, row)] = cfgs
         for row, kinds in (derived_at(f) if derived_at else {}).items():
