@@ -187,6 +187,12 @@ def test_ctrl_c_in_an_epoch_keeps_the_last_one_and_says_so_in_one_line(tmp_store
     assert len([line for line in capfd.readouterr().err.splitlines() if "Interrupted" in line]) == 1
 
 
+def _sigint_as_in_a_terminal():
+    """A terminal's foreground job gets Ctrl-C; a shell's background job (``make test &``) starts with SIGINT ignored,
+    which Python and the recorder honour, so the test sets the foreground disposition itself."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_make_record_with_workers_stops_them_and_says_how_to_resume(tmp_path):
     """A real SIGINT to the recorder's process group, as a terminal sends it, while a worker sits after epoch 1."""
     marker = tmp_path / "paused"
@@ -194,7 +200,7 @@ def test_ctrl_c_during_make_record_with_workers_stops_them_and_says_how_to_resum
            "LTNB_PAUSE_AFTER_EPOCH": "1", "LTNB_PAUSE_MARKER": str(marker), "LTNB_PROGRESS": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "ltnb.record", "--preset", "smoke", "--tiers", "1", "--workers", "2",
                              "--stack", "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_sigint_as_in_a_terminal)
     try:
         end = time.time() + 240
         while not marker.exists() and proc.poll() is None and time.time() < end:
