@@ -194,7 +194,7 @@ def test_preset_auto_says_which_runs_are_recorded(tmp_path, monkeypatch):
     out = io.StringIO()
     with redirect_stdout(out):
         start("marr")  # the recorded defaults
-    assert "preset cpu (auto: its runs are recorded at cpu)" in out.getvalue()
+    assert "preset cpu (auto: its runs are recorded at cpu; not all yet at paper or long)" in out.getvalue()
 
 
 def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, monkeypatch):
@@ -213,6 +213,6 @@ def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, mo
     with redirect_stdout(out):
         ctx, _, _ = start("baselines", device="cpu")
     assert ctx.preset.name == "long" and ctx.preset.epochs == 40
-    assert "preset long (auto: its runs are recorded at long)" in out.getvalue()
+    assert "preset long (auto: its runs are recorded at long; not all yet at paper)" in out.getvalue()
     _, _, plan = start("baselines", device="cpu", verbose=False)
     assert C.moved(plan, ctx) == ["τ sweep", "paper's factors"]  # shown at cpu, each stamped so

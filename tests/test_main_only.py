@@ -129,7 +129,7 @@ def test_a_chapter_at_long_shows_its_main_tables_at_long_and_the_rest_at_cpu(tmp
                                       env={"LTNB_RECORDED": str(rec)})
     assert r.returncode == 0, r.stderr[-3000:]
     assert not errors(outs)
-    assert "preset long (auto: its runs are recorded at long)" in text
+    assert "preset long (auto: its runs are recorded at long; not all yet at paper)" in text
     assert "0 to train here" in html and "recorded for the main tables only" in html
     assert not list((tmp_path / "runs").glob("*/config.json"))  # nothing trained
     main_caption = {"marr": "Table 2 (measured)", "angular": "Table 1 (measured)", "lgla": "Table 1 (measured)",

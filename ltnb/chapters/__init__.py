@@ -229,14 +229,15 @@ def start(name: str, injected=(), verbose: bool = True, **values):
     if not data.available(ds):
         data.load(ds, train=True)  # fails in seconds with the instructions, before any training
     candidates, why = _presets(read["preset"], dev)
-    for preset_name in candidates:
+    for i, preset_name in enumerate(candidates):
         ctx, P = _context(chapter, read, preset_name, ds, dev)
         plan = _build(chapter, ctx, P)
         plan.device = dev
         if len(candidates) == 1:
             break
-        if recorded_everywhere(plan):
-            why = f"auto: its runs are recorded at {preset_name}"
+        if recorded_everywhere(plan):  # say which longer schedules were passed over, so no reader wonders
+            why = f"auto: its runs are recorded at {preset_name}" + (
+                f"; not all yet at {' or '.join(candidates[:i])}" if i else "")
             break
     else:  # (the message said 'its runs are recorded at cpu' here too, while the box counted runs to train)
         why = f"auto: not every run of these parameters is recorded, so {candidates[-1]} trains what is missing here"
