@@ -214,8 +214,9 @@ def start(name: str, injected=(), verbose: bool = True, **values):
 
     ``injected``: the names papermill's cell added (:func:`ltnb.params.injected`); one the chapter does not
     take is refused, naming those it takes. ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``;
-    otherwise the longest schedule whose runs are all recorded (``paper``, then ``long``, then ``cpu``), else
-    ``cpu``, which trains what is missing (a reader who wants ``long`` trained asks for it). Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
+    otherwise the longest schedule whose runs are all recorded with every array the chapter reads (``paper``, then
+    ``long``, then ``cpu``), else ``cpu``, which trains what is missing (a reader who wants ``long`` trained asks for
+    it). Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
     """
     chapter = module(name)
     Pm.refuse_unknown(injected, [p.name for p in chapter.PARAMETERS], f"the {name} chapter")
@@ -235,7 +236,8 @@ def start(name: str, injected=(), verbose: bool = True, **values):
         plan.device = dev
         if len(candidates) == 1:
             break
-        if recorded_everywhere(plan):  # say which longer schedules were passed over, so no reader wonders
+        if recorded_everywhere(plan) and not recorded_to_retrain(plan):  # nothing to train; and say which longer
+            # schedules were passed over, so no reader wonders
             why = f"auto: its runs are recorded at {preset_name}" + (
                 f"; not all yet at {' or '.join(candidates[:i])}" if i else "")
             break
