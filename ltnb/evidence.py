@@ -266,10 +266,36 @@ def show(ctx, chapter: str, figure: str, also=()) -> None:
     rows = [(c, evaluate(c, setting)) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
     if not rows:
         raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
-    sd, df, where = pooled_noise(setting)
-    noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
-             + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
-    report.verdict_box(rows, f"{ctx.stamp}; {noise}")
+    for box in _at_sweeps_preset(rows, ctx, setting):
+        report.verdict_box(*box)
+
+
+def _at_sweeps_preset(rows, ctx, setting):
+    """The verdict boxes of ``rows``: under a preset recorded for the main tables only, a claim whose runs are
+    recorded only at :data:`ltnb.chapters.SWEEPS_AT` (an ablation's row) is read there, in a second box stamped
+    with that preset, rather than shown 'not recorded'."""
+    from dataclasses import replace
+
+    from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
+    from ltnb.presets import PRESETS
+
+    boxes, there = [], []
+    if setting.preset in MAIN_ONLY:
+        other = replace(setting, preset=SWEEPS_AT)
+        there = [(c, evaluate(c, other)) for c, v in rows if v.verdict == "not recorded"]
+        there = [(c, v) for c, v in there if v.verdict != "not recorded"]
+        moved = {c.id for c, _ in there}
+        rows = [(c, v) for c, v in rows if c.id not in moved]
+    for rs, st, cx in ((rows, setting, ctx), (there, replace(setting, preset=SWEEPS_AT),
+                                              replace(ctx, preset=PRESETS[SWEEPS_AT]))):
+        if not rs:
+            continue
+        sd, df, where = pooled_noise(st)
+        noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
+                 + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
+        lead = "" if cx is ctx else f"read at {SWEEPS_AT}, where their runs are recorded: "
+        boxes.append((rs, f"{lead}{cx.stamp}; {noise}"))
+    return boxes
 
 
 def verdict_of(ctx, claim_id: str) -> Verdict:

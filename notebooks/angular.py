@@ -413,7 +413,7 @@ report.show(pd.DataFrame(rows6).set_index("τ"), plan.context(ctx, "Table 6").st
 # what is left, on the preset's schedule. **Random** prunes from the whole set, **class-wise
 # random** the same share of every class, **EL2N** and **AVH** the images with the lowest
 # (easiest) score, averaged over `score_runs` CE networks of different seeds, each stopped after
-# `score_epochs` epoch(s) of the same schedule. Fraction 0 is the baselines chapter's CE run.
+# `score_epochs` epoch(s) of the same schedule. Fraction 0 is CE on the whole training set, at the figure's preset.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}}
 g6 = "Figure 6, the paper's fractions"

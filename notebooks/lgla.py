@@ -198,6 +198,13 @@ extra1 = {name: {paper_col: f"{printed[PAPER_ROW[name]]:g}" if PAPER_ROW.get(nam
                  "other papers": report.literature_cell(KEYS1.get(name), lit, ctx.imb)} for name in table1}
 t1 = report.accuracy_table(table1, extra=extra1)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
+left_out = {name: runs for name, runs, group in (
+    (f"Softmax ({K} experts, {expert_type.upper()})", table5_runs.get("Softmax"), "Table 5"),
+    (f"LGLA ({OTHER.upper()})", other_type, "other expert type")) if runs is not None and not same_preset(group)}
+if left_out:  # one preset per table: the rows of Table 1 recorded only at the sweeps' preset, in a table of their own
+    at = plan.context(ctx, "Table 5")
+    report.show(report.accuracy_table(left_out), at.stamp, f"Table 1's rows recorded at {at.preset.name} only "
+                f"(compare with the imb 100 columns of the next table, also at {at.preset.name})")
 EV.show(ctx, "lgla", "Table 1")
 quoted = t1_paper[~t1_paper["method"].isin(PAPER_ROW.values())]
 if len(quoted):

@@ -74,12 +74,18 @@ def test_every_claim_evaluates_at_every_recorded_setting_without_error():
             assert E.evaluate(c, E.for_claim(c, s)).verdict in (*V.VERDICTS, V.MISSING)
 
 
-def _verdicts_printed(name: str) -> list[tuple[str, str]]:
-    """(claim id, verdict) of every verdict box row in a committed notebook's outputs."""
+def _verdicts_printed(name: str) -> list[tuple[str, str, str]]:
+    """(claim id, verdict, setting) of every verdict box row in a committed notebook's outputs; the setting
+    ('long · imb 100') is read from the box's stamp, so a box read at another preset is compared there."""
     nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
     text = "".join("".join(o.get("data", {}).get("text/html", "")) for cell in nb["cells"]
                    for o in cell.get("outputs", []))
-    return re.findall(r"<tr><td><code>([\w-]+)</code></td>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>", text)
+    out = []
+    for box in re.findall(r'<div class="ltnb-claims">(.*?)</table></div>', text, flags=re.S):
+        imb, preset = re.search(r"<caption>.*?imb ([\d.]+) · preset (\w+)", box, flags=re.S).groups()
+        out += [(cid, verdict, f"{preset} · imb {imb}") for cid, verdict in re.findall(
+            r"<tr><td><code>([\w-]+)</code></td>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>", box)]
+    return out
 
 
 def test_the_claims_page_counts_equal_the_chapters_verdicts():
@@ -89,17 +95,19 @@ def test_the_claims_page_counts_equal_the_chapters_verdicts():
     nb = json.loads((ROOT / "notebooks" / "claims.ipynb").read_text())
     html_out = ["".join(o.get("data", {}).get("text/html", "")) for cell in nb["cells"] for o in cell.get("outputs", [])]
     text = "".join(html_out)
-    page = {}
+    page, at = {}, {}  # the main setting's verdicts; every setting's
     for cid, row in re.findall(r"<tr><td><code>([\w-]+)</code></td>(.*?)</tr>", text):
-        m = re.search(r"data-setting='cpu · imb 100'>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>", row)
-        if m:
-            page[cid] = m.group(1)
+        for label, verdict in re.findall(r"data-setting='([^']+)'>.*?class=\"ltnb-verdict\"[^>]*>([^<]+)</span>",
+                                         row):
+            at[cid, label] = verdict
+        if (cid, "cpu · imb 100") in at:
+            page[cid] = at[cid, "cpu · imb 100"]
     assert set(page) == {c.id for c in C.CLAIMS}
     own = {c.id: c.chapter for c in C.CLAIMS}
     seen = set()
     for name in chapters.BOOK:
-        for cid, verdict in _verdicts_printed(name):
-            assert verdict == page[cid], (name, cid, verdict, page[cid])
+        for cid, verdict, label in _verdicts_printed(name):
+            assert verdict == at.get((cid, label)), (name, cid, label, verdict, at.get((cid, label)))
             if own[cid] == name:
                 seen.add(cid)
     assert seen == {c.id for c in C.CLAIMS if c.kind != "untestable"}

@@ -140,3 +140,29 @@ def test_a_chapter_at_long_shows_its_main_tables_at_long_and_the_rest_at_cpu(tmp
         assert "preset cpu" in tail and "preset long" not in tail, tail
     head = html[html.index(main_caption):][:400]
     assert "preset long" in head, head
+
+
+def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_only_preset(monkeypatch):
+    """At long, LGLA's 'Ours (IC) beats LDAM-DRW' has no IC run (an ablation's row, recorded at cpu): its verdict
+    comes from cpu, in a second box that says so, not 'not recorded' under the long stamp."""
+    from ltnb import claims, evidence
+    from ltnb.verdicts import Verdict
+
+    a, b = claims.by_id("lgla-13"), claims.by_id("lgla-11")
+    recorded_at = {("lgla-13", "cpu"), ("lgla-11", "long"), ("lgla-11", "cpu")}
+    monkeypatch.setattr(evidence, "evaluate", lambda c, s: Verdict(
+        "holds" if (c.id, s.preset) in recorded_at else "not recorded", "n"))
+    monkeypatch.setattr(evidence, "pooled_noise", lambda s, metric="accuracy": (0.7, 27, ""))
+    ctx = Context("fmnist", 100.0, PRESETS["long"], (0,), torch.device("cpu"))
+    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
+                                       evidence.Setting.of(ctx))
+    assert [[c.id for c, _ in rows] for rows, _ in boxes] == [["lgla-11"], ["lgla-13"]]
+    assert "preset long" in boxes[0][1] and boxes[1][1].startswith("read at cpu, where their runs are recorded")
+    assert "preset cpu" in boxes[1][1]
+    recorded_at.discard(("lgla-13", "cpu"))  # recorded nowhere: stays in the first box, 'not recorded'
+    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
+                                       evidence.Setting.of(ctx))
+    assert len(boxes) == 1 and [c.id for c, _ in boxes[0][0]] == ["lgla-13", "lgla-11"]
+    cpu = replace(ctx, preset=PRESETS["cpu"])  # at cpu nothing moves
+    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", ""))], cpu, evidence.Setting.of(cpu))
+    assert len(boxes) == 1

@@ -324,5 +324,5 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
            if retrained else "")
         + (f" Main-table runs trained on {device}." if device else "")
         + (f" Preset <code>{p.name}</code> is recorded for the main tables only: the other {len(others)} groups "
-           f"({', '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
+           f"({'; '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
            "network; each table's and figure's stamp names its preset." if others else "") + "</div>"))
