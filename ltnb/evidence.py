@@ -92,11 +92,15 @@ def _load(cfg):
 _NOISE: dict = {}
 
 
+MIN_DOF = 10  # a σ pooled over fewer degrees of freedom is too uncertain to judge by (with 4, a 95% interval
+# for σ spans 0.6σ to 2.9σ): a setting whose seeds are still being recorded borrows the next setting's σ
+
+
 def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int, str]:
     """Run-to-run standard deviation of ``metric``, pooled over every leaderboard method with two or more seeds
-    recorded at ``setting`` (else at imb 100 of the same preset; a budget preset recorded with one seed, else
-    the cpu preset's: 10 epochs of the same network, a larger σ than a longer run's if anything; said so);
-    (sigma, d.o.f., where)."""
+    recorded at ``setting``, where they give :data:`MIN_DOF` degrees of freedom (else at imb 100 of the same
+    preset; a budget preset short of them, else the cpu preset's: 10 epochs of the same network, a larger σ than a
+    longer run's if anything; said so); (sigma, d.o.f., where)."""
     from ltnb import derived
     from ltnb.presets import BUDGETS
 
@@ -108,7 +112,7 @@ def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int
                 with derived.reading_only():
                     _NOISE[key] = _pooled(Setting(setting.dataset, imb, preset, (0, 1)), metric)
             sd, df = _NOISE[key]
-            if df >= 3:
+            if df >= MIN_DOF:
                 same = (imb, preset) == (setting.imb, setting.preset)
                 return sd, df, "" if same else f"σ of {'' if preset == setting.preset else preset + ' · '}imb {imb:g}"
     return math.nan, 0, "no seeds to pool"

@@ -1,5 +1,6 @@
 """Presets recorded for the main tables only (``long`` and the other budgets past cpu): a chapter run at one shows
 its main tables there and every other group at cpu, and no table or figure mixes presets."""
+import math
 from dataclasses import replace
 
 import pytest
@@ -166,3 +167,18 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
     cpu = replace(ctx, preset=PRESETS["cpu"])  # at cpu nothing moves
     boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", ""))], cpu, evidence.Setting.of(cpu))
     assert len(boxes) == 1
+
+
+def test_a_preset_whose_seeds_are_still_being_recorded_borrows_cpus_noise_until_it_has_enough_dof(monkeypatch):
+    """At long, four methods with their second seed gave σ = 0.26 over 4 d.o.f. (cpu: 0.69 over 27), and the
+    verdicts judged by it flipped to 'holds'; under MIN_DOF the cpu σ is used, and says so."""
+    from ltnb import evidence
+
+    pools = {"long": (0.26, 4), "cpu": (0.69, 27)}
+    monkeypatch.setattr(evidence, "_NOISE", {})
+    monkeypatch.setattr(evidence, "_pooled", lambda s, metric: pools[s.preset] if s.imb == 100 else (math.nan, 0))
+    long = evidence.Setting("fmnist", 100.0, "long", (0,))
+    assert evidence.pooled_noise(long) == (0.69, 27, "σ of cpu · imb 100")
+    pools["long"] = (0.3, evidence.MIN_DOF)
+    monkeypatch.setattr(evidence, "_NOISE", {})
+    assert evidence.pooled_noise(long) == (0.3, evidence.MIN_DOF, "")
