@@ -88,7 +88,8 @@ def test_book_builds(store, tmp_path):
     """make book's driver on a copy of the repository: every chapter of _toc.yml executed once (smoke preset via
     LTNB_PRESET, into the module's store), then rendered without executing again."""
     src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "data", ".ltnb-runs", "results"))
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", "_build", ".git", "data", ".ltnb-runs", "results",
+                                                          "kernel-ipc-*"))  # a killed kernel leaves its sockets
     (src / "notebooks" / "stray.ipynb").write_bytes((src / "notebooks" / "baselines.ipynb").read_bytes())
     r = subprocess.run([BIN / "python", "-m", "ltnb.book", "--root", str(src)], cwd=src,
                        env=chapter_env(store, LTNB_PRESET="smoke", LTNB_RECORDED=str(tmp_path / "no-recordings")),
