@@ -283,22 +283,19 @@ def _at_sweeps_preset(rows, ctx, setting):
     from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
     from ltnb.presets import PRESETS
 
-    boxes, there = [], []
-    if setting.preset in MAIN_ONLY:
-        other = replace(setting, preset=SWEEPS_AT)
-        there = [(c, evaluate(c, other)) for c, v in rows if v.verdict == "not recorded"]
-        there = [(c, v) for c, v in there if v.verdict != "not recorded"]
-        moved = {c.id for c, _ in there}
-        rows = [(c, v) for c, v in rows if c.id not in moved]
-    for rs, st, cx in ((rows, setting, ctx), (there, replace(setting, preset=SWEEPS_AT),
-                                              replace(ctx, preset=PRESETS[SWEEPS_AT]))):
-        if not rs:
-            continue
-        sd, df, where = pooled_noise(st)
-        noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
-                 + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
-        lead = "" if cx is ctx else f"read at {SWEEPS_AT}, where their runs are recorded: "
-        boxes.append((rs, f"{lead}{cx.stamp}; {noise}"))
+    at_sweeps = replace(setting, preset=SWEEPS_AT)
+    there = [(c, evaluate(c, at_sweeps)) for c, v in rows
+             if setting.preset in MAIN_ONLY and v.verdict == "not recorded"]
+    there = [(c, v) for c, v in there if v.verdict != "not recorded"]
+    rows = [(c, v) for c, v in rows if c.id not in {c.id for c, _ in there}]
+    boxes = []
+    for rs, st, stamp in ((rows, setting, ctx.stamp), (there, at_sweeps, f"read at {SWEEPS_AT}, where their runs "
+                                                       f"are recorded: {replace(ctx, preset=PRESETS[SWEEPS_AT]).stamp}")):
+        if rs:
+            sd, df, where = pooled_noise(st)
+            noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
+                     + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
+            boxes.append((rs, f"{stamp}; {noise}"))
     return boxes
 
 
