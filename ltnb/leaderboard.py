@@ -215,6 +215,39 @@ def rank_correlations(table: pd.DataFrame, against=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("epochs")
 
 
+def ranking_moves(table: pd.DataFrame, seed_a: pd.Series, seed_b: pd.Series) -> pd.DataFrame:
+    """Whether each doubling of the budget reorders the methods more than a second seed does.
+
+    For each pair of consecutive budgets: Spearman's ρ between them over the methods run at both, beside ρ between
+    two seeds of one schedule (``seed_a``, ``seed_b``: accuracy per method) over the same methods. A doubling whose
+    ρ is at least the seeds' has moved the ranking no more than a change of seed does. Returns a row per pair:
+    the two budgets, the methods, the two ρ and ``moves`` (the budgets' ρ below the seeds')."""
+    rows = []
+    cols = list(table.columns)
+    for b0, b1 in zip(cols, cols[1:]):
+        both = table[[b0, b1]].dropna()
+        both = both[both.index.isin(seed_a.dropna().index) & both.index.isin(seed_b.dropna().index)]
+        n = len(both)
+        if n < 4:  # too few for a rank correlation to mean anything
+            continue
+        from ltnb.verdicts import spearman
+
+        r_budget = spearman(both[b0], both[b1])
+        r_seed = spearman(seed_a[both.index], seed_b[both.index])
+        rows.append({"from": b0, "to": b1, "methods": n, "rho budgets": r_budget, "rho seeds": r_seed,
+                     "moves": bool(r_budget < r_seed)})
+    return pd.DataFrame(rows, columns=["from", "to", "methods", "rho budgets", "rho seeds", "moves"])
+
+
+def settled_at(moves: pd.DataFrame):
+    """The first budget from which no later doubling moves the ranking more than a seed does (``ranking_moves``);
+    None when the last doubling still moves it, or when there is none."""
+    if not len(moves) or moves["moves"].iloc[-1]:
+        return None
+    still = moves.index[moves["moves"]]
+    return moves["from"].iloc[0] if not len(still) else moves.loc[still[-1] + 1, "from"]
+
+
 def gap_sign_changes(table: pd.DataFrame, sd: float, reference: str = "CE", z: float = 2.0) -> pd.DataFrame:
     """Where a method's gap to ``reference`` changes sign between consecutive budgets it was run at.
 

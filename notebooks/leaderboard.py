@@ -447,7 +447,9 @@ if quoted:
 # backbone of that budget. One seed (the table's first) at every budget, the 10-epoch column included,
 # so every column is on equal terms; a gap between two single runs counts as real past
 # $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the table above (at `cpu`, 10 epochs: longer runs vary
-# less, if anything). Only recorded runs are shown: the chapter never trains these (hours on a CPU);
+# less, if anything). Whether a doubling reorders the methods more than chance does is read against a second seed:
+# two seeds of the table's own schedule order the methods with some Spearman ρ, and a doubling whose ρ is at least
+# that has moved the ranking no more than a change of seed. Only recorded runs are shown: the chapter never trains these (hours on a CPU);
 # `make record` does, resumably.
 
 # %% tags=["hide-input"]
@@ -542,6 +544,26 @@ if len(budgets_shown) >= 2:
         "ρ with the budget before": ["–" if v != v else f"{v:+.2f}" for v in rc["ρ with the budget before"]],
     }, index=pd.Index([f"{b} epochs" for b in rc.index], name="budget")),
         stamp_b, "How much the ranking moves with the budget")
+    if len(seeds) >= 2:  # does a doubling reorder the methods more than a second seed of one schedule does?
+        by_seed = [pd.Series({e.name: 100 * L.score(e, runs[f][e.name][i])["accuracy"] for e in chosen[f]
+                              if len(runs[f][e.name]) > i}) for i in (0, 1)]
+        mv = L.ranking_moves(bt[budgets_shown], *by_seed)
+        if len(mv):
+            report.show(pd.DataFrame({
+                "methods at both": mv["methods"].to_numpy(),
+                "ρ between the budgets": [f"{v:+.2f}" for v in mv["rho budgets"]],
+                f"ρ between seeds {seeds[0]} and {seeds[1]} at {ctx.preset.epochs} epochs": [f"{v:+.2f}" for v in mv["rho seeds"]],
+                "reorders more than a seed": ["yes" if m else "no" for m in mv["moves"]],
+            }, index=pd.Index([f"{a} → {b} epochs" for a, b in zip(mv["from"], mv["to"])], name="doubling")),
+                stamp_b, "Does each doubling of the budget reorder the methods more than a second seed does?")
+            at_ = L.settled_at(mv)
+            print((f"the ranking stops moving at {at_} epochs, as far as {mv['to'].iloc[-1]} epochs (the longest "
+                   f"recorded) show: no doubling from {at_} to {mv['to'].iloc[-1]} epochs reorders the methods more "
+                   "than a second seed of the same schedule does" if at_ is not None else
+                   f"the ranking still moves at the longest budget recorded: from {mv['from'].iloc[-1]} to "
+                   f"{mv['to'].iloc[-1]} epochs it reorders the methods more than a second seed does")
+                  + f" (seed {s0} at each budget against seeds {seeds[0]} and {seeds[1]} at {ctx.preset.epochs} "
+                  "epochs, over the same methods; a reading of one run per cell, not a test)")
     sd_b = noise[f][0]
     changes = L.gap_sign_changes(bt[budgets_shown], sd_b) if "CE" in bt.index else pd.DataFrame()
     if len(changes):

@@ -197,3 +197,26 @@ def test_gap_sign_changes_counts_one_seed_each_side():
     assert L.gap_sign_changes(t, sd=0.1)["beyond the noise"].iloc[0]
     with pytest.raises(ValueError, match="reference 'LDAM'"):
         L.gap_sign_changes(t, sd=1.0, reference="LDAM")
+
+
+def test_ranking_moves_compares_each_doubling_with_a_second_seed():
+    t = L.budget_table({(m, b): v for m, row in {
+        "A": (70, 80, 85, 86), "B": (72, 79, 86, 87), "C": (74, 81, 87, 88),
+        "D": (76, 82, 84, 85), "E": (78, 83, 88, 89)}.items() for b, v in zip((10, 20, 40, 80), row)})
+    # two seeds that order the five methods as (A, B, C, D, E) and (A, B, C, E, D): ρ = 0.9
+    s0 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0})
+    s1 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 5.0, "E": 4.0})
+    mv = L.ranking_moves(t, s0, s1)
+    assert list(zip(mv["from"], mv["to"])) == [(10, 20), (20, 40), (40, 80)]
+    assert list(mv["rho seeds"]) == pytest.approx([0.9] * 3) and (mv["methods"] == 5).all()
+    # 10 -> 20: ranks (1,2,3,4,5) against (2,1,3,4,5): ρ = 0.9, as alike as the seeds, so it does not move
+    assert mv["rho budgets"].iloc[0] == pytest.approx(0.9) and not mv["moves"].iloc[0]
+    # 20 -> 40: (2,1,3,4,5) against (2,3,4,1,5): ρ = 0.3, it moves; 40 -> 80 keeps the order: ρ = 1
+    assert mv["rho budgets"].iloc[1] == pytest.approx(0.3) and mv["moves"].iloc[1]
+    assert mv["rho budgets"].iloc[2] == pytest.approx(1.0) and not mv["moves"].iloc[2]
+    assert L.settled_at(mv) == 40  # the last doubling that moved it starts at 20
+    assert L.settled_at(mv.iloc[:2]) is None  # ends on a move: still moving
+    assert L.settled_at(mv.iloc[:1]) == 10 and L.settled_at(mv.iloc[:0]) is None
+    # a method missing from a seed drops out of the pair; fewer than four methods: no row
+    assert (L.ranking_moves(t, s0.drop("E"), s1)["methods"] == 4).all()
+    assert len(L.ranking_moves(t, s0[["A", "B", "C"]], s1)) == 0
