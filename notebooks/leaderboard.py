@@ -446,8 +446,8 @@ if quoted:
 # Softmax, GCL's stage 1, CW and BET. A stage-2 method re-trains its classifier for 10 epochs on the
 # backbone of that budget. One seed (the table's first) at every budget, the 10-epoch column included,
 # so every column is on equal terms; a gap between two single runs counts as real past
-# $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the table above (at `cpu`, 10 epochs: longer runs vary
-# less, if anything). Whether a doubling reorders the methods more than chance does is read against a second seed:
+# $2\sigma\sqrt{2}$, with $\sigma$ the run-to-run σ of the table above (of its preset,
+# printed under it). Whether a doubling reorders the methods more than chance does is read against a second seed:
 # two seeds of the table's own schedule order the methods with some Spearman ρ, and a doubling whose ρ is at least
 # that has moved the ranking no more than a change of seed. Only recorded runs are shown: the chapter never trains these (hours on a CPU);
 # `make record` does, resumably.
