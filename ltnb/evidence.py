@@ -99,8 +99,8 @@ MIN_DOF = 10  # a σ pooled over fewer degrees of freedom is too uncertain to ju
 def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int, str]:
     """Run-to-run standard deviation of ``metric``, pooled over every leaderboard method with two or more seeds
     recorded at ``setting``, where they give :data:`MIN_DOF` degrees of freedom (else at imb 100 of the same
-    preset; a budget preset short of them, else the cpu preset's: 10 epochs of the same network, a larger σ than a
-    longer run's if anything; said so); (sigma, d.o.f., where)."""
+    preset; a budget preset short of them, else the cpu preset's: 10 epochs of the same network, whose σ need not be
+    the longer run's, so the caller says which it is); (sigma, d.o.f., where)."""
     from ltnb import derived
     from ltnb.presets import BUDGETS
 
