@@ -67,6 +67,20 @@ def cost_seconds(run: Run, load) -> float:
     return float(sum(r.metrics.get("train_seconds", math.nan) for r in lineage(run, load)))
 
 
+def throughput_spread(rates: dict) -> tuple[float, float, int]:
+    """How far the training throughput of one network varied across runs: ``rates`` maps a run's key to
+    (network, images/s); over the network with the most runs, (lowest, highest images/s, runs). Runs recorded
+    beside other work run slower, so their seconds measure the load as much as the method."""
+    by_net: dict = {}
+    for net, rate in rates.values():
+        if rate == rate and rate > 0:
+            by_net.setdefault(net, []).append(float(rate))
+    if not by_net:
+        return math.nan, math.nan, 0
+    v = max(by_net.values(), key=len)
+    return min(v), max(v), len(v)
+
+
 def parameters(cfg: RunConfig) -> int:
     """Trainable parameters of the network that predicts (the stage-1 network; stage 2 keeps its size)."""
     from ltnb import models

@@ -220,3 +220,11 @@ def test_ranking_moves_compares_each_doubling_with_a_second_seed():
     # a method missing from a seed drops out of the pair; fewer than four methods: no row
     assert (L.ranking_moves(t, s0.drop("E"), s1)["methods"] == 4).all()
     assert len(L.ranking_moves(t, s0[["A", "B", "C"]], s1)) == 0
+
+
+def test_throughput_spread_reads_the_network_with_the_most_runs():
+    rates = {"a": (116738, 1200.0), "b": (116738, 400.0), "c": (116738, 900.0), "d": (338168, 100.0),
+             "e": (116738, math.nan), "f": (338168, 500.0)}
+    assert L.throughput_spread(rates) == (400.0, 1200.0, 3)  # the 3-expert net's 100 is another network
+    lo, hi, n = L.throughput_spread({"x": (1, 0.0)})  # no rate recorded: nothing to read
+    assert n == 0 and math.isnan(lo) and math.isnan(hi)
