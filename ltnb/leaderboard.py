@@ -229,13 +229,30 @@ def rank_correlations(table: pd.DataFrame, against=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("epochs")
 
 
-def ranking_moves(table: pd.DataFrame, seed_a: pd.Series, seed_b: pd.Series) -> pd.DataFrame:
-    """Whether each doubling of the budget reorders the methods more than a second seed does.
+def swaps(table: pd.DataFrame, b0, b1, sd: float, z: float = 2.0) -> list[str]:
+    """The pairs of methods, run at budgets ``b0`` and ``b1``, that swap places with a gap past ``z`` standard errors
+    of one run against one (``sd * sqrt(2)``) at both budgets; each as "A over B", A ahead at ``b1``."""
+    cut = z * sd * math.sqrt(2)
+    both = table[[b0, b1]].dropna()
+    names = list(both.index)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            g0, g1 = both.loc[a, b0] - both.loc[b, b0], both.loc[a, b1] - both.loc[b, b1]
+            if g0 * g1 < 0 and abs(g0) > cut and abs(g1) > cut:
+                out.append(f"{a} over {b}" if g1 > 0 else f"{b} over {a}")
+    return out
 
-    For each pair of consecutive budgets: Spearman's ρ between them over the methods run at both, beside ρ between
-    two seeds of one schedule (``seed_a``, ``seed_b``: accuracy per method) over the same methods. A doubling whose
-    ρ is at least the seeds' has moved the ranking no more than a change of seed does. Returns a row per pair:
-    the two budgets, the methods, the two ρ and ``moves`` (the budgets' ρ below the seeds')."""
+
+def ranking_moves(table: pd.DataFrame, seed_a: pd.Series, seed_b: pd.Series, sd: float, z: float = 2.0) -> pd.DataFrame:
+    """Whether each doubling of the budget reorders the methods beyond the noise.
+
+    For each pair of consecutive budgets, over the methods run at both: the pairs that swap places beyond the noise
+    (:func:`swaps`; the test), and, as a reading, Spearman's ρ between the budgets beside ρ between two seeds of one
+    schedule (``seed_a``, ``seed_b``: accuracy per method) over the same methods. Returns a row per doubling: the two
+    budgets, the methods, the two ρ, ``below seeds`` (the budgets' ρ under the seeds') and ``swaps``."""
+    from ltnb.verdicts import spearman
+
     rows = []
     cols = list(table.columns)
     for b0, b1 in zip(cols, cols[1:]):
@@ -244,22 +261,24 @@ def ranking_moves(table: pd.DataFrame, seed_a: pd.Series, seed_b: pd.Series) -> 
         n = len(both)
         if n < 4:  # too few for a rank correlation to mean anything
             continue
-        from ltnb.verdicts import spearman
-
         r_budget = spearman(both[b0], both[b1])
         r_seed = spearman(seed_a[both.index], seed_b[both.index])
         rows.append({"from": b0, "to": b1, "methods": n, "rho budgets": r_budget, "rho seeds": r_seed,
-                     "moves": bool(r_budget < r_seed)})
-    return pd.DataFrame(rows, columns=["from", "to", "methods", "rho budgets", "rho seeds", "moves"])
+                     "below seeds": bool(r_budget < r_seed), "swaps": swaps(both, b0, b1, sd, z)})
+    return pd.DataFrame(rows, columns=["from", "to", "methods", "rho budgets", "rho seeds", "below seeds", "swaps"])
 
 
-def settled_at(moves: pd.DataFrame):
-    """The first budget from which no later doubling moves the ranking more than a seed does (``ranking_moves``);
-    None when the last doubling still moves it, or when there is none."""
-    if not len(moves) or moves["moves"].iloc[-1]:
+def settled_at(table: pd.DataFrame, sd: float, z: float = 2.0):
+    """The first budget from which the ranking stops moving: no two methods swap places beyond the noise
+    (:func:`swaps`) between it, or any later budget, and any budget after that (so a drift over several doublings
+    counts too). None when the two longest budgets still swap some, or with fewer than two budgets."""
+    cols = sorted(table.columns)
+    if len(cols) < 2:
         return None
-    still = moves.index[moves["moves"]]
-    return moves["from"].iloc[0] if not len(still) else moves.loc[still[-1] + 1, "from"]
+    for i, b in enumerate(cols[:-1]):
+        if not any(swaps(table, x, y, sd, z) for j, x in enumerate(cols[i:], i) for y in cols[j + 1:]):
+            return b
+    return None
 
 
 def gap_sign_changes(table: pd.DataFrame, sd: float, reference: str = "CE", z: float = 2.0) -> pd.DataFrame:

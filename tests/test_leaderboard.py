@@ -199,27 +199,38 @@ def test_gap_sign_changes_counts_one_seed_each_side():
         L.gap_sign_changes(t, sd=1.0, reference="LDAM")
 
 
-def test_ranking_moves_compares_each_doubling_with_a_second_seed():
+def test_ranking_moves_counts_swaps_beyond_the_noise_and_reads_rho_against_two_seeds():
     t = L.budget_table({(m, b): v for m, row in {
         "A": (70, 80, 85, 86), "B": (72, 79, 86, 87), "C": (74, 81, 87, 88),
         "D": (76, 82, 84, 85), "E": (78, 83, 88, 89)}.items() for b, v in zip((10, 20, 40, 80), row)})
     # two seeds that order the five methods as (A, B, C, D, E) and (A, B, C, E, D): ρ = 0.9
     s0 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0})
     s1 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 5.0, "E": 4.0})
-    mv = L.ranking_moves(t, s0, s1)
+    mv = L.ranking_moves(t, s0, s1, sd=0.5)  # a gap counts past 2 * 0.5 * sqrt(2) = 1.41 points
     assert list(zip(mv["from"], mv["to"])) == [(10, 20), (20, 40), (40, 80)]
     assert list(mv["rho seeds"]) == pytest.approx([0.9] * 3) and (mv["methods"] == 5).all()
-    # 10 -> 20: ranks (1,2,3,4,5) against (2,1,3,4,5): ρ = 0.9, as alike as the seeds, so it does not move
-    assert mv["rho budgets"].iloc[0] == pytest.approx(0.9) and not mv["moves"].iloc[0]
-    # 20 -> 40: (2,1,3,4,5) against (2,3,4,1,5): ρ = 0.3, it moves; 40 -> 80 keeps the order: ρ = 1
-    assert mv["rho budgets"].iloc[1] == pytest.approx(0.3) and mv["moves"].iloc[1]
-    assert mv["rho budgets"].iloc[2] == pytest.approx(1.0) and not mv["moves"].iloc[2]
-    assert L.settled_at(mv) == 40  # the last doubling that moved it starts at 20
-    assert L.settled_at(mv.iloc[:2]) is None  # ends on a move: still moving
-    assert L.settled_at(mv.iloc[:1]) == 10 and L.settled_at(mv.iloc[:0]) is None
+    # 10 -> 20: ranks (1,2,3,4,5) against (2,1,3,4,5): ρ = 0.9; A and B swap, by -2 then +1: inside the noise after
+    assert mv["rho budgets"].iloc[0] == pytest.approx(0.9) and not mv["below seeds"].iloc[0]
+    assert mv["swaps"].iloc[0] == []
+    # 20 -> 40: (2,1,3,4,5) against (2,3,4,1,5): ρ = 0.3; D falls behind A (+2 then -1), B (+3 then -2) and
+    # C (+1 then -3): only D against B passes 1.41 points on both sides
+    assert mv["rho budgets"].iloc[1] == pytest.approx(0.3) and mv["below seeds"].iloc[1]
+    assert mv["swaps"].iloc[1] == ["B over D"]
+    assert mv["rho budgets"].iloc[2] == pytest.approx(1.0) and mv["swaps"].iloc[2] == []  # 40 -> 80 keeps the order
+    # from 10 on: B and D swap between 20 and 40 (and between 10 and 40: -4 then +2); from 40 on nothing does
+    assert L.settled_at(t, sd=0.5) == 40
+    assert L.settled_at(t[[10, 20, 40]], sd=0.5) is None  # the last doubling swaps a pair: still moving
+    assert L.settled_at(t[[10, 20]], sd=0.5) == 10 and L.settled_at(t[[10]], sd=0.5) is None
+    # a drift over two doublings counts though neither doubling swaps anything: X falls 1.5 points behind Y twice
+    drift = L.budget_table({("X", 10): 82.0, ("X", 20): 81.0, ("X", 40): 80.0,
+                            ("Y", 10): 80.0, ("Y", 20): 81.5, ("Y", 40): 83.0})
+    assert L.swaps(drift, 10, 20, sd=0.5) == [] and L.swaps(drift, 20, 40, sd=0.5) == []
+    assert L.swaps(drift, 10, 40, sd=0.5) == ["Y over X"]
+    assert L.settled_at(drift, sd=0.5) == 20  # not 10: the drift from 10 to 40 is a move
+    assert L.ranking_moves(t, s0, s1, sd=0.1)["swaps"].iloc[0] == ["A over B"]  # a smaller σ: the swap counts
     # a method missing from a seed drops out of the pair; fewer than four methods: no row
-    assert (L.ranking_moves(t, s0.drop("E"), s1)["methods"] == 4).all()
-    assert len(L.ranking_moves(t, s0[["A", "B", "C"]], s1)) == 0
+    assert (L.ranking_moves(t, s0.drop("E"), s1, sd=0.5)["methods"] == 4).all()
+    assert len(L.ranking_moves(t, s0[["A", "B", "C"]], s1, sd=0.5)) == 0
 
 
 def test_throughput_spread_reads_the_network_with_the_most_runs():
