@@ -34,9 +34,10 @@ book: data
 # The test suite, and nbval: each committed notebook re-executed from the recordings must print the
 # outputs it carries (tests/nbval_sanitize.cfg masks what depends on the machine). The run store is an empty
 # folder here, so the notebooks read the recordings alone, as on a fresh clone: a local store's full-precision
-# runs would shift post-hoc numbers computed from the recordings' float16 arrays in the last digit.
+# runs would shift post-hoc numbers computed from the recordings' float16 arrays in the last digit. numpy's
+# BLAS runs one thread, as under `make book` (ltnb.book): its threads stall beside any other busy process.
 test: data
-	store=$$(mktemp -d); LTNB_RUNS=$$store $(PY) -m pytest -q tests notebooks --nbval --nbval-current-env \
+	store=$$(mktemp -d); OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} LTNB_RUNS=$$store $(PY) -m pytest -q tests notebooks --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg; rc=$$?; rm -rf "$$store"; exit $$rc
 
 # Record the book's runs with the repository (results/runs/<preset>/): PRESET=cpu|paper (default: paper on

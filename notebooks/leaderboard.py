@@ -578,11 +578,10 @@ if len(budgets_shown) >= 2:
                    f"the ranking still moves at the longest budget recorded: from {last['from']} to {last['to']} "
                    f"epochs {len(last['swaps'])} pair{'s' if len(last['swaps']) != 1 else ''} of methods swap places "
                    f"beyond the noise (methods: {counts})")
-                  + f" (seed {s0} at each budget; σ = {sd_b:.2f} of the table above). As a reading beside it: ρ between "
-                  "the budgets is " + ", ".join(f"{r['rho budgets']:+.2f} ({r['from']} → {r['to']}, {r['methods']} "
-                                               "methods)" for _, r in mv.iterrows())
-                  + f", against {', '.join(sorted({f'{v:+.2f}' for v in mv['rho seeds']}))} between seeds "
-                  f"{seeds[0]} and {seeds[1]} at {ctx.preset.epochs} epochs over the same methods"
+                  + f" (seed {s0} at each budget; σ = {sd_b:.2f} of the table above). As a reading beside it, ρ between "
+                  f"the budgets against ρ between seeds {seeds[0]} and {seeds[1]} at {ctx.preset.epochs} epochs over the "
+                  "same methods: " + "; ".join(f"{r['from']} → {r['to']} epochs {r['rho budgets']:+.2f} against "
+                                               f"{r['rho seeds']:+.2f} ({r['methods']} methods)" for _, r in mv.iterrows())
                   + (f"; over {int(mv['methods'].min())} methods a ρ is a rough reading" if mv["methods"].min() < 10
                      else ""))
     changes = L.gap_sign_changes(bt[budgets_shown], sd_b) if "CE" in bt.index else pd.DataFrame()
