@@ -54,11 +54,16 @@ def execute(path: Path, cwd: Path) -> dict:
         transport = Unicode("ipc")
 
     # numpy's OpenBLAS threads spin against any other busy process: beside two background recorders the Claims
-    # page's bootstraps of small covariances ran 25x slower in a kernel (330 s against 13 s). The kernel inherits
+    # page took 330 s in a kernel instead of 20 s (bootstraps of small covariances). The kernel inherits
     # this; a chapter's numpy work is small, and torch keeps its own threads.
+    user_set = "OPENBLAS_NUM_THREADS" in os.environ
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    papermill.execute_notebook(str(path), str(path), cwd=str(cwd), progress_bar=False, log_output=False,
-                               kernel_name="python3", kernel_manager_class=LocalKernelManager)
+    try:
+        papermill.execute_notebook(str(path), str(path), cwd=str(cwd), progress_bar=False, log_output=False,
+                                   kernel_name="python3", kernel_manager_class=LocalKernelManager)
+    finally:
+        if not user_set:
+            os.environ.pop("OPENBLAS_NUM_THREADS", None)
     strip(path)
     text = path.read_text()
     m = PROVENANCE.search(text)

@@ -1,5 +1,6 @@
 """The chapters under papermill with the smoke preset, the README's command, and the book build."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -151,3 +152,25 @@ def test_reader_problems_are_found():
     assert reader_problems("<table><td>nan</td></table>")
     assert reader_problems('<img src="../_images/b.png"/>')
     assert reader_problems("<pre>Traceback (most recent call last)</pre>")
+
+
+def test_book_kernels_run_numpy_blas_on_one_thread_unless_the_user_set_it(monkeypatch, tmp_path):
+    """ltnb.book.execute starts each kernel with OPENBLAS_NUM_THREADS=1 (its threads stall beside a background
+    recorder), and leaves a value the user set alone."""
+    import papermill
+
+    from ltnb import book
+
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ.get("OPENBLAS_NUM_THREADS")))
+    monkeypatch.setattr(book, "strip", lambda path: None)
+    nb = tmp_path / "x.ipynb"
+    nb.write_text("{}")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    book.execute(nb, tmp_path)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    book.execute(nb, tmp_path)
+    assert seen == ["1", "3"]
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    book.execute(nb, tmp_path)
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # set for the kernel only
