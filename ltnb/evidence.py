@@ -60,11 +60,25 @@ def _config(method: str, setting: Setting, seed: int, knobs=()):
     if "per_class" in m.knobs:  # the balanced reference: as many images as the long-tailed set, spread evenly
         info = data.dataset_info(setting.dataset)
         kw["per_class"] = sum(data.lt_counts(info.train_per_class, info.num_classes, setting.imb)) // info.num_classes
-    if "prune" in m.knobs:  # the pruning study: the preset's fractions and scoring runs (angular chapter)
+    if "prune" in m.knobs:  # the pruning study: the preset's fractions and scoring runs (angular chapter), or the
         fractions, runs, epochs = AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"])  # budgets: cpu's
+        if paper_pruning_recorded(setting):  # paper's fractions over 3 seeds where all of them are recorded
+            fractions = AUTO_PRUNE["paper"][0]
         kw.update(fraction={"first": fractions[0], "last": fractions[-1]}.get(kw.get("fraction"), kw.get("fraction")),
                   score_runs=runs, score_epochs=epochs)
     return m.config(setting.base, seed, **kw)
+
+
+def paper_pruning_recorded(setting: Setting) -> bool:
+    """Whether the pruning study at the paper's fractions over 3 seeds is recorded in full at ``setting`` (a
+    preset below ``paper``): the angular chapter then draws Figure 6 from it, and the pruning claims read it."""
+    from ltnb import store
+    from ltnb.chapters.angular import AUTO_PRUNE, paper_pruning_rows
+
+    if setting.preset == "paper":
+        return False
+    _, runs, epochs = AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"])
+    return all(store.exists(c) for cs in paper_pruning_rows(setting.base, runs, epochs).values() for c in cs)
 
 
 def runs_of(method: str, setting: Setting, knobs=()) -> list:
@@ -331,5 +345,10 @@ def chapter_seeds(chapter: str, preset: str) -> tuple:
 
 
 def for_claim(claim, setting: Setting) -> Setting:
-    """``setting`` with the seeds of the chapter that shows ``claim`` (its paper's chapter if none)."""
+    """``setting`` with the seeds of the chapter that shows ``claim`` (its paper's chapter if none); a pruning claim
+    reads the paper's fractions over their 3 seeds where those are recorded, as the chapter's Figure 6 does."""
+    from ltnb.chapters.angular import PAPER_PRUNE_SEEDS
+
+    if any(k == "prune" for k, _ in (*claim.ka, *claim.kb)) and paper_pruning_recorded(setting):
+        return replace(setting, seeds=PAPER_PRUNE_SEEDS)
     return replace(setting, seeds=chapter_seeds(claim.chapter or claim.paper, setting.preset))

@@ -119,3 +119,20 @@ def test_the_claims_page_counts_equal_the_chapters_verdicts():
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) if row else []
         assert cells[:5] == [str(len(mine))] + [str(mine.count(v)) for v in V.VERDICTS], (paper, cells)
     assert sum(counts.values()) <= len(C.CLAIMS)
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_pruning_claims_read_the_papers_fractions_over_3_seeds_once_all_are_recorded(monkeypatch, recorded):
+    """angular-36 to 38 compare pruning methods at the last fraction: the preset's (0.7 at cpu, its seeds) until
+    the paper's five fractions over 3 seeds are recorded in full, then 0.75 over seeds 0, 1, 2, as Figure 6."""
+    from ltnb import store
+    from ltnb.chapters.angular import AUTO_PRUNE
+
+    monkeypatch.setattr(store, "exists", lambda cfg, root=None: recorded)
+    claim = C.by_id("angular-36")
+    s = E.for_claim(claim, E.Setting("fmnist", 100.0, "cpu", (0,)))
+    assert (s.seeds == (0, 1, 2)) is recorded
+    cfg = E._config(claim.a, s, 0, claim.ka)
+    fraction = dict(cfg.extra)["prune_fraction"]
+    assert fraction == (AUTO_PRUNE["paper"][0][-1] if recorded else AUTO_PRUNE["cpu"][0][-1])
+    assert not E.paper_pruning_recorded(E.Setting("fmnist", 100.0, "paper", (0,)))  # the paper preset has its own
