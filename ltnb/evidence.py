@@ -213,6 +213,8 @@ def _evaluate(c, s: Setting) -> Verdict:
         rel = against_reference(values, base, log=log)  # prediction): the difference instead of the log ratio
         raw = rank_trend(values, sizes, c.direction).value
         return rank_trend(rel, sizes, c.direction, what=f", against the balanced reference (raw: {raw:+.2f})")
+    if kind == "beats" and dict(c.ka).get("fraction") == "each":
+        return _at_each_fraction(c, s)
     ra, rb = runs_of(c.a, s, c.ka), runs_of(c.b or c.a, s, c.kb)
     if not ra or not rb:
         return _missing(*[n for n, r in ((c.a, ra), (c.b or c.a, rb)) if not r])
@@ -266,6 +268,40 @@ def _evaluate(c, s: Setting) -> Verdict:
     what = f"{metric}: " if metric != "accuracy" else ""
     return Verdict(v.verdict, f"{what}{names[0]} against {names[1]}: " + v.number + (f"; {where}" if where else ""),
                    v.value)
+
+
+def _at_each_fraction(c, s: Setting) -> Verdict:
+    """A pruning claim "a beats b at the same fraction pruned", read at every fraction the setting's study has: holds
+    where it holds at each, does not hold where b beats a beyond the noise at any, else inside the noise. σ is
+    pooled over the two methods' own seeds at those fractions (each seed prunes its own images, so these runs vary
+    more than the leaderboard's); with under :data:`MIN_DOF` d.o.f., the leaderboard's."""
+    from ltnb.chapters.angular import AUTO_PRUNE
+
+    fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(s) else AUTO_PRUNE.get(s.preset, AUTO_PRUNE["cpu"]))[0]
+    fn, unit = METRICS[c.metric]
+
+    def at(name, knobs, f):
+        knobs = tuple((k, f if k == "fraction" else v) for k, v in knobs)
+        return [fn(name, r, knobs) for r in runs_of(name, s, knobs)]
+
+    pairs = [(f, at(c.a, c.ka, f), at(c.b or c.a, c.kb, f)) for f in fractions]
+    if not all(a and b for _, a, b in pairs):
+        return _missing(c.a if not all(a for _, a, _ in pairs) else c.b or c.a)
+    sides = [np.asarray(x, dtype=float) for _, a, b in pairs for x in (a, b) if len(x) > 1]
+    df = sum(len(x) - 1 for x in sides)
+    if df >= MIN_DOF:
+        sigma, where = math.sqrt(sum(((x - x.mean()) ** 2).sum() for x in sides) / df), f"σ of these runs' own seeds, {df} d.o.f."
+    else:
+        sigma, df, where = pooled_noise(s, c.metric)
+        if not sigma == sigma:
+            return Verdict(MISSING, "no seeds recorded to estimate the noise")
+    each = [(f, difference(a, b, sigma, unit)) for f, a, b in pairs]
+    verdicts = [v.verdict for _, v in each]
+    verdict = FAILS if FAILS in verdicts else HOLDS if all(v == HOLDS for v in verdicts) else NOISE
+    worst = min(each, key=lambda fv: fv[1].value)[1]
+    return Verdict(verdict, f"{c.a}{_knobs(c.ka)} against {c.b or c.a}{_knobs(c.kb)}, at each fraction: "
+                   + "; ".join(f"{f:g}: {v.number.split(' (σ')[0]}" for f, v in each)
+                   + f" (σ = {sigma:.2f}, {where}; {len(pairs[0][1])} seed(s))", worst.value)
 
 
 def _knobs(knobs) -> str:

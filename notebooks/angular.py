@@ -524,7 +524,8 @@ notes.append("Figures 3/7 plot each class's mean own logit; Figure 4 the mean pr
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
               f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "
               f"epoch(s) of the {PR.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
-              "training). Fractions here: " + ", ".join(f"{f:g}" for f in prune_fractions) + ".")
+              "training). Fractions here: " + ", ".join(f"{f:g}" for f in prune_fractions)
+              + f"; {len(at6.seeds)} seed(s) per point (the paper repeats each over 5).")
 notes.append(prune_note)
 if PR.name != "paper":
     notes.append(f"What the **{PR.name}** preset leaves out: Figure 6 has "

@@ -28,7 +28,10 @@
 #   **not recorded**: the runs are not recorded at that setting (yet).
 # * **"Method A beats B"** is a difference of last-epoch accuracies (means over the seeds recorded)
 #   against the run-to-run standard deviation σ pooled over the leaderboard's seeds at the same
-#   setting: it decides beyond two standard errors, $2\sigma\sqrt{1/n_a + 1/n_b}$.
+#   setting: it decides beyond two standard errors, $2\sigma\sqrt{1/n_a + 1/n_b}$. A pruning claim "at the
+#   same fraction pruned" is read at every fraction of the study, against σ pooled over those pruned runs' own
+#   seeds (each seed prunes its own images): it holds where it holds at each fraction, and does not hold where
+#   the other method wins beyond the noise at any.
 # * **Per-class trends** ("the head gets larger weights") are Spearman rank correlations over the
 #   classes between class size and the quantity, against the two-sided 5% critical value. They are
 #   read **against the balanced reference**: CE trained on a balanced subset as large as the

@@ -132,7 +132,29 @@ def test_pruning_claims_read_the_papers_fractions_over_3_seeds_once_all_are_reco
     claim = C.by_id("angular-36")
     s = E.for_claim(claim, E.Setting("fmnist", 100.0, "cpu", (0,)))
     assert (s.seeds == (0, 1, 2)) is recorded
-    cfg = E._config(claim.a, s, 0, claim.ka)
+    cfg = E._config(claim.a, s, 0, (("prune", "avh"), ("fraction", "last")))
     fraction = dict(cfg.extra)["prune_fraction"]
     assert fraction == (AUTO_PRUNE["paper"][0][-1] if recorded else AUTO_PRUNE["cpu"][0][-1])
     assert not E.paper_pruning_recorded(E.Setting("fmnist", 100.0, "paper", (0,)))  # the paper preset has its own
+
+
+@pytest.mark.parametrize("gaps, verdict", [((3.0, 3.0), V.HOLDS), ((3.0, 0.0), V.NOISE), ((3.0, -3.0), V.FAILS)])
+def test_a_pruning_claim_holds_only_where_it_holds_at_every_fraction(monkeypatch, gaps, verdict):
+    """'AVH beats EL2N at the same fraction pruned', on hand-made accuracies at two fractions, 6 seeds each side:
+    σ pooled over these runs' own seeds is 1 (d.o.f. 20), so 2 s.e. of a gap is 2 * sqrt(2/6) = 1.15 points."""
+    from ltnb.chapters import angular as A
+
+    monkeypatch.setattr(A, "AUTO_PRUNE", {**A.AUTO_PRUNE, "cpu": ([0.4, 0.7], 3, 1)})
+    monkeypatch.setattr(E, "paper_pruning_recorded", lambda s: False)
+    noise = [-1.0, 1.0, -1.0, 1.0, -1.0, 1.0]  # sd 1.095 with n - 1; pooled over 4 sides of 6
+    gap = dict(zip((0.4, 0.7), gaps))
+
+    def runs(name, setting, knobs=()):
+        k = dict(knobs)
+        return [80.0 + (gap[k["fraction"]] if k["prune"] == "avh" else 0.0) + e for e in noise]
+
+    monkeypatch.setattr(E, "runs_of", runs)
+    monkeypatch.setitem(E.METRICS, "accuracy", (lambda me, r, k: r, "points"))
+    v = E._at_each_fraction(C.by_id("angular-36"), E.Setting("fmnist", 100.0, "cpu", tuple(range(6))))
+    assert v.verdict == verdict, v.number
+    assert "σ = 1.10, σ of these runs' own seeds, 20 d.o.f." in v.number
