@@ -235,7 +235,8 @@ four = [int(np.argmin(np.abs(np.log(counts1 / (share * counts1.max()))))) for sh
 ce0 = table1["CE"][0]
 tr = derived.get(ce0, "train_features")
 sets = {"training images": (tr["train_features"], tr["train_feature_labels"]),
-        "test images": (ce0.arrays["test_features"], ce0.arrays["test_labels"][ce0.arrays["feature_idx"]])}
+        "test images": (derived.get(ce0, "features")["test_features"],
+                        derived.get(ce0, "features")["test_labels"][derived.get(ce0, "features")["feature_idx"]])}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 colours = plt.get_cmap("tab10")
 def tsne(z):  # perplexity below the number of points (a smoke run keeps few images)
@@ -274,7 +275,7 @@ fig, axes = plt.subplots(2, 2, figsize=(7.5, 7))
 for row, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
     run0 = table1[name][0]
     tr = derived.get(run0, "train_features")
-    arr = run0.arrays
+    arr = derived.get(run0, "features")  # stored with a recording, else computed from a fresh run's network
     for ax, (where, z, y) in zip(row, [("training images", tr["train_features"], tr["train_feature_labels"]),
                                        ("test images", arr["test_features"], arr["test_labels"][arr["feature_idx"]])]):
         emb = tsne(z)
