@@ -150,7 +150,7 @@ plt.show()
 fig2 = [("CE, balanced", "balanced data"), ("CE", "long-tailed data")] + ([("CW", "long-tailed, whitened")] if whitening else [])
 fig, axes = plt.subplots(1, len(fig2), figsize=(3.2 * len(fig2), 3.2))
 for ax, (name, title) in zip(np.atleast_1d(axes), fig2):
-    rho = W.channel_correlation(torch.from_numpy(first[name].arrays["test_features"]))
+    rho = W.channel_correlation(torch.from_numpy(derived.get(first[name], "features")["test_features"]))
     im = ax.imshow(rho.numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set(title=f"{title}\nmean |ρ| off-diagonal {W.mean_abs_correlation(rho):.2f}", xticks=[], yticks=[])
     ax.grid(False)
@@ -308,7 +308,7 @@ from threadpoolctl import threadpool_limits
 names8 = [n for n in ("CE", "CW", "LDAM-DRW", "CW & LDAM") if n in first]
 fig, axes = plt.subplots(1, len(names8), figsize=(3 * len(names8), 3.2))
 for ax, name in zip(np.atleast_1d(axes), names8):
-    arr = first[name].arrays
+    arr = derived.get(first[name], "features")  # stored with a recording, else computed from a fresh run's network
     z, y = arr["test_features"], arr["test_labels"][arr["feature_idx"]]
     with threadpool_limits(1):  # sklearn's OpenMP threads beside torch's: one thread is many times faster here
         emb = TSNE(n_components=2, init="pca", perplexity=min(30, len(z) // 4), max_iter=500,
