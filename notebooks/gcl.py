@@ -234,9 +234,9 @@ counts1 = np.asarray(ctx.counts)
 four = [int(np.argmin(np.abs(np.log(counts1 / (share * counts1.max()))))) for share in (0.10, 0.04, 0.02, 0.01)]
 ce0 = table1["CE"][0]
 tr = derived.get(ce0, "train_features")
+te = derived.get(ce0, "features")  # stored with a recording, else computed from a fresh run's network
 sets = {"training images": (tr["train_features"], tr["train_feature_labels"]),
-        "test images": (derived.get(ce0, "features")["test_features"],
-                        derived.get(ce0, "features")["test_labels"][derived.get(ce0, "features")["feature_idx"]])}
+        "test images": (te["test_features"], te["test_labels"][te["feature_idx"]])}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 colours = plt.get_cmap("tab10")
 def tsne(z):  # perplexity below the number of points (a smoke run keeps few images)
