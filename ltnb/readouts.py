@@ -85,21 +85,22 @@ def _per_class_mean(values, labels, C: int) -> np.ndarray:
 def _features(run, split: str = "test") -> np.ndarray:
     """The run's unit-length feature subset: 50 test images per class, or (``split="train"``) the first 50 training
     images of each class (:mod:`ltnb.derived`'s ``train_features``)."""
-    if split == "train":
-        from ltnb import derived
+    from ltnb import derived
 
+    if split == "train":
         z = np.asarray(derived.get(run, "train_features")["train_features"], dtype=float)
-    else:
-        z = np.asarray(run.arrays["test_features"], dtype=float)
+    else:  # stored with a recording that kept them, else computed from the run's files
+        z = np.asarray(derived.get(run, "features")["test_features"], dtype=float)
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
 
 def _feature_labels(run, split: str = "test") -> np.ndarray:
-    if split == "train":
-        from ltnb import derived
+    from ltnb import derived
 
+    if split == "train":
         return np.asarray(derived.get(run, "train_features")["train_feature_labels"])
-    return np.asarray(run.arrays["test_labels"])[np.asarray(run.arrays["feature_idx"])]
+    f = derived.get(run, "features")
+    return np.asarray(f["test_labels"])[np.asarray(f["feature_idx"])]
 
 
 def _spread(run) -> np.ndarray:

@@ -1,9 +1,13 @@
 """The exercises at the end of each chapter: valid parameters, a command that says them, a cost from make plan."""
+import re
 import shlex
+from pathlib import Path
 
 import pytest
 
 from ltnb import chapters, exercises as X, params as Pm
+
+X_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_chapter_of_the_papers_has_three_or_four_exercises():
@@ -31,3 +35,31 @@ def test_an_exercise_costs_what_make_plan_estimates_for_its_runs(monkeypatch, tm
     n, secs = X.cost("gcl", {"noise_mul": 0.0})  # a new stage 1 and its stage-2 runs: minutes, not seconds
     assert n >= 2 and secs > 60
     assert X.cost("baselines", {"tau": 2.0}) == (0, 0.0)  # post hoc on recorded runs: nothing trains
+
+
+READERS = sorted(X_ROOT.glob("notebooks/*.py")) + [X_ROOT / "ltnb" / f for f in ("readouts.py", "leaderboard.py",
+                                                                                "evidence.py")] \
+    + sorted(X_ROOT.glob("ltnb/chapters/*.py"))
+
+
+def _array_reads(text: str) -> set[str]:
+    """The keys read straight off a run's arrays: ``run.arrays["k"]``, or ``a = run.arrays`` and then ``a["k"]``."""
+    keys = set(re.findall(r'\.arrays\["(\w+)"\]', text))
+    for alias in re.findall(r'^\s*(\w+) = [\w\[\]\.]+\.arrays\s*(?:#.*)?$', text, flags=re.M):
+        keys |= set(re.findall(rf'\b{alias}\["(\w+)"\]', text))
+    return keys
+
+
+def test_the_array_reader_finds_direct_and_aliased_reads():
+    assert _array_reads('x = run.arrays["weight"]\na = r[0].arrays\ny = a["omega"] + b["no"]\n') == {"weight", "omega"}
+
+
+@pytest.mark.parametrize("path", READERS, ids=lambda p: p.name)
+def test_a_chapter_reads_off_a_run_only_what_every_recording_keeps(path):
+    """A recording keeps the small arrays of recordings.KEPT (and the test labels beside any derived test array);
+    anything else (features, angular logits, expert logits) a chapter reads through derived.get, which trains a
+    recorded run that lacks it. A direct read worked on a fresh run and stopped an exercise on a recorded one
+    ('-p cloud cos' in gcl: KeyError 'test_features')."""
+    from ltnb.recordings import KEPT
+
+    assert _array_reads(path.read_text()) <= set(KEPT) | {"test_labels"}
