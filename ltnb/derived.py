@@ -144,6 +144,13 @@ def reading_only():
         _READ_ONLY.pop()
 
 
+def test_labels(run: Run) -> np.ndarray:
+    """The run's test labels: a fresh run and a recording of test arrays keep them; a recording without them is
+    read (or trained) as :func:`get` reads its features, so that labels always come from the run they label."""
+    a = run.arrays
+    return a["test_labels"] if "test_labels" in a else get(run, "features")["test_labels"]
+
+
 def get(run: Run, kind: str, train: bool = True) -> dict[str, np.ndarray]:
     """The arrays of ``kind`` for ``run``: stored with it (a recording), else computed from its files.
 

@@ -24,7 +24,7 @@ from ltnb.store import Run
 def _angular_of(run: Run) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Test angular logits, their labels, and the per-class mean angular probabilities on the training images."""
     d = derived.get(run, "angular")
-    return (torch.from_numpy(d["test_angular_logits"]), torch.from_numpy(run.arrays["test_labels"]).long(),
+    return (torch.from_numpy(d["test_angular_logits"]), torch.from_numpy(derived.test_labels(run)).long(),
             torch.from_numpy(d["train_class_probs_angular"]))
 
 

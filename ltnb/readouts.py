@@ -26,7 +26,7 @@ def _score(method: str, run, knobs=()) -> dict:
         gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])),
                                   kw["s_abs"], kw.get("form_abs", "sine"))
         after = angular.abs_calibrate(te.softmax(1), gamma)
-        return evaluate.metrics(after.log(), torch.from_numpy(run.arrays["test_labels"]).long(),
+        return evaluate.metrics(after.log(), torch.from_numpy(derived.test_labels(run)).long(),
                                 run.metrics["counts"])[0]
     return score(get(method) if isinstance(method, str) else method, run)
 
@@ -110,7 +110,9 @@ def _spread(run) -> np.ndarray:
 
 
 def _expert_accuracy(run, k: int) -> np.ndarray:
-    v, y = _expert_logits(run), np.asarray(run.arrays["test_labels"])
+    from ltnb import derived
+
+    v, y = _expert_logits(run), np.asarray(derived.test_labels(run))
     return 100 * _per_class_mean(v[:, k].argmax(1).numpy() == y, y, v.shape[2])
 
 
@@ -159,7 +161,7 @@ REFERENCE_OF = {"weight_norm_expert_first": "weight_norm", "weight_norm_expert_l
 def _avh(run) -> np.ndarray:
     from ltnb import derived
 
-    return _per_class_mean(np.asarray(derived.get(run, "avh")["test_avh"]), np.asarray(run.arrays["test_labels"]),
+    return _per_class_mean(np.asarray(derived.get(run, "avh")["test_avh"]), np.asarray(derived.test_labels(run)),
                            len(run.metrics["counts"]))
 
 

@@ -140,7 +140,7 @@ def angular_of(run) -> dict:
     """The run's angular (Eq. 1) test logits and per-class means of its linear and angular logits and
     probabilities (:mod:`ltnb.derived`: computed from its features, or read from its recording)."""
     out = {k: torch.from_numpy(v) for k, v in derived.get(run, "angular").items()}
-    out["test_labels"] = torch.from_numpy(run.arrays["test_labels"]).long()
+    out["test_labels"] = torch.from_numpy(derived.test_labels(run)).long()
     return out
 
 
@@ -466,7 +466,7 @@ E.show(at6, "angular", "Figure 6")
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}}
 avh = torch.from_numpy(derived.get(mislas1[0], "avh")["test_avh"])
-y_te = mislas1[0].arrays["test_labels"]
+y_te = derived.test_labels(mislas1[0])
 avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
 acc_c = 100 * np.asarray(mislas1[0].metrics["per_class"])
 ok = ~np.isnan(avh_c)

@@ -87,7 +87,7 @@ print(f"  LGLA: K = {K} experts ({expert_type}), tau = {TAU:g}, RandAugment {'on
 def test_expert_logits(run):
     """Per-expert test logits ``(N, K, C)`` and labels (:mod:`ltnb.derived`: from the stored features, or the recording)."""
     return (torch.from_numpy(derived.get(run, "experts")["test_expert_logits"]),
-            torch.from_numpy(run.arrays["test_labels"]).long())
+            torch.from_numpy(derived.test_labels(run)).long())
 
 
 def posthoc(run, weights=None, expert=None):

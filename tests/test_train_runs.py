@@ -253,6 +253,26 @@ def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_re
     assert got["test_angular_logits"].shape[1] == 10 and (tmp_path / "store" / cfg.key / "features.npz").is_file()
 
 
+
+def test_test_labels_of_a_recording_without_test_arrays_come_from_the_run_trained_for_them(tmp_path, monkeypatch):
+    """LGLA's K = 2 run is recorded for Fig. 7 without test arrays; '-p experts 2' read its test labels straight
+    off the recording and stopped (KeyError). derived.test_labels trains it, as derived.get does."""
+    from ltnb import derived, record
+
+    cfg = RunConfig(preset="smoke", seed=5)
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "elsewhere"))
+    full = get_or_train(cfg, progress=False)
+    record.export(full)  # no derived kinds: the recording keeps no test labels
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
+    run = runs.load(cfg)
+    assert run.recorded and "test_labels" not in run.arrays
+    with derived.reading_only(), pytest.raises((FileNotFoundError, KeyError)):
+        derived.test_labels(run)
+    assert np.array_equal(derived.test_labels(run), full.arrays["test_labels"])
+    assert (tmp_path / "store" / cfg.key / "features.npz").is_file()
+    assert np.array_equal(derived.test_labels(full), full.arrays["test_labels"])  # a fresh run: its own
+
 def test_a_chapter_announces_the_recorded_runs_it_trains_again(tmp_path, monkeypatch):
     """MARR at a factor whose CE backbone is only recorded: the box counts the backbone among what trains."""
     from ltnb import chapters, record
