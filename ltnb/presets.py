@@ -108,6 +108,7 @@ class Context:
     seeds: tuple[int, ...]
     device: torch.device
     notes: tuple[str, ...] = ()
+    changed: tuple = ()  # (name, value) of the chapter knobs set away from their defaults (chapters.start)
 
     @property
     def counts(self) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Tables for the chapters: measured numbers (mean ± std over seeds) beside the literature's."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -88,10 +90,12 @@ def verdict_badge(verdict: str) -> str:
             f'font-weight:600">{verdict}</span>')
 
 
-def verdict_box(rows, stamp: str):
+def verdict_box(rows, stamp: str, changed=()):
     """The claims a figure or table tests, each with its verdict and the number behind it.
 
-    ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.verdicts`)."""
+    ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.verdicts`). ``changed``: the chapter knobs the
+    reader set away from their defaults; the claims are defined on the book's runs at the defaults, so the caption
+    then says that the verdicts do not test what the tables above show."""
     import html
 
     from IPython.display import HTML, display
@@ -100,6 +104,11 @@ def verdict_box(rows, stamp: str):
         f'<tr><td><code>{c.id}</code></td><td>{html.escape(c.where)}</td><td style="white-space:normal">'
         f'{html.escape(c.text)}</td><td>{verdict_badge(v.verdict)}</td><td style="white-space:normal">'
         f'{html.escape(v.number)}</td></tr>' for c, v in rows)
-    display(HTML(f'<div class="ltnb-claims"><table><caption>What the papers claim here, and what these runs '
-                 f'show — {html.escape(stamp)}</caption><thead><tr><th>claim</th><th>paper</th><th>in short</th>'
+    what = "these runs show" if not changed else "the book's runs show at this chapter's default knobs"
+    tail = "" if not changed else (
+        ". This page sets " + ", ".join(f"{k} {json.dumps(v) if isinstance(v, (list, bool)) or v is None else v}"
+                                        for k, v in changed)
+        + ", which these verdicts do not test: compare with the table above by hand")
+    display(HTML(f'<div class="ltnb-claims"><table><caption>What the papers claim here, and what {what} — '
+                 f'{html.escape(stamp + tail)}</caption><thead><tr><th>claim</th><th>paper</th><th>in short</th>'
                  f'<th>verdict</th><th>the number behind it</th></tr></thead><tbody>{items}</tbody></table></div>'))

@@ -240,3 +240,29 @@ def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, mo
     assert "preset long (auto: its runs are recorded at long; not all yet at paper)" in out.getvalue()
     _, _, plan = start("baselines", device="cpu", verbose=False)
     assert C.moved(plan, ctx) == ["τ sweep", "paper's factors"]  # shown at cpu, each stamped so
+
+
+def test_a_knob_set_away_from_its_default_is_named_in_every_verdict_box(monkeypatch, tmp_path):
+    """'-p experts 2' in lgla: the verdict box under Table 1 read the claims at K = 3 (the book's runs) under the
+    caption 'what these runs show', beside a table at K = 2 whose numbers said the opposite. The claims are defined
+    on the defaults, so the box now names the knobs the reader set and says the verdicts do not test them."""
+    from ltnb import report
+    from ltnb.claims import CLAIMS
+    from ltnb.verdicts import Verdict
+
+    monkeypatch.setenv("LTNB_RUNS", str(tmp_path))
+    opts = dict(dataset="fmnist", preset="smoke", device="cpu", verbose=False)
+    assert start("lgla", experts=2, **opts)[0].changed == (("experts", 2),)
+    assert start("lgla", experts=3, imb=50, seed=1, **opts)[0].changed == ()  # defaults and the setting: none
+    assert start("gcl", noise_mul=0.0, cloud="cos", **opts)[0].changed == (("noise_mul", 0.0), ("cloud", "cos"))
+    assert start("leaderboard", methods=["CE", "LDAM-DRW"], subset_methods=["CE"], **opts)[0].changed == ()  # rows
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    rows = [(CLAIMS[0], Verdict("holds", "Δ = +1"))]
+    report.verdict_box(rows, "stamp")
+    report.verdict_box(rows, "stamp", changed=(("experts", 2), ("fusion", [1, 1, 2])))
+    assert "what these runs show — stamp</caption>" in shown[0]
+    assert "default knobs" not in shown[0]
+    assert ("the book's runs show at this chapter's default knobs — stamp. This page sets experts 2, "
+            "fusion [1, 1, 2], which these verdicts do not test") in shown[1]

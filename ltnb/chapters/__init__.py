@@ -209,6 +209,12 @@ def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **valu
     return plan
 
 
+# What every chapter takes (where and with what), and what only picks rows or writes files: a verdict box reads the
+# claims at these as given, and at the chapter's defaults for every other knob (Context.changed names those set).
+SETTING_PARAMETERS = ("dataset", "imb", "imbs", "preset", "seed", "seeds", "device", "methods", "subset_methods",
+                      "subset_seeds", "table_csv")
+
+
 def start(name: str, injected=(), verbose: bool = True, **values):
     """A chapter's first cell: read and check every parameter, pick the preset, build the plan, announce.
 
@@ -243,8 +249,10 @@ def start(name: str, injected=(), verbose: bool = True, **values):
             break
     else:  # (the message said 'its runs are recorded at cpu' here too, while the box counted runs to train)
         why = f"auto: not every run of these parameters is recorded, so {candidates[-1]} trains what is missing here"
+    defaults = Pm.read(chapter.PARAMETERS, {})
+    changed = tuple((k, v) for k, v in read.items() if k not in SETTING_PARAMETERS and v != defaults[k])
     ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
-                  (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"))
+                  (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"), changed)
     missing = [c for c in plan.configs() if not store.exists(c)]
     retrained = recorded_to_retrain(plan)
     if missing or retrained:
