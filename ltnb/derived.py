@@ -35,7 +35,7 @@ NAMES = {
                 "test_class_logits_angular", "test_class_probs_linear", "test_class_probs_angular"),
     "avh": ("test_avh",),
     "experts": ("test_expert_logits",),
-    "features": ("feature_idx", "test_features", "test_labels"),
+    "features": ("test_features", "feature_idx", "test_labels"),  # a recording without them: "lacks 'test_features'"
     "train_features": ("train_feature_idx", "train_features", "train_feature_labels"),
 }
 SPECTRUM = "spectrum_"  # + layer name: one array per stage
