@@ -321,7 +321,7 @@ def show(ctx, chapter: str, figure: str, also=()) -> None:
     if not rows:
         raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
     for box in _at_sweeps_preset(rows, ctx, setting):
-        report.verdict_box(*box, changed=getattr(ctx, "changed", ()))
+        report.verdict_box(*box, changed=ctx.changed)
 
 
 def _at_sweeps_preset(rows, ctx, setting):
