@@ -2,12 +2,21 @@
 
 Measured runs of the same kind on this kind of device when there are any (trained alone: a stacked run's
 seconds are its share of the stack's), else a default per preset; a stack's time from its runs' times alone.
+
+On the CPU a measured run's time is used as it is, whatever threads it had: the recordings were trained one thread
+a run, two at once on 2 cores, and a recorded run retrained alone on both cores took about as long (cpu preset:
+313 s against its recording's 343 s for CE, 315 against 311 for CE + CW, 442 against 461 for LGLA), since much of
+a run (loading, augmenting, evaluating) gains little from a second thread. So ``workers`` local runs at once take
+about a ``workers``-th of the time one at a time takes.
 """
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import numpy as np
 
-from ltnb import store
+from ltnb import data, store
 from ltnb.config import RunConfig
 from ltnb.parallel import stack_speedup
 from ltnb.presets import PRESETS
@@ -30,6 +39,9 @@ for _dev, _rate in (("cpu", 300.0 / 10 / COMPILE_GAIN), ("cuda", 10.0 / 10)):
 # A run whose step cannot be recorded as a CUDA graph (channel whitening, experts, angular heads) trains eagerly:
 # 9,075 against 31,307 images/s on the H100 (make bench), on the training share (95 of 125 s) of its time.
 CUDA_EAGER = 1 + 95 / 125 * (31307 / 9075 - 1)
+# A multi-expert ResNet-32 takes (EXPERTS_SHARED + K) / (EXPERTS_SHARED + K') the time of one with K' experts: fitted
+# to the recorded runs of LGLA's Fig. 7 (cpu preset, K = 2 to 7 trained alike: 35.3 to 59.1 s an epoch, linear in K).
+EXPERTS_SHARED = 5.4
 
 
 def _kind(cfg: RunConfig) -> str:
@@ -40,39 +52,101 @@ def _kind(cfg: RunConfig) -> str:
     return "experts" if cfg.head == "experts" else "stage 1"
 
 
-def estimates(items, device: str) -> dict[str, float]:
-    """Seconds each item would take here: the median of measured runs of its kind at its preset on this kind of
-    device (stored or recorded), scaled by epochs and experts; a default per preset where none is measured."""
+def estimates(items, device: str, pool=()) -> dict[str, float]:
+    """Seconds each item would take here: from the measured runs of its kind at its preset on this kind of device
+    (stored or recorded, among the items and the configs of ``pool``), the median training time per epoch (per
+    training image and expert for a network) and the median evaluating time per epoch (the test set, the same for
+    every run); a stage 2 on features per run; a default per preset where none is measured."""
     eager = lambda c: device == "cuda" and not graphable(c)  # noqa: E731
     measured: dict = {}
-    for it in items:  # runs trained alone (a stacked run's seconds are its share of the stack's), evaluation included
-        if store.exists(it.config):
-            run = store.load(it.config)
-            m = run.metrics
-            if str(m.get("device", "")).split(":")[0] == device and (m.get("stacked") or 1) == 1:
-                epochs = len(m.get("history", {}).get("epoch", [])) or 1
-                secs = m.get("train_seconds", 0) + m.get("history", {}).get("eval_seconds", 0)
-                measured.setdefault((_kind(it.config), it.config.preset, eager(it.config)), []).append(
-                    secs / (epochs if _kind(it.config) != "stage 2 on features" else 1))
+    for cfg in {c.key: c for c in [it.config for it in items] + list(pool)}.values():
+        m = _metrics(cfg)  # runs trained unstacked (a stacked run's seconds are its share of the stack's)
+        if m is not None and str(m.get("device", "")).split(":")[0] == device and (m.get("stacked") or 1) == 1:
+            kind, hist = _kind(cfg), m.get("history", {})
+            train, ev = m.get("train_seconds", 0), hist.get("eval_seconds", 0)
+            if kind != "stage 2 on features":
+                epochs = len(hist.get("epoch", [])) or 1
+                train, ev = train / epochs, ev / epochs
+            if kind in ("stage 1", "experts"):
+                train /= _experts_factor(cfg) * _images(cfg)
+            measured.setdefault((kind, cfg.preset, eager(cfg)), []).append((train, ev))
     out = {}
     for it in items:
         c, p = it.config, PRESETS[it.config.preset]
         epochs = min(p.epochs, int(c.knob("stop_epoch", p.epochs)))
+        network = _kind(c) in ("stage 1", "experts")
         per = measured.get((_kind(c), c.preset, eager(c)))
         base = measured.get(("stage 1", c.preset, eager(c)))
-        if not per and _kind(c) in ("stage 1", "experts"):  # a budget preset: the same network measured at another
+        if not per and network:  # a budget preset: the same network measured at another
             per = _same_network(measured, _kind(c), c.preset, eager(c), device)
         default = DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs * (CUDA_EAGER if eager(c) else 1)
         if per:
-            unit = float(np.median(per))
-        elif _kind(c) == "experts":
-            unit = 2.5 * (float(np.median(base)) if base else default)
-        elif _kind(c) == "stage 1":
-            unit = float(np.median(base)) if base else default
+            unit = _median(per, _experts_factor(c) * _images(c) if network else 1)
+        elif network:
+            unit = (2.5 if _kind(c) == "experts" else 1) * (_median(base, _images(c)) if base else default)
         else:
             unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
-        out[it.key] = unit * (epochs if _kind(c) in ("stage 1", "experts") else 1)
+        out[it.key] = unit * (epochs if network else 1)
     return out
+
+
+def _median(measured: list, scale: float) -> float:
+    """The median training time times ``scale`` (images and experts), plus the median evaluating time."""
+    train, ev = np.median(np.asarray(measured, dtype=float), axis=0)
+    return float(train * scale + ev)
+
+
+def one_after_another(cfgs, preset: str, device: str = "cpu", pool=None) -> float:
+    """Seconds the runs of ``cfgs`` would take here trained one after another, as a chapter trains them: the sum of
+    their estimates, measured on the runs of ``pool`` (default: every run at ``preset``, recorded or stored)."""
+    items = [SimpleNamespace(config=c, key=c.key) for c in dict.fromkeys(cfgs)]
+    if not items:
+        return 0.0
+    return float(sum(estimates(items, device, pool=measured_pool(preset) if pool is None else pool).values()))
+
+
+def measured_pool(preset: str) -> list[RunConfig]:
+    """The config of every run at ``preset`` in the recordings and the run store (their times: the estimates')."""
+    files = [*(store.recorded_root() / preset).glob("*/config.json"), *store.store_root().glob("*/config.json")]
+    out = {}
+    for f in files:
+        try:
+            cfg = RunConfig.from_dict(json.loads(f.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a run that cannot be read has no time to give (loading it says why)
+        if cfg.preset == preset:
+            out[cfg.key] = cfg
+    return list(out.values())
+
+
+def _metrics(cfg: RunConfig) -> dict | None:
+    """The metrics of the stored or recorded run of ``cfg`` (None if there is none or they cannot be read): for its
+    time alone, so without checking its arrays as loading it does."""
+    where = store.source(cfg)
+    if where is None:
+        return None
+    path = store.store_root() / cfg.key if where == "store" else store.recorded_path(cfg)
+    try:
+        return json.loads((path / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _images(cfg: RunConfig) -> float:
+    """Training images an epoch of ``cfg`` sees: its long-tailed set (``per_class`` a class where set), less the
+    fraction it prunes; a measured epoch's time is per image of it."""
+    info = data.dataset_info(cfg.dataset)
+    per_class = cfg.knob("per_class")
+    n = (info.num_classes * int(per_class) if per_class else
+         sum(data.lt_counts(info.train_per_class, info.num_classes, cfg.imb)))
+    return n * (1 - float(cfg.knob("prune_fraction", 0) or 0))
+
+
+def _experts_factor(cfg: RunConfig) -> float:
+    """A multi-expert run's time over that of the same run with 3 experts (1 for any other run)."""
+    if cfg.head != "experts":
+        return 1.0
+    return (EXPERTS_SHARED + int(cfg.knob("experts", 3))) / (EXPERTS_SHARED + 3)
 
 
 def _same_network(measured: dict, kind: str, preset: str, eager: bool, device: str) -> list[float]:
@@ -86,7 +160,7 @@ def _same_network(measured: dict, kind: str, preset: str, eager: bool, device: s
         secs = measured.get((kind, name, eager))
         if name != preset and secs and (q.width, q.batch_size) == (p.width, p.batch_size):
             gain = COMPILE_GAIN if compiles(p) and not compiles(q) else 1.0
-            return [x / gain for x in secs]
+            return [(t / gain, e) for t, e in secs]
     return []
 
 

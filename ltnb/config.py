@@ -119,6 +119,12 @@ class RunConfig:
         blob = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        """The config a run's config.json holds (its fields; ``extra`` as pairs)."""
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k != "extra"},
+                   extra=tuple(tuple(kv) for kv in d["extra"]))
+
     def knob(self, name: str, default=None):
         """A chapter knob from ``extra`` (e.g. GCL's ``noise_mul``), or ``default``."""
         return dict(self.extra).get(name, default)

@@ -96,23 +96,30 @@ def to_train(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fm
     return missing + chapters.recorded_to_retrain(plan)
 
 
-def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist") -> tuple[int, float]:
-    """(runs to train, estimated seconds on this machine's CPU): ``make plan``'s estimate."""
-    from ltnb.budget import estimates
-    from ltnb.record import Item
+def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist", pool=None) -> tuple[int, float]:
+    """(runs to train, estimated seconds on this machine's CPU, one after another as a chapter trains them):
+    ``make plan``'s estimate, from the times of the runs of the same kinds in ``pool`` (default: every run at
+    ``preset``, recorded or stored)."""
+    from ltnb.budget import one_after_another
 
-    items = [Item(c, 3, chapter) for c in to_train(chapter, params, preset, dataset)]
-    est = estimates(items, "cpu") if items else {}
-    return len(items), float(sum(est.values()))
+    cfgs = to_train(chapter, params, preset, dataset)
+    return len(cfgs), one_after_another(cfgs, preset, "cpu", pool)
 
 
 def show(chapter: str, preset: str = "cpu") -> None:
     """The chapter's exercises as a list: command, cost here, what to look for."""
     from IPython.display import Markdown, display
 
-    lines = []
+    from ltnb.budget import measured_pool
+
+    lines = ["Each is one papermill command, run from the repository's folder. Its cost is `make plan`'s estimate "
+             "for the runs it trains (nothing, where they are recorded): the median time of the book's recorded "
+             "runs of the same kinds, trained on 2 CPU cores, one after another as the chapter trains them; a faster "
+             "or slower machine takes proportionally less or more. The chapter prints the same estimate before it "
+             "trains anything.\n"]
+    pool = measured_pool(preset)
     for i, ex in enumerate(EXERCISES[chapter], 1):
-        n, secs = cost(chapter, ex.params, preset)
+        n, secs = cost(chapter, ex.params, preset, pool=pool)
         when = ("recorded: renders in seconds" if n == 0 else
                 f"trains {n} run{'s' if n > 1 else ''}, about {max(1, round(secs / 60))} min on 2 CPU cores")
         lines.append(f"{i}. **{ex.title}** ({when}):\n   `{command(chapter, ex.params)}`\n   {ex.look}")

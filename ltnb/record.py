@@ -33,7 +33,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ltnb import chapters, derived, store
-from ltnb.budget import estimates, stack_seconds
+from ltnb.budget import estimates, measured_pool, stack_seconds
 from ltnb.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, resolve_device
@@ -274,20 +274,23 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
 # ------------------------------------------------------------------ the command line
 
 
-def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(1, 2, 3)) -> dict:
+def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(1, 2, 3), workers: int = 1) -> dict:
+    """The runs of the book at ``preset``, what is recorded and what is missing, and how long the missing ones would
+    take here with ``workers`` local processes at a time (each run's time, and the total over the processes)."""
     items = [it for it in book_items(preset, dataset) if it.tier in tiers]
     dev = str(resolve_device(device)).split(":")[0]
-    est = estimates(items, dev)
+    workers = max(1, workers)
+    est = estimates(items, dev, pool=measured_pool(preset))
     counts = {}
     print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
-          f"first; times estimated for {dev} on this machine")
+          f"first; times estimated for {dev} on this machine, {workers} run{'s' if workers > 1 else ''} at a time")
     for tier, title in chapters.TIERS.items():
         if tier not in tiers:
             continue
         its = [it for it in items if it.tier == tier]
         rec = [it for it in its if recorded(it)]
         missing = [it for it in its if it not in rec]
-        secs = sum(est[it.key] for it in missing)
+        secs = sum(est[it.key] for it in missing) / workers
         counts[tier] = {"runs": len(its), "recorded": len(rec), "missing": len(missing), "seconds": secs}
         print(f"\ntier {tier}, {title}: {len(its)} runs, {len(rec)} recorded, {len(missing)} missing "
               f"(about {secs / 3600:.1f} h here)")
@@ -306,8 +309,7 @@ def config_of_key(key: str) -> RunConfig:
     for cfg_file in [store.store_root() / key / "config.json", *store.recorded_root().glob(f"*/{key}/config.json")]:
         try:
             d = json.loads(cfg_file.read_text())
-            cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
-                            extra=tuple(tuple(kv) for kv in d["extra"]))
+            cfg = RunConfig.from_dict(d)
             if cfg.key == key:
                 return cfg
         except (OSError, ValueError, KeyError, TypeError):
@@ -395,7 +397,7 @@ def main(argv=None) -> int:
         return 0
     tiers = tuple(int(t) for t in a.tiers.split(","))
     if a.plan:
-        print_plan(preset, a.dataset, a.device, tiers)
+        print_plan(preset, a.dataset, a.device, tiers, a.workers)
         return 0
     try:
         with checkpoint.stop_on_sigterm():  # SIGTERM: the run in training here stops at its next epoch boundary

@@ -89,8 +89,7 @@ def check(preset: str | None = None) -> list[str]:
         restore = f"Restore it: git checkout -- {path}"
         try:
             d = json.loads(cfg_file.read_text())
-            cfg = RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
-                            extra=tuple(tuple(kv) for kv in d["extra"]))
+            cfg = RunConfig.from_dict(d)
         except (KeyError, TypeError, ValueError, OSError) as err:
             problems.append(f"the recorded run {path} cannot be used (its config.json cannot be read: {err!r}). {restore}")
             continue

@@ -15,7 +15,7 @@ def items(*cfgs):
 
 
 def test_paper_runs_on_cuda_graphed_eager_and_experts_when_nothing_is_measured(monkeypatch):
-    monkeypatch.setattr(budget.store, "exists", lambda cfg: False)
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: None)
     plain, cw = RunConfig(preset="paper"), RunConfig(preset="paper", extra=CW)
     lgla = RunConfig(preset="paper", head="experts", loss="balanced_softmax")
     est = budget.estimates(items(plain, cw, lgla), "cuda")
@@ -29,10 +29,49 @@ def test_measured_runs_count_only_when_trained_alone_and_with_their_evaluation(m
     hist = lambda: {"epoch": list(range(1, 201)), "eval_seconds": 20.0}  # noqa: E731
     runs = {a.key: {"device": "cuda:0", "train_seconds": 80.0, "history": hist()},  # alone: 100 s with evaluation
             b.key: {"device": "cuda:0", "train_seconds": 30.0, "stacked": 8, "history": hist()}}  # a stack's share
-    monkeypatch.setattr(budget.store, "exists", lambda cfg: cfg.key in runs)
-    monkeypatch.setattr(budget.store, "load", lambda cfg: SimpleNamespace(metrics=runs[cfg.key]))
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: runs.get(cfg.key))
     est = budget.estimates(items(a, b, c), "cuda")
     assert est[c.key] == pytest.approx(100.0)  # the lone run's, not the stacked run's 50 s
+
+
+def cpu_run(train_seconds, epochs=10):
+    return {"device": "cpu", "train_seconds": train_seconds, "threads": 1,
+            "history": {"epoch": list(range(1, epochs + 1)), "eval_seconds": 0.0}}
+
+
+def test_an_unrecorded_run_is_timed_on_the_pool_and_experts_scale_with_their_number(monkeypatch):
+    """An exercise's runs are never stored: their time comes from the book's runs of the same kind (the pool), not
+    from the default; a multi-expert run's time grows by one (EXPERTS_SHARED + K)-th per expert."""
+    ce, new = RunConfig(preset="cpu", seed=0), RunConfig(preset="cpu", seed=7)
+    k3 = RunConfig(preset="cpu", head="experts", loss="cla")
+    k2 = RunConfig(preset="cpu", head="experts", loss="cla", extra=(("experts", 2),))
+    k7 = RunConfig(preset="cpu", head="experts", loss="cla", extra=(("experts", 7),))
+    runs = {ce.key: cpu_run(120.0), k2.key: cpu_run(200.0)}
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: runs.get(cfg.key))
+    alone = budget.estimates(items(new, k3, k7), "cpu")
+    assert alone[new.key] == pytest.approx(budget.DEFAULT_SECONDS["cpu"]["cpu"])  # nothing measured among the items
+    est = budget.estimates(items(new, k3, k7), "cpu", pool=[ce, k2])
+    assert est[new.key] == pytest.approx(120.0)
+    s = budget.EXPERTS_SHARED
+    assert est[k3.key] == pytest.approx(200.0 * (s + 3) / (s + 2))
+    assert est[k7.key] == pytest.approx(200.0 * (s + 7) / (s + 2))
+    assert budget.one_after_another([new, k3, new], "cpu", pool=[ce, k2]) == pytest.approx(
+        est[new.key] + est[k3.key])  # each run once
+    assert budget.one_after_another([], "cpu", pool=[ce]) == 0.0
+
+
+def test_the_plan_divides_the_missing_time_over_the_workers(monkeypatch, capsys):
+    a, b = RunConfig(preset="cpu", seed=0), RunConfig(preset="cpu", seed=1)
+    book = [record.Item(a, 1, "x: main"), record.Item(b, 1, "x: main")]
+    monkeypatch.setattr(record, "book_items", lambda preset, dataset="auto", calls=None: book)
+    monkeypatch.setattr(record, "recorded", lambda it: False)
+    monkeypatch.setattr(record, "size_of", lambda preset: (0, 0))
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: None)
+    monkeypatch.setattr(record, "measured_pool", lambda preset: [])
+    one = record.print_plan("cpu", "fmnist", "cpu", tiers=(1,), workers=1)[1]["seconds"]
+    two = record.print_plan("cpu", "fmnist", "cpu", tiers=(1,), workers=2)[1]["seconds"]
+    assert one == pytest.approx(2 * budget.DEFAULT_SECONDS["cpu"]["cpu"]) and two == pytest.approx(one / 2)
+    assert "2 runs at a time" in capsys.readouterr().out
 
 
 def test_a_stack_takes_its_runs_time_over_the_speed_up_and_an_eager_one_at_least_its_slowest_run():

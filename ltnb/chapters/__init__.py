@@ -320,6 +320,13 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
     p = ctx.preset
     device = store.trained_on(plan.configs(tiers=(1,)))
     others = moved(plan, ctx)
+    todo = list(missing) + list(retrained)
+    if todo:
+        from ltnb.budget import one_after_another
+
+        mins = one_after_another(todo, p.name, ctx.device.type) / 60
+        print(f"  {len(todo)} run{'s' if len(todo) > 1 else ''} to train here, one after another: about "
+              f"{max(1, round(mins))} min, estimated from the recorded runs of the same kinds (`make plan`)")
     display(HTML(
         '<div class="ltnb-provenance"><b>Where these numbers come from.</b> '
         f"Preset <code>{p.name}</code>: ResNet-32 at width {p.width:g}, {p.epochs} epochs, batch {p.batch_size}; "

@@ -373,8 +373,7 @@ def unpack(paths, root=None) -> list[str]:
 
 
 def _config(d: dict) -> RunConfig:
-    return RunConfig(**{k: d[k] for k in RunConfig.__dataclass_fields__ if k != "extra"},
-                     extra=tuple(tuple(kv) for kv in d["extra"]))
+    return RunConfig.from_dict(d)
 
 
 def main(argv=None) -> int:
