@@ -424,10 +424,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 
 # %% [markdown]
 # ## Things to try
-#
-# Each is one papermill command from the repository's folder. Its cost is `make plan`'s estimate for
-# the runs it trains on this machine (nothing, where they are recorded); the chapter says the same in
-# its first box before it trains anything.
 
 # %% tags=["hide-input"]
 from ltnb import exercises
