@@ -185,8 +185,13 @@ def lt_prior(num_classes: int, imb: float, inverted: bool = False) -> np.ndarray
 
 
 def prior_accuracy(per_class, prior) -> float:
-    """Accuracy on a test set drawn with class shares ``prior``: ``sum_c prior_c acc_c`` (no training)."""
-    return float(np.dot(np.asarray(prior, dtype=float), np.asarray(per_class, dtype=float)))
+    """Accuracy on a test set drawn with class shares ``prior``: ``sum_c prior_c acc_c`` (no training).
+
+    Summed exactly (``math.fsum``), not by BLAS: per-class accuracies are multiples of 1/1000, so these sums often
+    sit on a tie of the table's last digit, and BLAS sums in an order of its CPU kernel's, which moved a printed
+    89.30 to 89.31 between two machines."""
+    prior, per_class = np.asarray(prior, dtype=float).ravel(), np.asarray(per_class, dtype=float).ravel()
+    return math.fsum((prior * per_class).tolist())
 
 
 # SADE's protocol of shifted test priors (its Table 7 on CIFAR-100-LT: forward and backward at 50 and 10)

@@ -161,6 +161,19 @@ def test_shifted_priors_by_hand():
     assert L.prior_accuracy(acc, L.lt_prior(3, 1.0)) == pytest.approx(0.6)  # uniform: the balanced accuracy
 
 
+def test_a_shifted_prior_accuracy_does_not_depend_on_the_order_of_the_classes():
+    """The printed tables must not depend on the machine: the sum is exact, so any order of the classes gives the
+    same float to the last bit (a BLAS dot product sums in its kernel's order, which differs between CPUs)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        acc = rng.integers(0, 1001, 10) / 1000  # per-class accuracies on 1,000 test images a class
+        prior = L.lt_prior(10, float(rng.choice([1.0, 10.0, 50.0])), bool(rng.integers(2)))
+        ref = L.prior_accuracy(acc, prior)
+        perm = rng.permutation(10)
+        assert L.prior_accuracy(acc[perm], prior[perm]) == ref
+        assert L.prior_accuracy(acc[::-1], prior[::-1]) == ref
+
+
 def test_every_departure_names_both_of_its_settings():
     from ltnb.chapters.leaderboard import DEPARTURES, setting_name
 
