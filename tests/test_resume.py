@@ -277,7 +277,7 @@ def test_two_gpu_slices_dry_run_on_the_cpu_the_first_stops_mid_run_and_the_secon
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "gpu2"))
     monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
     (name,) = checkpoint.unpack([archive])
-    cfg = checkpoint._config(checkpoint.pending()[name]["configs"][0])
+    cfg = RunConfig.from_dict(checkpoint.pending()[name]["configs"][0])
     item = next(it for it in record.book_items("smoke") if it.key == cfg.key)
     monkeypatch.setattr(record, "book_items", lambda *a, **k: [item])
     monkeypatch.setattr(record, "optional_items", lambda *a, **k: [])

@@ -333,7 +333,7 @@ def pack(out: Path, name: str, preset: str | None = None, root=None) -> list[Pat
             pt = folder(root) / f"{ident_}.pt"
             if (preset and cfg_preset != preset) or not pt.is_file():
                 continue
-            done = all(source(_config(d), root) for d in meta["configs"])
+            done = all(source(RunConfig.from_dict(d), root) for d in meta["configs"])
             if done:
                 continue
             for p in (pt, pt.with_suffix(".json")):
@@ -370,10 +370,6 @@ def unpack(paths, root=None) -> list[str]:
     names = sorted({Path(m.name).stem for m in members})
     print(f"{len(names)} checkpoints unpacked into {folder(root)}")
     return names
-
-
-def _config(d: dict) -> RunConfig:
-    return RunConfig.from_dict(d)
 
 
 def main(argv=None) -> int:
