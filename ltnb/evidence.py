@@ -81,6 +81,29 @@ def paper_pruning_recorded(setting: Setting) -> bool:
     return all(store.exists(c) for cs in paper_pruning_rows(setting.base, runs, epochs).values() for c in cs)
 
 
+def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
+    """The runs a verdict on ``claim`` reads at ``setting``, as (method, knobs) pairs, one per seed read: the data
+    the recorder plans replicates from (nothing is loaded here)."""
+    if claim.kind == "untestable" or claim.quantity == "tail_sampling_share":  # exact: no run read
+        return []
+    if claim.kind == "trend":
+        own = [(claim.method, claim.ka)]
+        if claim.against or REFERENCE_OF.get(claim.quantity, claim.quantity) is None:
+            return own
+        return own + [(REFERENCE, ())]
+    if claim.kind == "beats" and dict(claim.ka).get("fraction") == "each":
+        from ltnb.chapters.angular import AUTO_PRUNE
+
+        fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(setting)
+                     else AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"]))[0]
+        at = lambda knobs, f: tuple((k, f if k == "fraction" else v) for k, v in knobs)  # noqa: E731
+        return [(n, at(k, f)) for f in fractions for n, k in ((claim.a, claim.ka), (claim.b or claim.a, claim.kb))]
+    out = [(claim.a, claim.ka), (claim.b or claim.a, claim.kb)]
+    if claim.kind == "gain":
+        out += [(claim.a0, ()), (claim.b0, ())]
+    return out
+
+
 def runs_of(method: str, setting: Setting, knobs=()) -> list:
     """The stored or recorded runs of ``method`` at ``setting``'s seeds (those that exist; nothing trains)."""
     found = [_load(_config(method, setting, s, knobs)) for s in setting.seeds]

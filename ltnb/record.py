@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -71,6 +71,95 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
                     items[cfg.key].kinds |= kinds
     order = {k: i for i, k in enumerate(items)}
     return sorted(items.values(), key=lambda it: (it.tier, order[it.key]))
+
+
+# The seed groups: the training runs the verdicts stand on (a verdict reads at least 3 seeds a side), recorded after
+# the book's own runs, in this order: tier 4, seeds 0-2 of every run a computed verdict reads at the headline
+# setting (long, imb 100) and at the factors where the papers make their claims (cpu); tier 5, seeds 0-4 of the
+# leaderboard's main table at long, imb 100; tier 6, seeds 1 and 2 of the budget axis's core set at 20 and 80 epochs.
+REPLICATES = (0, 1, 2)
+LEADERBOARD_SEEDS = (0, 1, 2, 3, 4)
+BUDGET_SEEDS = (1, 2)
+HEADLINE = ("long", 100.0)
+SEED_TIERS = (4, 5, 6)
+
+
+def _reseeded(cfg: RunConfig, seed: int) -> RunConfig:
+    return replace(cfg, seed=seed)
+
+
+def seed_items(preset: str, dataset: str = "auto", shown: list[Item] | None = None) -> list[Item]:
+    """The seed groups at ``preset`` (tiers 4 to 6): more seeds of runs the book already shows (``shown``, the
+    book's items at ``preset``), each with the derived arrays its first seed's recording keeps."""
+    from ltnb import claims, evidence
+    from ltnb.chapters.leaderboard import CORE, budget_rows, entries
+
+    shown = book_items(preset, dataset) if shown is None else shown
+    known = {it.key: it for it in shown}
+    ds = shown[0].config.dataset if shown else "fmnist"
+    out: dict[str, Item] = {}
+
+    def add(cfg: RunConfig, seeds, tier: int, where: str) -> None:
+        first = known.get(_reseeded(cfg, 0).key)
+        if first is None:  # a run the book does not show at this preset: no replicates of it
+            return
+        for s in seeds:
+            for c in _with_dependencies(_reseeded(cfg, s)):
+                if c.key in known:
+                    continue
+                it = out.setdefault(c.key, Item(c, tier, where))
+                it.tier = min(it.tier, tier)
+            if _reseeded(cfg, s).key not in known:
+                out[_reseeded(cfg, s).key].kinds |= first.kinds
+
+    if preset in ("long", "cpu"):
+        for claim in claims.CLAIMS:
+            if claim.kind == "untestable":
+                continue
+            imbs = [HEADLINE[1]] if preset == HEADLINE[0] else sorted({float(f) for f in claim.imbs} or {100.0})
+            for imb in imbs:
+                setting = evidence.Setting(ds, imb, preset, REPLICATES)
+                for method, knobs in evidence.runs_read(claim, setting):
+                    try:
+                        cfg = evidence._config(method, setting, 0, knobs)
+                    except (KeyError, ValueError):  # a knob the registry reads post hoc only
+                        continue
+                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
+    if preset == HEADLINE[0]:
+        for e in entries(10):
+            add(e.config(dict(dataset=ds, imb=HEADLINE[1], preset=preset), 0), LEADERBOARD_SEEDS, 5,
+                f"leaderboard: {e.name}")
+    if preset in ("cpu20", "cpu80"):  # the budget rows are shown from the long plan (they name their own presets)
+        from types import SimpleNamespace
+
+        from ltnb.presets import PRESETS as _P
+
+        known = {it.key: it for it in book_items(HEADLINE[0], dataset)}  # (this preset's main tables aside)
+        ctx = SimpleNamespace(dataset=ds, preset=_P[HEADLINE[0]])
+        P = SimpleNamespace(seeds=[0], imbs=[HEADLINE[1]], chosen=entries(10))
+        rows = budget_rows(ctx, P)
+        core = {_root_key(c) for (name, _), cs in rows.items() for c in cs if name in CORE}
+        for (name, epochs), cs in rows.items():
+            for c in cs:
+                if c.preset == preset and _root_key(c) in core:
+                    add(c, BUDGET_SEEDS, 6, f"budget: {name} at {epochs} epochs")
+    order = {k: i for i, k in enumerate(out)}
+    return sorted(out.values(), key=lambda it: (it.tier, order[it.key]))
+
+
+def _root_key(cfg: RunConfig) -> str:
+    while cfg.stage2:
+        cfg = cfg.parent
+    return cfg.key
+
+
+def planned_items(preset: str, dataset: str = "auto", calls=None, tiers=(1, 2, 3, *SEED_TIERS)) -> list[Item]:
+    """The book's runs and (for the book's own calls) its seed groups at ``preset``, in ``tiers``, in priority order."""
+    items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
+    if calls is None and any(t in tiers for t in SEED_TIERS):
+        have = {it.key for it in items}
+        items += [it for it in seed_items(preset, dataset) if it.tier in tiers and it.key not in have]
+    return items
 
 
 def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
@@ -168,7 +257,7 @@ def _in_flight(submit, items, workers: int, fits):
 
 
 def record(preset: str, minutes: float | None = None, workers: int = 1, executor: str = "local",
-           device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3), progress: bool = True, calls=None,
+           device: str = "auto", dataset: str = "auto", tiers=(1, 2, 3, *SEED_TIERS), progress: bool = True, calls=None,
            stack: int | None = None, partial: bool = False) -> dict:
     """Train the missing runs in priority order and record each as it finishes; resume where a last call stopped.
 
@@ -180,7 +269,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
     Returns counts of what happened.
     """
     dev = str(resolve_device(device))
-    items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
+    items = planned_items(preset, dataset, calls, tiers)
     for it in items + optional_items(preset, dataset, calls):  # trained earlier (by a chapter, a stopped call)
         if store.source(it.config) == "store" and not recorded(it):
             export(store.load(it.config), it.kinds)
@@ -274,10 +363,11 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
 # ------------------------------------------------------------------ the command line
 
 
-def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(1, 2, 3), workers: int = 1) -> dict:
+def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(1, 2, 3, *SEED_TIERS),
+               workers: int = 1) -> dict:
     """The runs of the book at ``preset``, what is recorded and what is missing, and how long the missing ones would
     take here with ``workers`` local processes at a time (each run's time, and the total over the processes)."""
-    items = [it for it in book_items(preset, dataset) if it.tier in tiers]
+    items = planned_items(preset, dataset, None, tiers)
     dev = str(resolve_device(device)).split(":")[0]
     workers = max(1, workers)
     est = estimates(items, dev, pool=measured_pool(preset))
@@ -285,9 +375,9 @@ def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(
     print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
           f"first; times estimated for {dev} on this machine, {workers} run{'s' if workers > 1 else ''} at a time")
     for tier, title in chapters.TIERS.items():
-        if tier not in tiers:
-            continue
         its = [it for it in items if it.tier == tier]
+        if tier not in tiers or (tier in SEED_TIERS and not its):  # a seed group this preset has none of
+            continue
         rec = [it for it in its if recorded(it)]
         missing = [it for it in its if it not in rec]
         secs = sum(est[it.key] for it in missing) / workers
@@ -362,7 +452,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--plan", action="store_true", help="print the runs, what is recorded and missing, and the time")
     ap.add_argument("--minutes", type=float, default=None, help="start no run whose estimated time would pass this many minutes")
-    ap.add_argument("--tiers", default="1,2,3", help="plan or record only these tiers, e.g. 1 or 1,2")
+    ap.add_argument("--tiers", default="1,2,3,4,5,6", help="plan or record only these tiers, e.g. 1 or 1,2 "
+                    "(4 to 6: the seed groups, more seeds of the runs the verdicts read)")
     ap.add_argument("--workers", type=int, default=1, help="runs at once (local processes or cluster jobs)")
     ap.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"))
     ap.add_argument("--partial", action="store_true", help="with --minutes: start runs that do not fit too; at the "

@@ -144,3 +144,23 @@ def test_a_slice_trains_the_fullest_stacks_of_a_tier_first(dirs, monkeypatch):
     sizes = [len(g) for g in groups([it.config for it in items], 8)]
     assert sizes[0] < max(sizes)  # in priority order a run that cannot stack comes first (the experts)...
     assert seen == [max(sizes)]  # ...but the fullest stack trains first: the most runs for the GPU minutes
+
+
+def test_the_seed_groups_add_seeds_of_runs_the_book_shows_in_their_order():
+    """Tier 4: seeds 0-2 of what the verdicts read (CE and its balanced reference at the headline setting); tier 5:
+    seeds 0-4 of the leaderboard's main table; reseeded configs are the chapters' own (seed 1 is already planned)."""
+    shown = record.book_items("long", "fmnist")
+    known = {it.key for it in shown}
+    seeds = record.seed_items("long", "fmnist", shown)
+    assert seeds and not known & {it.key for it in seeds}
+    assert [it.tier for it in seeds] == sorted(it.tier for it in seeds) and {it.tier for it in seeds} == {4, 5}
+    ce = [it.config for it in seeds if it.config.label == "ce" and it.tier == 4]
+    assert {(c.imb, c.seed) for c in ce} == {(100.0, 2), (1.0, 1), (1.0, 2)}
+    lb = [it for it in seeds if it.tier == 5]
+    assert {it.config.seed for it in lb} == {2, 3, 4}
+    for it in seeds:  # seed 1 of the same run is planned by the chapters: reseeding gives their key
+        assert record._reseeded(it.config, 1).key in known or record._reseeded(it.config, 1).key in \
+            {s.key for s in seeds}
+    cpu20 = record.seed_items("cpu20", "fmnist")
+    assert cpu20 and {it.tier for it in cpu20} == {6} and {it.config.seed for it in cpu20} == {1, 2}
+    assert {it.config.preset for it in cpu20} == {"cpu20"}

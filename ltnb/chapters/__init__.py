@@ -31,7 +31,10 @@ def recorded_calls(preset: str) -> tuple:
     the main tables at the default factor, imb 100) the chapters at their defaults only."""
     return tuple(c for c in RECORDED_CALLS if preset not in MAIN_ONLY or not c[1])
 
-TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps"}
+TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps",
+         # the seed groups (ltnb.record.seed_items): replicates the verdicts read, recorded after the book's own runs
+         4: "replicates: seeds 0, 1, 2 of every run a verdict reads", 5: "the leaderboard's main table: seeds 0 to 4",
+         6: "the budget axis's core set: seeds 1 and 2"}
 
 
 def _device(value):

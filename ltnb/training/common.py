@@ -72,6 +72,14 @@ def fast_default(device: torch.device) -> bool:
         return False
 
 
+def memory_layout(device: torch.device, fast: bool | None = None) -> torch.memory_format:
+    """Channels-last on the CPU (eager steps of a width-0.5 ResNet-32 on 2 cores of an AMD EPYC: 1.4x the images a
+    second in bf16 autocast, 1.3x in fp32, one thread; compiled steps even; ``make bench`` measures it on each
+    machine) and on CUDA with bf16 autocast; contiguous on CUDA in fp32. A layout moves no run key."""
+    fast = fast_default(device) if fast is None else fast
+    return torch.channels_last if (device.type == "cpu" or fast) else torch.contiguous_format
+
+
 def autocast(device: torch.device, fast: bool | None = None):
     fast = fast_default(device) if fast is None else fast
     return torch.autocast(device.type, dtype=torch.bfloat16) if fast else nullcontext()

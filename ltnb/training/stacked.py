@@ -24,7 +24,8 @@ from ltnb.graphs import GraphedStep
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.training import checkpoint
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
-from ltnb.training.common import autocast, compile_mode, fast_default, learning_rate, progress_bar, training_set
+from ltnb.training.common import (autocast, compile_mode, fast_default, learning_rate, memory_layout, progress_bar,
+                                  training_set)
 from ltnb.training.stage1 import (HeadGradientNorms, batch_loss, build_model, cuda_graphs_default, finish, graphable,
                                   make_batch, make_loss, set_lr, sgd, step_inputs)
 
@@ -181,7 +182,7 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
         nets.append(build_model(cfg, lt, p))
     net = StackedNet(nets).to(dev)
     head_grads = [HeadGradientNorms(h.weight) for h in net.heads]
-    layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
+    layout = memory_layout(dev, fast)
     net = net.to(memory_format=layout)
     graphed = (all(cuda_graphs_default(dev, fast, c) for c in cfgs) and compile_mode() == "off"
                if cuda_graphs is None else bool(cuda_graphs))

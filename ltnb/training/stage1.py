@@ -17,8 +17,8 @@ from ltnb.training import checkpoint
 from ltnb.training.pruning import pruned
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
 from ltnb.training.common import (FEATURES_PER_CLASS, autocast, class_means, compile_mode, fast_default,
-                                  feature_subset, head_arrays, learning_rate, predict, progress_bar, summary,
-                                  training_set)
+                                  feature_subset, head_arrays, learning_rate, memory_layout, predict, progress_bar,
+                                  summary, training_set)
 
 
 class HeadGradientNorms:
@@ -229,7 +229,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     train = D.DeviceImages(lt.train, dev, randaugment=cfg.knob("randaugment", False))
     model = build_model(cfg, lt, p).to(dev)
     head_grads = HeadGradientNorms(model.head.weight)
-    layout = torch.channels_last if (fast and dev.type == "cuda") else torch.contiguous_format
+    layout = memory_layout(dev, fast)
     model = model.to(memory_format=layout)
     epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))  # scoring runs stop early on the same schedule
     mode = compile_mode(compile, dev, epochs)
