@@ -104,13 +104,16 @@ def seed_items(preset: str, dataset: str = "auto", shown: list[Item] | None = No
         if first is None:  # a run the book does not show at this preset: no replicates of it
             return
         for s in seeds:
-            for c in _with_dependencies(_reseeded(cfg, s)):
-                if c.key in known:
+            target = _reseeded(cfg, s)
+            for c in _with_dependencies(target):
+                # a run the book shows already: here only if its recording must keep more arrays (what the first
+                # seed's keeps for the verdicts), so that the recorder trains it again with them
+                if c.key in known and (c.key != target.key or first.kinds <= known[c.key].kinds):
                     continue
                 it = out.setdefault(c.key, Item(c, tier, where))
                 it.tier = min(it.tier, tier)
-            if _reseeded(cfg, s).key not in known:
-                out[_reseeded(cfg, s).key].kinds |= first.kinds
+            if target.key in out:
+                out[target.key].kinds |= first.kinds | (known[target.key].kinds if target.key in known else set())
 
     if preset in ("long", "cpu"):
         for claim in claims.CLAIMS:
@@ -157,8 +160,12 @@ def planned_items(preset: str, dataset: str = "auto", calls=None, tiers=(1, 2, 3
     """The book's runs and (for the book's own calls) its seed groups at ``preset``, in ``tiers``, in priority order."""
     items = [it for it in book_items(preset, dataset, calls) if it.tier in tiers]
     if calls is None and any(t in tiers for t in SEED_TIERS):
-        have = {it.key for it in items}
-        items += [it for it in seed_items(preset, dataset) if it.tier in tiers and it.key not in have]
+        have = {it.key: it for it in items}
+        for it in seed_items(preset, dataset):
+            if it.key in have:  # a run of the book's own tiers whose recording must keep more arrays
+                have[it.key].kinds |= it.kinds
+            elif it.tier in tiers:
+                items.append(it)
     return items
 
 
