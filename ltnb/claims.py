@@ -265,6 +265,56 @@ CLAIMS: list[Claim] = [
 ]
 
 
+# The row each paper prints for a book method (its own name for it), to read the paper's own gap for a claim off
+# ltnb.reference: facts of the papers' tables, not of the book's runs. A method a paper prints under no row of
+# this map has no gap here (LDAM-DRW in the MARR paper, printed as "LDAM" without DRW, say).
+PRINTED = {
+    "angular": {"CE + mixup": "MiSLAS_S1", "L2A (stage 1)": "L2A_S1", "L2A (stage 2)": "L2A_S2", "MiSLAS": "MiSLAS_S2",
+                "ABS": "ABS", "ATL (AEM)": "ATL_AEM", "ATL (ALAS)": "ATL_ALAS", "ATL (all)": "ATL_all"},
+    "marr": {"CE": "Softmax", "MARR": "MARR", "Balanced Softmax": "Balanced Softmax", "DisAlign": "DisAlign",
+             "LWS": "Decouple-LWS", "cRT": "Decouple-cRT"},
+    "lgla": {"LDAM-DRW": "LDAM+DRW", "LGLA": "Ours (GC)", "MiSLAS": "MiSLAS"},
+    "gcl": {"CE": "CE loss", "CE + mixup": "CE loss + mixup", "GCL": "GCL", "LDAM-DRW": "LDAM-DRW", "MiSLAS": "MisLAS"},
+    "whitening": {"CE": "CE", "BET": "Ours (w/BET)", "CW": "Ours (w/CW)", "BET & CW": "Ours (w/BET & CW)",
+                  "BET & LDAM-DRW": "Ours (w/BET & LDAM)", "BET & LDAM-DRW & CW": "Ours (w/BET & LDAM & CW)",
+                  "CW & LDAM-DRW": "Ours (w/CW & LDAM)"},
+}
+SPLIT_OF = {"accuracy": ("overall",), "tail": ("tail", "few"), "few": ("few", "tail")}  # a claim's metric, as printed
+PAPER_DATASET = "cifar10"
+
+
+def paper_gap(claim: Claim, imb: float = 100.0) -> tuple[float, str]:
+    """The gap the paper prints for a "beats" or "gain" claim on CIFAR-10-LT, in points and in the claimed direction,
+    and where ("CIFAR-10-LT Table 2, imb 100"); NaN where its table lacks a side (or the claim sets knobs). Read at
+    ``imb`` where the paper makes the claim there, else at the first factor it names (100 if none)."""
+    from ltnb import reference
+
+    if claim.kind not in ("beats", "beats_few", "gain") or claim.ka or claim.kb:
+        return float("nan"), ""
+    names = PRINTED.get(claim.paper, {})
+    sides = [claim.a, claim.b or claim.a] + ([claim.a0, claim.b0] if claim.kind == "gain" else [])
+    if not all(n in names for n in sides):
+        return float("nan"), ""
+    at = float(imb) if float(imb) in {float(f) for f in claim.imbs} or not claim.imbs else float(claim.imbs[0])
+    frame = reference.reported(paper=claim.paper, dataset=PAPER_DATASET, imb=int(at))
+    metric = "few" if claim.kind == "beats_few" else claim.metric
+    frame = frame[frame["split"].isin(SPLIT_OF.get(metric, ())) & (frame["metric"] == "top1")]
+    named = [int(t) for t in __import__("re").findall(r"Table (\d+)", claim.where)]
+    tables = sorted(set(frame["table"]), key=lambda t: (int(t.split()[-1]) not in named, t))
+    for table in tables:
+        rows = frame[frame["table"] == table]
+        values = []
+        for n in sides:
+            hit = rows[rows["method"].str.lower() == names[n].lower()]
+            if not len(hit):
+                break
+            values.append(float(hit["value"].iloc[0]))
+        else:
+            gap = values[0] - values[1] if claim.kind != "gain" else (values[0] - values[2]) - (values[1] - values[3])
+            return gap, f"CIFAR-10-LT ({table}, imb {at:g})"
+    return float("nan"), ""
+
+
 def by_id(cid: str) -> Claim:
     for c in CLAIMS:
         if c.id == cid:

@@ -7,18 +7,16 @@ an array that is not stored or recorded leaves the claim "not recorded" at that 
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
 from ltnb.readouts import (EXPERT_STATS, FEATURE_STATS, METRICS, PER_CLASS, REFERENCE_OF, _feature_labels, _features,
                            _sampler_tail_share)
-from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, UNTESTABLE, VERDICTS, Verdict,  # noqa: F401 (the API)
-                           against_reference, bootstrap_scalar, counts, difference, rank_trend, spread)
+from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABLE, VERDICTS,  # noqa: F401 (API)
+                           Verdict, against_reference, compare, counts, dispersion, trend_per_seed)
 
 REFERENCE = "CE, balanced"
 EXACT = ("trainable_parameters", "tail_sampling_share")  # compared exactly: counts, and the samplers' class shares
@@ -31,7 +29,7 @@ class Setting:
     dataset: str = "fmnist"
     imb: float = 100.0
     preset: str = "cpu"
-    seeds: tuple = (0, 1)
+    seeds: tuple = tuple(range(8))
 
     @property
     def base(self) -> dict:
@@ -43,8 +41,12 @@ class Setting:
 
     @classmethod
     def of(cls, ctx, seeds=None) -> "Setting":
-        """A chapter's setting (:class:`ltnb.presets.Context`)."""
-        return cls(ctx.dataset, float(ctx.imb), ctx.preset.name, tuple(seeds or ctx.seeds))
+        """A chapter's setting (:class:`ltnb.presets.Context`): every recorded seed is read (:data:`SEEDS_READ`),
+        whatever seeds the chapter's tables show."""
+        return cls(ctx.dataset, float(ctx.imb), ctx.preset.name, tuple(seeds or SEEDS_READ))
+
+
+SEEDS_READ = tuple(range(8))  # a verdict reads every recorded seed of its runs: those of these that exist
 
 
 # ------------------------------------------------------------------ runs
@@ -106,8 +108,25 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
 
 def runs_of(method: str, setting: Setting, knobs=()) -> list:
     """The stored or recorded runs of ``method`` at ``setting``'s seeds (those that exist; nothing trains)."""
-    found = [_load(_config(method, setting, s, knobs)) for s in setting.seeds]
-    return [r for r in found if r is not None]
+    return list(seeded(method, setting, knobs).values())
+
+
+def seeded(method: str, setting: Setting, knobs=()) -> dict:
+    """seed -> the stored or recorded run of ``method`` at ``setting``, for the seeds that exist."""
+    found = {s: _load(_config(method, setting, s, knobs)) for s in setting.seeds}
+    return {s: r for s, r in found.items() if r is not None}
+
+
+def shares_runs(setting: Setting, a: tuple, b: tuple) -> bool:
+    """Whether (method, knobs) ``a`` and ``b`` read the same training run seed by seed (a stage-2 method and its
+    backbone, two post-hoc views of one run): then they are compared paired."""
+    def root(method, knobs):
+        cfg = _config(method, setting, 0, knobs)
+        while cfg.stage2:
+            cfg = cfg.parent
+        return cfg.key
+
+    return root(*a) == root(*b)
 
 
 _LOADED: dict = {}
@@ -122,49 +141,6 @@ def _load(cfg):
     if key not in _LOADED:
         _LOADED[key] = store.load(cfg)
     return _LOADED[key]
-
-
-# ------------------------------------------------------------------ noise
-
-_NOISE: dict = {}
-
-
-MIN_DOF = 10  # a σ pooled over fewer degrees of freedom is too uncertain to judge by (with 4, a 95% interval
-# for σ spans 0.6σ to 2.9σ): a setting whose seeds are still being recorded borrows the next setting's σ
-
-
-def pooled_noise(setting: Setting, metric: str = "accuracy") -> tuple[float, int, str]:
-    """Run-to-run standard deviation of ``metric``, pooled over every leaderboard method with two or more seeds
-    recorded at ``setting``, where they give :data:`MIN_DOF` degrees of freedom (else at imb 100 of the same
-    preset; a budget preset short of them, else the cpu preset's: 10 epochs of the same network, whose σ need not be
-    the longer run's, so the caller says which it is); (sigma, d.o.f., where)."""
-    from ltnb import derived
-    from ltnb.presets import BUDGETS
-
-    presets = dict.fromkeys((setting.preset, BUDGETS[min(BUDGETS)] if setting.preset in BUDGETS.values() else None))
-    for preset in filter(None, presets):
-        for imb in dict.fromkeys((float(setting.imb), 100.0)):
-            key = (setting.dataset, imb, preset, metric)
-            if key not in _NOISE:
-                with derived.reading_only():
-                    _NOISE[key] = _pooled(Setting(setting.dataset, imb, preset, (0, 1)), metric)
-            sd, df = _NOISE[key]
-            if df >= MIN_DOF:
-                same = (imb, preset) == (setting.imb, setting.preset)
-                return sd, df, "" if same else f"σ of {'' if preset == setting.preset else preset + ' · '}imb {imb:g}"
-    return math.nan, 0, "no seeds to pool"
-
-
-def _pooled(setting: Setting, metric: str) -> tuple[float, int]:
-    from ltnb import data
-    from ltnb.chapters.leaderboard import entries
-    from ltnb.leaderboard import pooled_sd
-
-    groups = []
-    for e in entries(data.dataset_info(setting.dataset).num_classes):
-        runs = [r for r in (_load(e.config(setting.base, s)) for s in setting.seeds) if r is not None]
-        groups.append([_safe(lambda: METRICS[metric][0](e, r, ())) for r in runs])  # the entry: its view
-    return pooled_sd(groups)
 
 
 def _safe(fn) -> float:
@@ -191,7 +167,7 @@ def evaluate(claim, setting: Setting) -> Verdict:
                        else "a run lacks what this needs")
     except KeyError as err:  # a recording made for a chapter that reads less of it (no test features, say)
         return Verdict(MISSING, f"a run's recording lacks {err}")
-    except ValueError as err:  # runs too short to read it from (a smoke run: a class never seen, no noise estimate)
+    except ValueError as err:  # runs too short to read it from (a smoke run: a class never seen)
         return Verdict(MISSING, f"cannot be read from these runs: {err}")
 
 
@@ -199,11 +175,36 @@ def _missing(*names) -> Verdict:
     return Verdict(MISSING, f"no run of {', '.join(names)} recorded at this setting")
 
 
-def _per_class(method, runs, quantity, knobs=()) -> np.ndarray:
-    return np.mean([PER_CLASS[quantity][0](method, r, knobs) for r in runs], axis=0)
+def _per_class(method, run, quantity, knobs=()) -> np.ndarray:
+    return np.asarray(PER_CLASS[quantity][0](method, run, knobs), dtype=float)
+
+
+def _each(fn, runs: dict) -> dict:
+    """seed -> ``fn(run)`` for the runs whose recordings keep what ``fn`` reads (a seed recorded for a table only
+    lacks the features a statistic needs: it is left out, and the count of seeds says so); the first error is
+    raised again when no run has it."""
+    out, first = {}, None
+    for sd, r in runs.items():
+        try:
+            out[sd] = fn(r)
+        except (FileNotFoundError, KeyError) as err:
+            first = first or err
+    if not out and first is not None:
+        raise first
+    return out
+
+
+def _aligned(va: dict, vb: dict, paired: bool) -> tuple[list, list]:
+    """The two sides' values as lists; paired: the seeds both have, in the same order."""
+    if paired:
+        common = [sd for sd in va if sd in vb]
+        return [va[sd] for sd in common], [vb[sd] for sd in common]
+    return list(va.values()), list(vb.values())
 
 
 def _evaluate(c, s: Setting) -> Verdict:
+    from ltnb.claims import paper_gap
+
     kind, q = c.kind, c.quantity
     if q == "tail_sampling_share":  # a property of the samplers on this setting's class counts: exact
         from ltnb import data
@@ -214,90 +215,106 @@ def _evaluate(c, s: Setting) -> Verdict:
         ok = va < vb if kind == "less" else va > vb
         return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({c.a}) against {vb:.3f} ({c.b}), exact")
     if kind == "trend":
-        runs = runs_of(c.method, s, c.ka)
+        runs = seeded(c.method, s, c.ka)
         if not runs:
             return _missing(c.method)
-        values = _per_class(c.method, runs, q, c.ka)
-        if c.against:  # one per-class quantity against another of the same runs
-            x = _per_class(c.method, runs, c.against, c.ka)
-            v = rank_trend(values, x, c.direction)
-            return Verdict(v.verdict, f"ρ = {v.value:+.2f} between {PER_CLASS[q][2]} and {PER_CLASS[c.against][2]}"
-                                      f"{' (claimed positive)' if c.direction == 'head' else ' (claimed negative)'}"
-                                      f"{v.number[v.number.index(' over'):]}", v.value)
-        sizes = runs[0].metrics["counts"]
+        values = _each(lambda r: _per_class(c.method, r, q, c.ka), runs)
+        if c.against:  # one per-class quantity against another of the same runs, per seed
+            x = [_per_class(c.method, runs[sd], c.against, c.ka) for sd in values]
+            return trend_per_seed(list(values.values()), x, c.direction,
+                                  what=f", {PER_CLASS[q][2]} against {PER_CLASS[c.against][2]}")
+        sizes = next(iter(runs.values())).metrics["counts"]
         rq = REFERENCE_OF.get(q, q)
         if rq is None:  # a quantity the balanced reference has no counterpart of: the raw trend, said so
-            return rank_trend(values, sizes, c.direction, what=", raw (no balanced counterpart)")
-        ref = runs_of(REFERENCE, s)
+            return trend_per_seed(list(values.values()), sizes, c.direction, what=", raw (no balanced counterpart)")
+        ref = seeded(REFERENCE, s)
         if not ref:
             return _missing(REFERENCE)
-        base = _per_class(REFERENCE, ref, rq)
-        log = PER_CLASS[q][1] and (values > 0).all() and (base > 0).all()  # a class at 0 (no gradient, no
-        rel = against_reference(values, base, log=log)  # prediction): the difference instead of the log ratio
-        raw = rank_trend(values, sizes, c.direction).value
-        return rank_trend(rel, sizes, c.direction, what=f", against the balanced reference (raw: {raw:+.2f})")
+        base = list(_each(lambda r: _per_class(REFERENCE, r, rq), ref).values())
+        rows = []  # run i of the method against run i of the reference (independent runs: any pairing is fair)
+        for v, b in zip(values.values(), base):
+            log = PER_CLASS[q][1] and (v > 0).all() and (b > 0).all()  # a class at 0: the difference instead
+            rows.append(against_reference(v, b, log=log))
+        raw = trend_per_seed(list(values.values()), sizes, c.direction, min_seeds=1).value
+        return trend_per_seed(rows, sizes, c.direction, what=f", against the balanced reference (raw mean {raw:+.2f})")
     if kind == "beats" and dict(c.ka).get("fraction") == "each":
         return _at_each_fraction(c, s)
-    ra, rb = runs_of(c.a, s, c.ka), runs_of(c.b or c.a, s, c.kb)
+    A, B = (c.a, c.ka), (c.b or c.a, c.kb)
+    ra, rb = seeded(A[0], s, A[1]), seeded(B[0], s, B[1])
     if not ra or not rb:
         return _missing(*[n for n, r in ((c.a, ra), (c.b or c.a, rb)) if not r])
+    paired = shares_runs(s, A, B)
+    if paired:  # the same training run each seed: the seeds both have, in order
+        common = [sd for sd in ra if sd in rb]
+        ra, rb = {sd: ra[sd] for sd in common}, {sd: rb[sd] for sd in common}
+    how = "the same training run each seed" if paired else "independent runs"
     smaller = kind in ("less", "flatter")
-    if kind == "flatter":
+    if kind == "flatter":  # the spread across classes (sd / mean), per run; claimed: a's below b's
         qb = c.quantity_b or q
-        return spread(_per_class(c.a, ra, q, c.ka), _per_class(c.b or c.a, rb, qb, c.kb), smaller=True,
-                      label=f"spread (sd/mean) of {PER_CLASS[q][2]}, {c.a} − {c.b or c.a}")
-    if q in FEATURE_STATS or q in EXPERT_STATS:
+        da = _each(lambda r: float(dispersion(_per_class(c.a, r, q, c.ka))), ra)
+        db = _each(lambda r: float(dispersion(_per_class(B[0], r, qb, c.kb))), rb)
+        da, db = _aligned(da, db, paired)
+        return compare(db, da, paired, unit="", digits=3,
+                       label=f"spread (sd/mean) of {PER_CLASS[qb][2]}, {B[0]} − {c.a} ({how})")
+    if q in FEATURE_STATS or q in EXPERT_STATS:  # a statistic of each run's features, then across runs
         if q in FEATURE_STATS:
             stat, label, labelled = FEATURE_STATS[q]
             split = "train" if q.startswith("train_") else "test"
-            xa, xb = _features(ra[0], split), _features(rb[0], split)
-            if labelled:
-                xa = np.column_stack([xa, _feature_labels(ra[0], split)])
-                xb = np.column_stack([xb, _feature_labels(rb[0], split)])
-            if labelled == "items":  # per-image outcomes, resampled as such
-                xa, xb, stat = stat(xa), stat(xb), (lambda x: float(x.mean()))
+
+            def one(r):
+                x = _features(r, split)
+                if labelled:
+                    x = np.column_stack([x, _feature_labels(r, split)])
+                return float(np.mean(stat(x))) if labelled == "items" else float(stat(x))
         else:
-            (fn, label), stat = EXPERT_STATS[q], (lambda x: float(x.mean()))
-            xa, xb = fn(ra[0]), fn(rb[0])
-        return bootstrap_scalar(xa, xb, stat, smaller=smaller, paired=True,
-                                label=f"{label}: {c.a} − {c.b} (first seed, the same "
-                                      f"{'training' if q.startswith('train_') else 'test'} images)")
+            (fn, label) = EXPERT_STATS[q]
+
+            def one(r):
+                return float(np.mean(fn(r)))
+        va, vb = _aligned(_each(one, ra), _each(one, rb), paired)
+        if smaller:
+            return compare(vb, va, paired, unit="", digits=3, label=f"{label}: {B[0]} − {c.a} ({how})")
+        return compare(va, vb, paired, unit="", digits=3, label=f"{label}: {c.a} − {B[0]} ({how})")
     if q == "trainable_parameters":  # exact counts
-        na, nb = (int(r[0].metrics["trainable_parameters"]) for r in (ra, rb))
+        na, nb = (int(next(iter(r.values())).metrics["trainable_parameters"]) for r in (ra, rb))
         ok = na < nb if smaller else na > nb
         return Verdict(HOLDS if ok else FAILS, f"{na:,} against {nb:,} trainable parameters, exact")
     metric = "few" if kind == "beats_few" else c.metric if kind in ("beats", "gain") else q
-    if metric in ("few", "medium", "many") and math.isnan(_safe(lambda: METRICS[metric][0](c.a, ra[0], c.ka))):
+    first = next(iter(ra.values()))
+    if metric in ("few", "medium", "many") and math.isnan(_safe(lambda: METRICS[metric][0](c.a, first, c.ka))):
         return Verdict(UNTESTABLE, f"no class is '{metric}' at this imbalance factor (few: under 20 training "
                                    f"images, many: over 100)")
-    sigma, df, where = pooled_noise(s, metric)
-    if not sigma == sigma:
-        return Verdict(MISSING, "no seeds recorded to estimate the noise")
     fn, unit = METRICS[metric]
-    va, vb = [fn(c.a, r, c.ka) for r in ra], [fn(c.b, r, c.kb) for r in rb]
-    if kind == "gain":  # (a - a0) against (b - b0): each side a difference of two runs of the same seeds
-        r0a, r0b = runs_of(c.a0, s), runs_of(c.b0, s)
+    va = _each(lambda r: fn(c.a, r, c.ka), ra)
+    vb = _each(lambda r: fn(B[0], r, c.kb), rb)
+    if kind == "gain":  # (a - a0) against (b - b0): each side seed by seed against its own reference run
+        r0a, r0b = seeded(c.a0, s), seeded(c.b0, s)
         if not r0a or not r0b:
             return _missing(*[n for n, r in ((c.a0, r0a), (c.b0, r0b)) if not r])
-        va = [x - fn(c.a0, r, ()) for x, r in zip(va, r0a)]
-        vb = [x - fn(c.b0, r, ()) for x, r in zip(vb, r0b)]
-        sigma *= math.sqrt(2)
+        va = {sd: x - fn(c.a0, r0a[sd], ()) for sd, x in va.items() if sd in r0a}
+        vb = {sd: x - fn(c.b0, r0b[sd], ()) for sd, x in vb.items() if sd in r0b}
+        if paired:
+            common = [sd for sd in va if sd in vb]
+            va, vb = {sd: va[sd] for sd in common}, {sd: vb[sd] for sd in common}
     names = [f"{c.a}{_knobs(c.ka)}" + (f" − {c.a0}" if kind == "gain" else ""),
-             f"{c.b}{_knobs(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
+             f"{B[0]}{_knobs(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
+    xa, xb = _aligned(va, vb, paired)
     if smaller:
-        va, vb = vb, va  # "a less than b" is "b above a" on this metric
+        xa, xb = xb, xa  # "a less than b" is "b above a" on this metric
         names.reverse()
-    v = difference(va, vb, sigma, unit)
-    what = f"{metric}: " if metric != "accuracy" else ""
-    return Verdict(v.verdict, f"{what}{names[0]} against {names[1]}: " + v.number + (f"; {where}" if where else ""),
-                   v.value)
+    gap, where = paper_gap(c, s.imb) if kind in ("beats", "beats_few", "gain") else (math.nan, "")
+    what = f"{METRIC_WORDS.get(metric, metric)}: " if metric != "accuracy" else ""
+    unit = "points" if unit == "points" or unit == "ECE points" else ""
+    return compare(xa, xb, paired, unit, paper=gap, paper_where=where,
+                   label=f"{what}{names[0]} − {names[1]} ({how})")
 
 
 def _at_each_fraction(c, s: Setting) -> Verdict:
-    """A pruning claim "a beats b at the same fraction pruned", read at every fraction the setting's study has: holds
-    where it holds at each, does not hold where b beats a beyond the noise at any, else inside the noise. σ is
-    pooled over the two methods' own seeds at those fractions (each seed prunes its own images, so these runs vary
-    more than the leaderboard's); with under :data:`MIN_DOF` d.o.f., the leaderboard's."""
+    """A pruning claim "a beats b at the same fraction pruned", read at every fraction the setting's study has, each
+    by the two methods' own seeds there (each seed prunes its own images; the runs are independent): holds where it
+    holds at each, does not hold where b beats a beyond the noise at any, too few runs where any fraction has fewer
+    than 3 seeds a side, else inside the noise. Its p value is the smallest over the fractions times their number
+    (Bonferroni), for the Claims page's false discovery rate."""
     from ltnb.chapters.angular import AUTO_PRUNE
 
     fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(s) else AUTO_PRUNE.get(s.preset, AUTO_PRUNE["cpu"]))[0]
@@ -310,73 +327,119 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
     pairs = [(f, at(c.a, c.ka, f), at(c.b or c.a, c.kb, f)) for f in fractions]
     if not all(a and b for _, a, b in pairs):
         return _missing(c.a if not all(a for _, a, _ in pairs) else c.b or c.a)
-    sides = [np.asarray(x, dtype=float) for _, a, b in pairs for x in (a, b) if len(x) > 1]
-    df = sum(len(x) - 1 for x in sides)
-    if df >= MIN_DOF:
-        sigma, where = math.sqrt(sum(((x - x.mean()) ** 2).sum() for x in sides) / df), f"σ of these runs' own seeds, {df} d.o.f."
-    else:
-        sigma, df, where = pooled_noise(s, c.metric)
-        if not sigma == sigma:
-            return Verdict(MISSING, "no seeds recorded to estimate the noise")
-    each = [(f, difference(a, b, sigma, unit)) for f, a, b in pairs]
+    each = [(f, compare(a, b, unit=unit)) for f, a, b in pairs]
     verdicts = [v.verdict for _, v in each]
-    verdict = FAILS if FAILS in verdicts else HOLDS if all(v == HOLDS for v in verdicts) else NOISE
+    verdict = (TOO_FEW if TOO_FEW in verdicts else FAILS if FAILS in verdicts
+               else HOLDS if all(v == HOLDS for v in verdicts) else NOISE)
     worst = min(each, key=lambda fv: fv[1].value)[1]
-    return Verdict(verdict, f"{c.a}{_knobs(c.ka)} against {c.b or c.a}{_knobs(c.kb)}, at each fraction: "
-                   + "; ".join(f"{f:g}: {v.number.split(' (σ')[0]}" for f, v in each)
-                   + f" (σ = {sigma:.2f}, {where}; {len(pairs[0][1])} seed(s))", worst.value)
+    ps = [v.p for _, v in each if v.p == v.p]
+    p = min(1.0, min(ps) * len(ps)) if ps and verdict != TOO_FEW else math.nan
+    return Verdict(verdict, f"{c.a}{_knobs(c.ka)} − {c.b or c.a}{_knobs(c.kb)}: "
+                   + "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each)
+                   + f" (Welch at each; {len(pairs[0][1])} against {len(pairs[0][2])} seeds)", worst.value,
+                   worst.lo, worst.hi, p, worst.detectable, seeds=worst.seeds)
+
+
+# run knobs and metrics in the chapters' words, for the numbers a verdict prints
+KNOB_WORDS = {"prune": lambda v: f"pruned by {str(v).upper() if v in ('avh', 'el2n') else v}",
+              "fraction": lambda v: "at each fraction" if v == "each" else f"{v:g} pruned",
+              "s_abs": lambda v: f"s = {v:g}", "form_abs": lambda v: f"{v} F",
+              "sampler": lambda v: {"instance": "instance-balanced sampling", "class_balanced": "class-balanced sampling",
+                                    "effective_number": "effective-number sampling"}.get(v, f"{v} sampling"),
+              "stage2": lambda v: {"tau_norm": "τ-norm", "lws": "LWS", "crt": "cRT"}.get(v, v),
+              "expert_type": lambda v: {"ic": "independent classifiers (IC)", "gc": "grouped classifiers (GC)"}.get(v, v),
+              "cloud": lambda v: {"pow3": "power cloud, e = 1/3", "pow4": "power cloud, e = 1/4",
+                                  "cos": "cosine cloud", "log": "log cloud"}.get(v, f"{v} cloud"),
+              "backbone": lambda v: f"on the {v} backbone"}
+METRIC_WORDS = {"accuracy": "accuracy", "tail": "tail-class accuracy", "few": "few-class accuracy",
+                "many": "many-class accuracy", "medium": "medium-class accuracy", "head": "head-class accuracy",
+                "mid": "mid-class accuracy", "ece": "ECE", "train_loss": "last-epoch training loss",
+                "tail_gradient_norm": "tail classes' classifier gradient norm",
+                "tail_head_gradient_ratio": "tail over head classifier gradient norm"}
 
 
 def _knobs(knobs) -> str:
-    return f" ({', '.join(f'{k} {v}' for k, v in knobs)})" if knobs else ""
+    return f" ({', '.join(KNOB_WORDS.get(k, lambda v, k=k: f'{k} {v}')(v) for k, v in knobs)})" if knobs else ""
 
 
 # ------------------------------------------------------------------ chapters and the Claims page
 
+_AT: dict = {}
+
+
+def verdicts_at(setting: Setting) -> tuple[dict, dict]:
+    """Every claim's verdict at ``setting`` (every recorded seed), after the false discovery rate is controlled over
+    the setting's tests (:func:`ltnb.verdicts.fdr`), and the summary of that control: what the Claims page and every
+    chapter's boxes print, so that they agree. Computed once per process and setting."""
+    from ltnb import claims
+    from ltnb.verdicts import fdr
+
+    key = (replace(setting, seeds=SEEDS_READ), _store_state())
+    if key not in _AT:
+        raw = [evaluate(c, key[0]) for c in claims.CLAIMS]
+        adjusted, summary = fdr(raw)
+        _AT[key] = ({c.id: v for c, v in zip(claims.CLAIMS, adjusted)}, summary)
+    return _AT[key]
+
+
+def _store_state():
+    from ltnb import store
+
+    return str(store.store_root()), str(store.recorded_root())
+
+
 def show(ctx, chapter: str, figure: str, also=()) -> None:
     """A chapter's cell under a figure or table: the claims it tests (:func:`ltnb.claims.of_chapter`, and the
     claims ``also`` names, made in other chapters' papers about the same runs), each with its verdict at the
-    chapter's setting."""
+    chapter's setting; a claim the paper makes at other imbalance factors than the chapter's (``Claim.imbs``) is
+    shown apart, as "beyond the paper"."""
     from ltnb import claims, report
 
     setting = Setting.of(ctx)
-    rows = [(c, evaluate(c, setting)) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
+    at = verdicts_at(setting)[0]
+    rows = [(c, at[c.id]) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
     if not rows:
         raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
     for box in _at_sweeps_preset(rows, ctx, setting):
         report.verdict_box(*box, changed=ctx.changed)
 
 
+RULE = ("each verdict from the compared runs' own seeds: Welch's 95% interval, paired where both sides read the same "
+        "training run; a verdict needs 3 seeds a side; the false discovery rate controlled over the setting's tests")
+
+
+def where_claimed(claim, imb: float) -> bool:
+    """Whether the paper makes ``claim`` at imbalance factor ``imb`` (a claim that names no factor: at every one)."""
+    return not claim.imbs or float(imb) in {float(f) for f in claim.imbs}
+
+
 def _at_sweeps_preset(rows, ctx, setting):
     """The verdict boxes of ``rows``: under a preset recorded for the main tables only, a claim whose runs are
     recorded only at :data:`ltnb.chapters.SWEEPS_AT` (an ablation's row) is read there, in a second box stamped
-    with that preset, rather than shown 'not recorded'."""
+    with that preset, rather than shown 'not recorded'; claims the paper makes at other factors, in boxes of their
+    own headed "beyond the paper"."""
     from dataclasses import replace
 
     from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
     from ltnb.presets import PRESETS
 
     at_sweeps = replace(setting, preset=SWEEPS_AT)
-    there = [(c, evaluate(c, at_sweeps)) for c, v in rows
+    there = [(c, verdicts_at(at_sweeps)[0][c.id]) for c, v in rows
              if setting.preset in MAIN_ONLY and v.verdict == "not recorded"]
     there = [(c, v) for c, v in there if v.verdict != "not recorded"]
     rows = [(c, v) for c, v in rows if c.id not in {c.id for c, _ in there}]
     boxes = []
-    for rs, st, stamp in ((rows, setting, ctx.stamp), (there, at_sweeps, f"read at {SWEEPS_AT}, where their runs "
-                                                       f"are recorded: {replace(ctx, preset=PRESETS[SWEEPS_AT]).stamp}")):
-        if rs:
-            sd, df, where = pooled_noise(st)
-            noise = (f"run-to-run σ = {sd:.2f} points, pooled over {df} d.o.f. of the leaderboard's seeds"
-                     + (f" ({where})" if where else "")) if sd == sd else "no seeds recorded to pool"
-            boxes.append((rs, f"{stamp}; {noise}"))
+    for rs, stamp in ((rows, ctx.stamp), (there, f"read at {SWEEPS_AT}, where their runs are recorded: "
+                                                 f"{replace(ctx, preset=PRESETS[SWEEPS_AT]).stamp}")):
+        claimed = [(c, v) for c, v in rs if where_claimed(c, setting.imb)]
+        beyond = [(c, v) for c, v in rs if not where_claimed(c, setting.imb)]
+        if claimed:
+            boxes.append((claimed, f"{stamp}; {RULE}"))
+        if beyond:
+            factors = sorted({f for c, _ in beyond for f in c.imbs})
+            boxes.append((beyond, f"beyond the paper, which makes these claims at imbalance "
+                                  f"{', '.join(f'{f:g}' for f in factors)}, not {setting.imb:g}: {stamp}; {RULE}"))
     return boxes
-
-
-def verdict_of(ctx, claim_id: str) -> Verdict:
-    """One claim's verdict at a chapter's setting, for a sentence that states it."""
-    from ltnb import claims
-
-    return evaluate(claims.by_id(claim_id), Setting.of(ctx))
 
 
 def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
@@ -393,21 +456,7 @@ def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
-def chapter_seeds(chapter: str, preset: str) -> tuple:
-    """The seeds a chapter reads at its defaults under ``preset`` (the Claims page reads what the chapters read)."""
-    from ltnb import chapters, params as Pm
-
-    m = chapters.module(chapter)
-    ctx, _ = chapters._context(m, Pm.read(m.PARAMETERS, {}), preset, "fmnist", torch.device("cpu"))
-    return tuple(ctx.seeds)
-
-
 def for_claim(claim, setting: Setting) -> Setting:
-    """``setting`` with the seeds of the chapter that shows ``claim`` (its paper's chapter if none); a pruning claim
-    reads the paper's fractions over their 3 seeds where those are recorded, as the chapter's Figure 6 does."""
-    from ltnb.chapters.angular import PAPER_PRUNE_SEEDS
-
-    if any(k == "prune" for k, _ in (*claim.ka, *claim.kb)) and paper_pruning_recorded(setting):
-        return replace(setting, seeds=PAPER_PRUNE_SEEDS)
-    return replace(setting, seeds=chapter_seeds(claim.chapter or claim.paper, setting.preset))
+    """``setting`` reading every recorded seed (:data:`SEEDS_READ`): a verdict reads them all, whichever chapter
+    shows it."""
+    return replace(setting, seeds=SEEDS_READ)

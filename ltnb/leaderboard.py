@@ -153,27 +153,28 @@ def eval_cost(runs) -> tuple[int, float, float]:
     return len(pairs), float(np.median(ev)), float(ev.sum() / tr.sum())
 
 
-def pooled_sd(groups) -> tuple[float, int]:
-    """Pooled sample standard deviation of several groups (each a method's values over seeds) and its
-    degrees of freedom: ``sqrt(sum_g sum_i (x_gi - mean_g)^2 / sum_g (n_g - 1))``."""
-    ss, df = 0.0, 0
-    for g in groups:
-        v = np.asarray([x for x in g if x == x], dtype=float)
-        if len(v) >= 2:
-            ss += float(((v - v.mean()) ** 2).sum())
-            df += len(v) - 1
-    return (math.sqrt(ss / df) if df else math.nan), df
+def root_key(cfg) -> str:
+    """The key of the stage-1 run a config starts from (itself for a stage-1 run)."""
+    while cfg.stage2:
+        cfg = cfg.parent
+    return cfg.key
 
 
-def gap(a, b, sd: float, z: float = 2.0) -> tuple[float, float, str]:
-    """Mean of ``a`` minus mean of ``b``, its standard error ``sd * sqrt(1/n_a + 1/n_b)`` and whether the gap
-    exceeds ``z`` standard errors: "above", "below" or "indistinguishable"."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    diff = float(a.mean() - b.mean())
-    se = sd * math.sqrt(1 / len(a) + 1 / len(b))
-    if not se == se:
-        return diff, se, "no noise estimate"
-    return diff, se, "above" if diff > z * se else "below" if diff < -z * se else "indistinguishable"
+def shares_runs(runs_a, runs_b) -> bool:
+    """Whether two lists of runs (seed by seed) read the same training runs: a stage-2 method on its backbone, a
+    post-hoc view of a run. Then they are compared paired."""
+    return len(runs_a) == len(runs_b) and all(root_key(a.config) == root_key(b.config) for a, b in zip(runs_a, runs_b))
+
+
+def versus(a, b, paired: bool = False) -> tuple[float, str, object]:
+    """Mean of ``a`` minus mean of ``b`` (one value per run) judged by their own seeds (:func:`ltnb.verdicts.compare`:
+    Welch, or paired): (difference, "above" | "below" | "indistinguishable" | "too few runs (N seeds)", verdict)."""
+    from ltnb import verdicts as V
+
+    v = V.compare(a, b, paired=paired)
+    word = {V.HOLDS: "above", V.FAILS: "below", V.NOISE: "indistinguishable"}.get(
+        v.verdict, f"too few runs ({min(v.seeds)} seed{'s' if min(v.seeds) != 1 else ''})")
+    return v.value, word, v
 
 
 def lt_prior(num_classes: int, imb: float, inverted: bool = False) -> np.ndarray:
@@ -234,73 +235,43 @@ def rank_correlations(table: pd.DataFrame, against=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("epochs")
 
 
-def swaps(table: pd.DataFrame, b0, b1, sd: float, z: float = 2.0) -> list[str]:
-    """The pairs of methods, run at budgets ``b0`` and ``b1``, that swap places with a gap past ``z`` standard errors
-    of one run against one (``sd * sqrt(2)``) at both budgets; each as "A over B", A ahead at ``b1``."""
-    cut = z * sd * math.sqrt(2)
-    both = table[[b0, b1]].dropna()
-    names = list(both.index)
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            g0, g1 = both.loc[a, b0] - both.loc[b, b0], both.loc[a, b1] - both.loc[b, b1]
-            if g0 * g1 < 0 and abs(g0) > cut and abs(g1) > cut:
-                out.append(f"{a} over {b}" if g1 > 0 else f"{b} over {a}")
-    return out
-
-
-def ranking_moves(table: pd.DataFrame, seed_a: pd.Series, seed_b: pd.Series, sd: float, z: float = 2.0) -> pd.DataFrame:
-    """Whether each doubling of the budget reorders the methods beyond the noise.
-
-    For each pair of consecutive budgets, over the methods run at both: the pairs that swap places beyond the noise
-    (:func:`swaps`; the test), and, as a reading, Spearman's ρ between the budgets beside ρ between two seeds of one
-    schedule (``seed_a``, ``seed_b``: accuracy per method) over the same methods. Returns a row per doubling: the two
-    budgets, the methods, the two ρ, ``below seeds`` (the budgets' ρ under the seeds') and ``swaps``."""
-    from ltnb.verdicts import spearman
-
-    rows = []
-    cols = list(table.columns)
-    for b0, b1 in zip(cols, cols[1:]):
-        both = table[[b0, b1]].dropna()
-        both = both[both.index.isin(seed_a.dropna().index) & both.index.isin(seed_b.dropna().index)]
-        n = len(both)
-        if n < 4:  # too few for a rank correlation to mean anything
-            continue
-        r_budget = spearman(both[b0], both[b1])
-        r_seed = spearman(seed_a[both.index], seed_b[both.index])
-        rows.append({"from": b0, "to": b1, "methods": n, "rho budgets": r_budget, "rho seeds": r_seed,
-                     "below seeds": bool(r_budget < r_seed), "swaps": swaps(both, b0, b1, sd, z)})
-    return pd.DataFrame(rows, columns=["from", "to", "methods", "rho budgets", "rho seeds", "below seeds", "swaps"])
-
-
-def settled_at(table: pd.DataFrame, sd: float, z: float = 2.0):
-    """The first budget from which the ranking stops moving: no two methods swap places beyond the noise
-    (:func:`swaps`) between it, or any later budget, and any budget after that (so a drift over several doublings
-    counts too). None when the two longest budgets still swap some, or with fewer than two budgets."""
-    cols = sorted(table.columns)
-    if len(cols) < 2:
-        return None
-    for i, b in enumerate(cols[:-1]):
-        if not any(swaps(table, x, y, sd, z) for j, x in enumerate(cols[i:], i) for y in cols[j + 1:]):
-            return b
-    return None
-
-
-def gap_sign_changes(table: pd.DataFrame, sd: float, reference: str = "CE", z: float = 2.0) -> pd.DataFrame:
-    """Where a method's gap to ``reference`` changes sign between consecutive budgets it was run at.
-
-    The gap is one run against one (one seed each), so its standard error is ``sd * sqrt(2)``; a change counts as
-    beyond the noise when the gap passes ``z`` standard errors on both sides of it. Returns a row per change:
-    method, the two budgets, the two gaps (points) and whether the change is beyond the noise."""
+def gap_sign_changes(table: pd.DataFrame, reference: str = "CE") -> pd.DataFrame:
+    """Where a method's gap to ``reference`` changes sign between consecutive budgets it was run at (one run a side
+    at each budget: a reading, not a test). Returns a row per change: method, the two budgets, the two gaps (points)."""
     if reference not in table.index:
         raise ValueError(f"the reference {reference!r} is not a row of the budget table")
-    se = sd * math.sqrt(2)
     rows = []
     gaps = table.sub(table.loc[reference], axis=1)
     for method, g in gaps.drop(index=reference).iterrows():
         g = g.dropna()
         for (b0, g0), (b1, g1) in zip(g.items(), list(g.items())[1:]):
             if g0 * g1 < 0:
-                rows.append({"method": method, "from": b0, "to": b1, "gap before": g0, "gap after": g1,
-                             "beyond the noise": bool(abs(g0) > z * se and abs(g1) > z * se)})
-    return pd.DataFrame(rows, columns=["method", "from", "to", "gap before", "gap after", "beyond the noise"])
+                rows.append({"method": method, "from": b0, "to": b1, "gap before": g0, "gap after": g1})
+    return pd.DataFrame(rows, columns=["method", "from", "to", "gap before", "gap after"])
+
+
+def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str:
+    """Who is best, said only beyond the noise: ``values`` maps a method to its values, one per run. The method with
+    the highest mean (``highest``; else the lowest), with every other whose gap to it the runs' own seeds cannot
+    tell (:func:`ltnb.verdicts.compare`, Welch; 'too few runs' counts as cannot tell). One sentence."""
+    from ltnb import verdicts as V
+
+    vals = {k: [x for x in v if x == x] for k, v in values.items()}
+    vals = {k: v for k, v in vals.items() if v}
+    if not vals:
+        return ""
+    order = sorted(vals, key=lambda k: np.mean(vals[k]), reverse=highest)
+    top = order[0]
+    tied = [top] + [k for k in order[1:]
+                    if V.compare(*((vals[top], vals[k]) if highest else (vals[k], vals[top]))).verdict != V.HOLDS]
+    n = min(len(v) for v in vals.values())
+    word = "best" if highest else "lowest"
+    if len(tied) == 1:
+        return (f"{word} {what}: **{top}** ({np.mean(vals[top]):.2f}), beyond the noise of the runs' own seeds "
+                f"against each of the other {len(order) - 1}")
+    if len(tied) == len(order):
+        return (f"{word} {what}: none beyond the noise: with {n} seed{'s' if n != 1 else ''} a method, "
+                f"the top of the order ({top}, {np.mean(vals[top]):.2f}) cannot be told from any of the other "
+                f"{len(order) - 1} by their own seeds")
+    return (f"{word} {what}: the top {len(tied)} cannot be told apart by their own seeds: "
+            + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied))

@@ -82,7 +82,8 @@ def show(df: pd.DataFrame, stamp: str, caption: str = ""):
 
 
 VERDICT_STYLE = {"holds": "#1b7837", "does not hold": "#b2182b", "inside the noise": "#8c6d1f",
-                 "not testable here": "#666666", "not recorded": "#999999"}
+                 "smaller than claimed": "#2166ac", "too few runs": "#7b3294", "not testable here": "#666666",
+                 "not recorded": "#999999"}
 
 
 def verdict_badge(verdict: str) -> str:

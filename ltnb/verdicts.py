@@ -1,16 +1,23 @@
 """Verdicts: each claim of :mod:`ltnb.claims` tested on the book's own runs, with the number behind it.
 
-A verdict is one of **holds**, **does not hold**, **inside the noise** or **not testable here**; a claim
-whose runs are not recorded at a setting gets none there ("not recorded"). The rules are pure
-functions of arrays, tested on synthetic inputs whose answer is known:
+The unit of evidence is a training run. A verdict reads every recorded seed of the runs it compares and
+judges them by their own seed-to-seed noise, never by a noise borrowed from other methods, metrics,
+factors or presets. It is one of **holds**, **does not hold**, **inside the noise**, **smaller than
+claimed** (the runs' interval excludes the gap the paper prints) or **too few runs** (under
+:data:`MIN_SEEDS` seeds a side: no verdict), and **not testable here**; a claim whose runs are not
+recorded at a setting gets none there ("not recorded"). The rules are pure functions of arrays, tested on
+synthetic runs whose answer is known (``tests/test_verdicts.py``), their false-positive rate included:
 
-* :func:`difference`: a mean over seeds against another, in units of the standard error of the
-  difference, ``sigma * sqrt(1/n_a + 1/n_b)``, with ``sigma`` the run-to-run standard deviation pooled
-  over the leaderboard's seeds at the same setting. Two standard errors either way decide.
-* :func:`rank_trend`: Spearman's rank correlation over classes between class size and a per-class
-  quantity, against its two-sided 5% critical value (t approximation).
-* :func:`spread` and :func:`bootstrap_scalar`: a statistic of ``a`` against the same of ``b``, with a
-  95% bootstrap interval over the units (classes, test images); an interval that holds 0 is noise.
+* :func:`compare`: one value per seed on each side (an accuracy, a statistic of the features, a spread
+  across classes, a rank correlation), the difference of the means with its 95% interval: **Welch's**
+  t interval (each side's own variance, Welch-Satterthwaite degrees of freedom), or **paired** seed by
+  seed where the two sides share their training run (stage-2 methods on one backbone, post-hoc views of
+  one run). The interval decides; an "inside the noise" says the smallest gap the runs could detect
+  (:func:`detectable_gap`: 80% power at the 5% level), beside the paper's own.
+* :func:`trend_per_seed`: Spearman's rank correlation over classes, per seed, then across seeds (Fisher's
+  z, a one-sample t interval): a trend carries the training noise like every other statistic.
+* :func:`fdr`: Benjamini-Hochberg over the tests at one setting (the Claims page), and :func:`aa_rate`:
+  the machinery run on a method against itself, its seeds split in two, which should decide at 5%.
 
 Class size is not class difficulty: on Fashion-MNIST the hardest class (Shirt) is a large one. Per-class
 trends are therefore read **against the balanced reference** (CE on a balanced subset as large as the
@@ -20,24 +27,32 @@ long-tailed set, same network and schedule): what the imbalance does to each cla
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 HOLDS, FAILS, NOISE, UNTESTABLE, MISSING = ("holds", "does not hold", "inside the noise", "not testable here",
                                             "not recorded")
-VERDICTS = (HOLDS, FAILS, NOISE, UNTESTABLE)
-Z = 2.0  # standard errors a difference of means must pass
-ALPHA = 0.05  # two-sided level of the rank correlation and of the bootstrap intervals
-BOOTSTRAPS = 2000
+SMALLER, TOO_FEW = "smaller than claimed", "too few runs"
+VERDICTS = (HOLDS, FAILS, NOISE, SMALLER, TOO_FEW, UNTESTABLE)
+DECIDED = (HOLDS, FAILS)  # what a test at 5% calls beyond the noise (chance alone gives 5% of them)
+MIN_SEEDS = 3  # training runs a side a verdict needs: with 2, a variance has 1 d.o.f. and an interval is 12.7 s.e. wide
+ALPHA = 0.05  # two-sided level of every interval and test
+POWER = 0.8  # the power the smallest detectable gap is stated at
 
 
 @dataclass(frozen=True)
 class Verdict:
     verdict: str
-    number: str  # the statistic behind it, in words, e.g. "Δ = +1.20 points = 1.7 standard errors"
-    value: float = math.nan
+    number: str  # the statistic behind it, in words, e.g. "Δ = +1.20 points, 95% interval [+0.4, +2.0] ..."
+    value: float = math.nan  # the measured effect, in the claimed direction (positive: as claimed)
+    lo: float = math.nan  # its 95% interval
+    hi: float = math.nan
+    p: float = math.nan  # two-sided p value of "no effect" (NaN: not a test, e.g. an exact count)
+    detectable: float = math.nan  # the smallest effect these runs detect with 80% power at the 5% level
+    paper: float = math.nan  # the gap the paper prints for the claim, in the same direction and unit
+    seeds: tuple = ()  # runs a side
 
     def __str__(self) -> str:
         return f"{self.verdict} ({self.number})" if self.number else self.verdict
@@ -45,16 +60,156 @@ class Verdict:
 
 # ------------------------------------------------------------------ rules (pure)
 
-def difference(a, b, sigma: float, unit: str = "points", z: float = Z) -> Verdict:
-    """``mean(a) > mean(b)``? Holds beyond ``z`` standard errors, does not hold below ``-z``, else noise."""
+def detectable_gap(se: float, df: float, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The smallest true difference a two-sided t test at ``alpha`` detects with probability ``power``, for a
+    standard error ``se`` on ``df`` degrees of freedom: ``delta * se`` where the noncentral t with noncentrality
+    ``delta`` passes the critical value with that probability (``tests/test_verdicts.py`` checks it by simulation)."""
+    if not (se == se and df == df) or df <= 0 or se <= 0:
+        return math.nan
+    crit = stats.t.ppf(1 - alpha / 2, df)
+
+    def short(delta):  # power at noncentrality delta (the far tail, under alpha / 2, left out), less the power asked
+        return stats.nct.sf(crit, df, delta) - power
+
+    hi = crit + 1.0
+    while short(hi) < 0:
+        hi *= 2
+    return float(optimize.brentq(short, 0.0, hi) * se)
+
+
+def _seeds(na: int, nb: int) -> str:
+    return f"{na} seed{'s' if na != 1 else ''}" + ("" if na == nb else f" against {nb}")
+
+
+def compare(a, b, paired: bool = False, unit: str = "points", paper: float = math.nan, paper_where: str = "",
+            label: str = "Δ", min_seeds: int = MIN_SEEDS, digits: int = 2) -> Verdict:
+    """Is ``mean(a) > mean(b)``? One value per training run on each side (``paired``: the same seeds in the same
+    order, sharing their training run). The difference with its 95% interval (Welch's, or the paired t interval):
+    **holds** when the interval lies above 0, **does not hold** when below, else **inside the noise**, which says the
+    smallest gap these runs detect. ``paper``: the claim's printed gap (same direction and unit) measured on
+    ``paper_where``; an interval wholly below it is **smaller than claimed** (unless it does not hold). Fewer than
+    ``min_seeds`` a side: **too few runs**, the difference shown and nothing decided."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if not (len(a) and len(b)) or not sigma == sigma or sigma <= 0:
-        raise ValueError("a difference needs values on both sides and a positive noise estimate sigma")
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if not (len(a) and len(b)):
+        raise ValueError("a comparison needs at least one run on each side")
+    if paired and len(a) != len(b):
+        raise ValueError(f"a paired comparison needs the same seeds on both sides, got {len(a)} and {len(b)}")
     d = float(a.mean() - b.mean())
-    se = sigma * math.sqrt(1 / len(a) + 1 / len(b))
-    verdict = HOLDS if d > z * se else FAILS if d < -z * se else NOISE
-    seeds = f"{len(a)} seed{'s' if len(a) > 1 else ''}" + ("" if len(a) == len(b) else f" against {len(b)}")
-    return Verdict(verdict, f"Δ = {d:+.2f} {unit} = {d / se:+.1f} s.e. (σ = {sigma:.2f}, {seeds})", d / se)
+    f = f"{{:+.{digits}f}}"
+    unit = f" {unit}" if unit else ""
+    gap = "" if paper != paper else f"; the paper's {paper_where + ' ' if paper_where else ''}gap {f.format(paper)}"
+    if min(len(a), len(b)) < max(min_seeds, 2):  # (a variance needs 2 runs a side whatever min_seeds says)
+        return Verdict(TOO_FEW, f"{label} = {f.format(d)}{unit}; too few runs: {_seeds(len(a), len(b))} "
+                                f"(a verdict reads at least {min_seeds} a side){gap}", d, paper=paper,
+                       seeds=(len(a), len(b)))
+    if paired:
+        diff = a - b
+        se, df, how = float(diff.std(ddof=1) / math.sqrt(len(diff))), len(diff) - 1, "paired"
+    else:
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        se = float(math.sqrt(va + vb))
+        df = float((va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))) if se > 0 else len(a) + len(b) - 2
+        how = "Welch"
+    if se == 0:  # the runs agree exactly on each side: the difference is what it is
+        lo = hi = d
+        p = 0.0 if d != 0 else 1.0
+    else:
+        t = stats.t.ppf(1 - ALPHA / 2, df)
+        lo, hi = d - t * se, d + t * se
+        p = float(2 * stats.t.sf(abs(d) / se, df))
+    verdict = HOLDS if lo > 0 else FAILS if hi < 0 else NOISE
+    if paper == paper and paper > 0 and hi < paper and verdict != FAILS:
+        verdict = SMALLER
+    det = detectable_gap(se, df)
+    seen = f"; smallest detectable gap {det:.{digits}f}" if verdict in (NOISE, SMALLER) and det == det else ""
+    return Verdict(verdict, f"{label} = {f.format(d)}{unit}, 95% interval [{f.format(lo)}, {f.format(hi)}] "
+                            f"({how}, {df:.1f} d.o.f.; {_seeds(len(a), len(b))}){seen}{gap}",
+                   d, lo, hi, p, det, paper, (len(a), len(b)))
+
+
+def fisher_z(rho) -> np.ndarray:
+    """Fisher's variance-stabilising transform of correlations, clipped short of +-1."""
+    return np.arctanh(np.clip(np.asarray(rho, dtype=float), -0.999, 0.999))
+
+
+def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_seeds: int = MIN_SEEDS) -> Verdict:
+    """Does a per-class quantity grow with class size (``direction="head"``) or shrink (``"tail"``)? ``values``:
+    one row per training run; ``sizes``: the class sizes, or one row per run of another quantity of the same runs. Spearman's rho per run, then across runs: the mean of Fisher's z with its one-sample
+    t interval, back to rho. Holds where the interval lies in the claimed direction."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    x = np.asarray(sizes, dtype=float)
+    if direction not in ("head", "tail"):
+        raise ValueError(f"direction must be 'head' or 'tail', got {direction!r}")
+    if x.shape[-1] != v.shape[1]:
+        raise ValueError(f"{v.shape[1]} values for {x.shape[-1]} classes")
+    x = np.broadcast_to(x, v.shape)  # the class sizes, or another per-class quantity of each run
+    s = x[0]
+    sign = 1 if direction == "head" else -1
+    rhos = np.array([sign * spearman(xi, row) for xi, row in zip(x, v)])
+    toward = "the head" if direction == "head" else "the tail"
+    each = ", ".join(f"{r:+.2f}" for r in rhos)
+    z = compare(fisher_z(rhos), np.zeros(len(rhos)), paired=True, unit="",
+                min_seeds=min_seeds)
+    mean_rho = float(np.tanh(fisher_z(rhos).mean()))
+    if z.verdict == TOO_FEW:
+        return Verdict(TOO_FEW, f"ρ toward {toward} over {len(s)} classes{what}: {each}; too few runs: "
+                                f"{len(rhos)} seed{'s' if len(rhos) != 1 else ''} (a verdict reads at least "
+                                f"{min_seeds})", mean_rho, seeds=(len(rhos),))
+    lo, hi = float(np.tanh(z.lo)), float(np.tanh(z.hi))
+    det = float(np.tanh(z.detectable)) if z.detectable == z.detectable else math.nan
+    seen = f"; smallest detectable ρ {det:.2f}" if z.verdict == NOISE and det == det else ""
+    return Verdict(z.verdict, f"ρ toward {toward} over {len(s)} classes{what}: mean {mean_rho:+.2f} of {each}, "
+                              f"95% interval [{lo:+.2f}, {hi:+.2f}] ({len(rhos)} seeds){seen}",
+                   mean_rho, lo, hi, z.p, det, seeds=(len(rhos),))
+
+
+def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:
+    """Benjamini-Hochberg over the tests among ``verdicts`` (those with a p value): a **holds** or **does not hold**
+    whose adjusted p value passes ``q`` becomes **inside the noise** and says so. Returns the verdicts and a summary:
+    tests, decided before and after, and how many decisions chance alone would give (``q`` of those decided after,
+    at most; ``alpha`` of the tests without the correction)."""
+    vs = list(verdicts)
+    idx = [i for i, v in enumerate(vs) if isinstance(v, Verdict) and v.p == v.p]
+    adjusted = stats.false_discovery_control([vs[i].p for i in idx]) if idx else []
+    out = list(vs)
+    for i, pa in zip(idx, adjusted):
+        v = vs[i]
+        if v.verdict in DECIDED and pa >= q:
+            out[i] = replace(v, verdict=NOISE, number=f"{v.number}; not past the false discovery rate over "
+                                                      f"{len(idx)} tests (adjusted p = {pa:.2f})")
+    before = sum(vs[i].verdict in DECIDED for i in idx)
+    after = sum(out[i].verdict in DECIDED for i in idx)
+    return out, {"tests": len(idx), "decided": before, "decided after": after,
+                 "chance uncorrected": ALPHA * len(idx), "chance after": q * after}
+
+
+def aa_splits(n: int, max_splits: int = 10) -> list[tuple[tuple, tuple]]:
+    """Ways to split ``n`` seeds into two groups as equal as can be (each split once, not its mirror)."""
+    from itertools import combinations
+
+    k = n // 2
+    out = []
+    for left in combinations(range(n), k):
+        right = tuple(i for i in range(n) if i not in left)
+        if (right, left) not in out:
+            out.append((left, right))
+    return out[:max_splits]
+
+
+def aa_rate(groups, min_seeds: int = 2) -> dict:
+    """The A/A check: each group (one method's values, one per seed, at least 4) split into two halves and compared
+    with :func:`compare` as two methods (Welch); ``rate`` is the share of comparisons that decide (holds or does not
+    hold), which should sit near the 5% level. ``min_seeds`` 2 lets 4 seeds split 2 against 2."""
+    decided = total = 0
+    for values in groups:
+        v = np.asarray([x for x in values if x == x], dtype=float)
+        if len(v) < 4:
+            continue
+        for left, right in aa_splits(len(v)):
+            total += 1
+            decided += compare(v[list(left)], v[list(right)], min_seeds=min_seeds).verdict in DECIDED
+    return {"comparisons": total, "decided": decided, "rate": decided / total if total else math.nan}
 
 
 def critical_rho(n: int, alpha: float = ALPHA) -> float:
@@ -73,64 +228,11 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def rank_trend(values, sizes, direction: str = "head", what: str = "") -> Verdict:
-    """Does the per-class ``values`` grow with class size (``direction="head"``) or shrink with it (``"tail"``)?
-    Holds when Spearman's rho passes the critical value in the claimed direction, does not hold past it the
-    other way; a flat one is noise."""
-    if direction not in ("head", "tail"):
-        raise ValueError(f"direction must be 'head' or 'tail', got {direction!r}")
-    v, s = np.asarray(values, dtype=float), np.asarray(sizes, dtype=float)
-    if v.shape != s.shape:
-        raise ValueError(f"{len(v)} values for {len(s)} classes")
-    rho = spearman(s, v) * (1 if direction == "head" else -1)
-    crit = critical_rho(len(v))
-    verdict = HOLDS if rho >= crit else FAILS if rho <= -crit else NOISE
-    toward = "the head" if direction == "head" else "the tail"
-    return Verdict(verdict, f"ρ = {rho:+.2f} toward {toward} over {len(v)} classes{what} (critical {crit:.2f})", rho)
-
-
 def dispersion(values) -> float:
     """Spread across classes relative to the level: the standard deviation over the mean absolute value."""
     v = np.asarray(values, dtype=float)
     level = np.abs(v).mean(axis=-1)
     return v.std(axis=-1) / np.where(level > 0, level, np.nan)
-
-
-def _interval(draws) -> tuple[float, float]:
-    return (float(np.nanquantile(draws, ALPHA / 2)), float(np.nanquantile(draws, 1 - ALPHA / 2)))
-
-
-def _decide(point: float, lo: float, hi: float, smaller: bool, label: str) -> Verdict:
-    """``point`` = stat(a) - stat(b); the claim is that it is negative (``smaller``) or positive."""
-    sign = -1 if smaller else 1
-    verdict = HOLDS if sign * lo > 0 and sign * hi > 0 else FAILS if sign * lo < 0 and sign * hi < 0 else NOISE
-    return Verdict(verdict, f"{label} = {point:+.3f}, 95% bootstrap interval [{lo:+.3f}, {hi:+.3f}]", point)
-
-
-def spread(a, b, smaller: bool = True, seed: int = 0, label: str = "spread(a) − spread(b)") -> Verdict:
-    """Is ``a`` flatter across classes than ``b`` (``smaller``), or less flat? :func:`dispersion` of each,
-    with classes resampled together (the same classes for both)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError("spread compares two per-class vectors of the same length")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(BOOTSTRAPS, len(a)))
-    draws = dispersion(a[idx]) - dispersion(b[idx])
-    return _decide(float(dispersion(a) - dispersion(b)), *_interval(draws), smaller, label)
-
-
-def bootstrap_scalar(a_units, b_units, stat, smaller: bool = True, seed: int = 0, label: str = "stat(a) − stat(b)",
-                     paired: bool = False) -> Verdict:
-    """``stat(a_units)`` below (``smaller``) or above ``stat(b_units)``, units (rows) resampled on each side
-    (``paired``: the same rows for both, e.g. the same test images)."""
-    a, b = np.asarray(a_units, dtype=float), np.asarray(b_units, dtype=float)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(BOOTSTRAPS // 4):  # statistics of matrices are slower: 500 draws
-        ia = rng.integers(0, len(a), len(a))
-        ib = ia if paired else rng.integers(0, len(b), len(b))
-        draws.append(stat(a[ia]) - stat(b[ib]))
-    return _decide(float(stat(a) - stat(b)), *_interval(np.asarray(draws)), smaller, label)
 
 
 def against_reference(values, reference, log: bool = False) -> np.ndarray:

@@ -171,7 +171,7 @@ def abs_run(run, strength=s, form=F_form):
 # is the log ratio to the reference, which removes what each class brings of its own. The paper
 # normalises to $[0, 1]$, which keeps the shape but not the spread the verdicts compare.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}, "image": {"alt": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}}
+# %% mystnb={"figure": {"caption": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}, "image": {"alt": "Classifier weight norms per class divided by each run's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}} tags=["hide-input"]
 def mean_norms(run):
     n = np.linalg.norm(run.arrays["weight"], axis=1)
     return n / n.mean()
@@ -199,7 +199,7 @@ E.show(ctx, "angular", "Figure 1")
 # so how flat they are cannot be read off the picture: the verdicts below compare the spread of
 # the un-normalised curves (standard deviation over mean, across classes).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}, "image": {"alt": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}}
+# %% mystnb={"figure": {"caption": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}, "image": {"alt": "Each class's mean own logit, linear against angular, on the training (left) and test (right) images, each curve min-max normalised as in the paper (so the shapes compare, not the spreads)."}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, split, title in zip(axes, ("train", "test"), ("Figure 3: training set", "Figure 7: test set")):
     plots.shade_splits(ax, counts)
@@ -226,7 +226,7 @@ E.show(ctx, "angular", "Figures 3 and 7")
 # envelope $B_{tr}[c] = \min_i\mathbb E[\mathcal P^c\mid i]$ that ABS reads (all classes), and the
 # verdict below says whether it rises with class size here.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}, "image": {"alt": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}}
+# %% mystnb={"figure": {"caption": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}, "image": {"alt": "Mean predicted probabilities per true class on the training images, linear (left) and angular (right); the dashed line is the lower envelope ABS reads (first seed)."}} tags=["hide-input"]
 show_cls = np.unique(np.linspace(0, K - 1, min(K, 10)).round().astype(int))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 for ax, name, kind in ((axes[0], "(a) linear", "linear"), (axes[1], "(b) angular", "angular")):
@@ -336,7 +336,7 @@ E.show(ctx, "angular", "Table 2")
 # class): L2A after stage 1, the same after ABS (renormalised), and L2A after stage 2 (the
 # angular probabilities of MiSLAS's stage-2 classifier), first seed.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}, "image": {"alt": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}}
+# %% mystnb={"figure": {"caption": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}, "image": {"alt": "Mean probability each class receives on the balanced test set (ideal: the dashed 1/M): L2A after stage 1, after ABS, and after stage 2."}} tags=["hide-input"]
 before, after, _ = abs_probabilities(mislas1[0], s, F_form)
 stage2_ang = angular_of(mislas2[0])["test_angular_logits"]
 panels = (("(a) before ABS", before), (f"(b) after ABS, s = {s:g}, {F_form} F", after / after.sum(1, keepdim=True)),
@@ -415,7 +415,7 @@ report.show(pd.DataFrame(rows6).set_index("τ"), plan.context(ctx, "Table 6").st
 # (easiest) score, averaged over `score_runs` CE networks of different seeds, each stopped after
 # `score_epochs` epoch(s) of the same schedule. Fraction 0 is CE on the whole training set, at the figure's preset.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}}
+# %% mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}} tags=["hide-input"]
 from dataclasses import replace as _replace
 
 from ltnb.chapters.angular import PAPER_PRUNE_GROUP as g6, PAPER_PRUNE_SEEDS
@@ -464,7 +464,7 @@ E.show(at6, "angular", "Figure 6")
 # Mean AVH of the test images of each class under the MiSLAS stage-1 network against that
 # class's test accuracy (first seed).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}}
+# %% mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}} tags=["hide-input"]
 avh = torch.from_numpy(derived.get(mislas1[0], "avh")["test_avh"])
 y_te = derived.test_labels(mislas1[0])
 avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])

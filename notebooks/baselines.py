@@ -71,7 +71,7 @@ ctx, P, plan = start("baselines", _passed, dataset=dataset, imb=imb, preset=pres
 # $\lfloor n_{\max}\,\rho^{-i/(C-1)} \rfloor$ images. The shading marks the many (> 100),
 # medium (20–100) and few (< 20) classes the tables split by.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}, "image": {"alt": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}}
+# %% mystnb={"figure": {"caption": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}, "image": {"alt": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}} tags=["hide-input"]
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 fig, ax = plots.class_counts(counts, f"{ctx.dataset}-LT, imb {ctx.imb:g}: "
@@ -136,7 +136,7 @@ factors.note(plan, ctx, cols)
 # is how hard each class is; a method's accuracy minus it (right) is what the imbalance costs each
 # class under that method. Classes are drawn in size order, with their training images and names.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}, "image": {"alt": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}}
+# %% mystnb={"figure": {"caption": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}, "image": {"alt": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}} tags=["hide-input"]
 reference_runs = plan.fetch("balanced reference")["CE, balanced"]
 per_class = {name: 100 * np.mean([r.metrics["per_class"] for r in rs], axis=0) for name, rs in runs.items()}
 balanced_acc = 100 * np.mean([r.metrics["per_class"] for r in reference_runs], axis=0)
@@ -167,7 +167,7 @@ E.show(ctx, "baselines", "Per-class accuracy", also=("gcl-9", "whitening-10"))
 # reference's norms, which removes what each class brings of its own. The verdicts below test the
 # claims the papers of this book repeat.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Classifier weight norms per class, divided by each method's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}, "image": {"alt": "Classifier weight norms per class, divided by each method's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}}
+# %% mystnb={"figure": {"caption": "Classifier weight norms per class, divided by each method's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}, "image": {"alt": "Classifier weight norms per class, divided by each method's mean, beside the balanced reference's (dashed, left), and their log ratio to the reference's (right); first seed, classes in size order."}} tags=["hide-input"]
 def weight_norms(run):
     n = np.linalg.norm(run.arrays["weight"], axis=1)
     return n / n.mean()
@@ -189,7 +189,7 @@ E.show(ctx, "baselines", "Classifier weight norms", also=("angular-1", "whitenin
 # training accuracy is measured against the mixed targets; LDAM-DRW's loss jumps where the
 # re-weighting starts.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}, "image": {"alt": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}}
+# %% mystnb={"figure": {"caption": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}, "image": {"alt": "Training loss (log scale) and training accuracy per epoch of the stage-1 runs, first seed: LDAM-DRW's loss jumps where the re-weighting starts."}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
 for name in STAGE1:
     h = runs[name][0].metrics["history"]
@@ -209,7 +209,7 @@ plt.show()
 # so the table above uses the fixed `tau` parameter and this curve only shows the trade-off
 # (reading the best $\tau$ off it would be choosing on the test set).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}, "image": {"alt": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}}
+# %% mystnb={"figure": {"caption": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}, "image": {"alt": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}} tags=["hide-input"]
 sweep = plan.fetch("τ sweep")
 taus = list(sweep)
 fig, ax = plt.subplots(figsize=(5, 3))
@@ -238,11 +238,9 @@ notes.append("Stage 2 (cRT, LWS, τ-norm) trains on features of the un-augmented
              f"once from the frozen backbone, for {ctx.preset.stage2_epochs} epochs with class-balanced "
              "sampling and a cosine learning rate; Kang et al. pass augmented images through the backbone.")
 notes.append("LWS scales the logits including the bias, $f_j (W_j^\\top z + b_j)$; τ-norm keeps the bias.")
-sd, dof, _ = E.pooled_noise(E.Setting.of(ctx))
-notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}. " + (
-    f"The run-to-run standard deviation, pooled over the leaderboard's two seeds of every method ({dof} degrees of "
-    f"freedom), is {sd:.2f} points: with one seed a side, a gap must pass {2 * sd * 2 ** 0.5:.1f} points to count."
-    if sd == sd else "The leaderboard's seeds are not recorded at this setting, so there is no noise estimate."))
+notes.append(f"The tables show {len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}. The verdicts read every "
+             "recorded seed of the runs they compare and judge each gap by those runs' own seeds (Welch's 95% "
+             "interval, paired where both sides read one training run); under 3 seeds a side they say 'too few runs'.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 
 # %% [markdown]

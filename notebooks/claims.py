@@ -19,31 +19,46 @@
 # Every checkable claim of the five papers, in this book's words, with where the paper makes it
 # and what the book's own runs say about it. A verdict is computed when this page executes, from
 # the runs recorded with the book, so it follows the recordings: another imbalance factor, another
-# preset, the papers' schedule once it is recorded. The chapters print the same verdicts beside the
-# figure or table that tests each claim.
+# preset, more seeds, the papers' schedule once it is recorded. The chapters print the same verdicts
+# beside the figure or table that tests each claim.
 #
-# * **holds**: the runs show it beyond the noise; **does not hold**: they show the opposite beyond
-#   the noise; **inside the noise**: neither; **not testable here**: the claim needs what this book
-#   does not have (ImageNet, a ViT, CIFAR, a method it does not train), said in each row;
-#   **not recorded**: the runs are not recorded at that setting (yet).
-# * **"Method A beats B"** is a difference of last-epoch accuracies (means over the seeds recorded)
-#   against the run-to-run standard deviation σ pooled over the leaderboard's seeds at the same
-#   setting: it decides beyond two standard errors, $2\sigma\sqrt{1/n_a + 1/n_b}$. A pruning claim "at the
-#   same fraction pruned" is read at every fraction of the study, against σ pooled over those pruned runs' own
-#   seeds (each seed prunes its own images): it holds where it holds at each fraction, and does not hold where
-#   the other method wins beyond the noise at any.
+# **The unit of evidence is a training run.** A verdict reads every recorded seed of the runs it
+# compares and judges them by their own seed-to-seed noise, never by a noise borrowed from other
+# methods, metrics, imbalance factors or presets.
+#
+# * **holds**: the 95% interval of the measured effect lies on the claimed side of zero; **does not
+#   hold**: it lies on the other side; **inside the noise**: it holds zero, and the verdict says the
+#   smallest gap these runs would detect (80% power at the 5% level), so a reader can tell "could have
+#   seen the paper's gap and did not" from "could not have seen it"; **smaller than claimed**: the
+#   interval lies wholly below the gap the paper prints for the claim (on CIFAR-10-LT, so it says
+#   that the gap measured here on Fashion-MNIST-LT is smaller than the paper's CIFAR-10-LT gap, not
+#   that the paper is wrong); **too few runs**: under 3 seeds a side, the difference is shown and
+#   nothing is decided; **not testable here**: the claim needs what this book does not have (ImageNet,
+#   a ViT, CIFAR, a method it does not train), said in each row; **not recorded**: the runs are not
+#   recorded at that setting (yet).
+# * **"Method A beats B"**: last-epoch accuracies, one per seed, compared with **Welch's** t interval
+#   (each side's own variance), or **paired** seed by seed where both sides read the same training run
+#   (a stage-2 method and its backbone, two post-hoc readings of one run). A pruning claim "at the
+#   same fraction pruned" is read at every fraction: it holds where it holds at each, does not hold
+#   where the other method wins at any.
 # * **Per-class trends** ("the head gets larger weights") are Spearman rank correlations over the
-#   classes between class size and the quantity, against the two-sided 5% critical value. They are
-#   read **against the balanced reference**: CE trained on a balanced subset as large as the
-#   long-tailed set, with the same network and schedule. On Fashion-MNIST the hardest class, Shirt
-#   (class 6), is one of the larger ones, so raw per-class curves mix how many images a class has
-#   with how hard it is; what the imbalance does to each class is the quantity minus its balanced
-#   value (the log ratio for norms).
-# * **"Flatter"** compares the spread across classes (standard deviation over mean), **"less"** a
-#   statistic of the test features (correlation between channels, the largest singular value's
-#   share), each with a 95% bootstrap interval over classes or test images.
+#   classes, one per seed, then across seeds (Fisher's z, a t interval). They are read **against the
+#   balanced reference**: CE trained on a balanced subset as large as the long-tailed set, with the
+#   same network and schedule. On Fashion-MNIST the hardest class, Shirt (class 6), is one of the
+#   larger ones, so a raw per-class curve mixes how many images a class has with how hard it is; what
+#   the imbalance does to each class is the quantity minus its balanced value (the log ratio for norms).
+# * **"Flatter"** compares the spread across classes (standard deviation over mean) and **"less"**
+#   a statistic of the features (correlation between channels, the largest singular value's share),
+#   each computed per run and then compared across runs like an accuracy.
+# * **Where the paper makes it.** A claim the paper makes at other imbalance factors than a setting's
+#   is read there all the same, and counted apart, as **beyond the paper**.
+# * **Many tests.** At each setting the page controls the false discovery rate over its tests
+#   (Benjamini-Hochberg at 5%), says how many of its decisions chance alone would give, and measures
+#   the machinery's own false-positive rate with **A/A** tests: a method against itself, its seeds
+#   split in two.
 #
-# The rules are tested on synthetic inputs whose answer is known (`tests/test_verdicts.py`).
+# The rules are tested on synthetic runs whose answer is known (`tests/test_verdicts.py`), the A/A
+# rate and the power behind the smallest detectable gap included.
 
 # %% tags=["parameters"]
 dataset = "fmnist"  # the data set whose recordings are read: fmnist (CIFAR is not recorded here)
@@ -55,11 +70,14 @@ from ltnb.params import injected as _injected, refuse_unknown as _refuse
 _refuse(_injected(globals()), ["dataset"], "the claims page")  # a name papermill's -p added, not dataset
 
 import html
+import math
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from ltnb import claims as C, evidence as E, params as Pm, report, verdicts as V
+from ltnb import claims as C, evidence as E, params as Pm, plots, report, verdicts as V
 from ltnb.reference import PAPERS
 
 dataset = Pm.read([Pm.Param("dataset", "fmnist", Pm.choice("fmnist", "cifar10", "cifar100"), "")],
@@ -67,34 +85,164 @@ dataset = Pm.read([Pm.Param("dataset", "fmnist", Pm.choice("fmnist", "cifar10", 
 settings = E.recorded_settings(dataset)
 if not settings:
     print(f"No {dataset} runs are recorded or stored yet: every claim reads 'not recorded' (make record records them).")
-results = {(c.id, s): E.evaluate(c, E.for_claim(c, s)) for c in C.CLAIMS for s in settings}
+results, chance = {}, {}
+for s in settings:  # every verdict at the setting, the false discovery rate controlled over its tests
+    at, chance[s] = E.verdicts_at(s)
+    results.update({(i, s): v for i, v in at.items()})
+claimed_at = {(c.id, s): E.where_claimed(c, s.imb) for c in C.CLAIMS for s in settings}
 print(f"{len(C.CLAIMS)} claims of {len(PAPERS)} papers, read at {len(settings)} settings: "
       + ", ".join(s.label for s in settings))
 
 # %% [markdown]
 # ## How many hold, paper by paper
 #
-# Counted at each recorded setting (preset and imbalance factor) over the claims of each paper.
+# Counted at each recorded setting (preset and imbalance factor) over the claims of each paper
+# that the paper makes at that factor; "beyond the paper" counts, apart, the claims read at a factor
+# the paper does not name for them. "seeds read" is the fewest runs a side among the verdicts
+# computed there.
 
 # %% tags=["hide-input"]
 rows = []
 for paper in PAPERS:
     cs = [c for c in C.CLAIMS if c.paper == paper]
     for s in settings:
-        n = V.counts(results[(c.id, s)] for c in cs)
-        rows.append({"paper": paper, "setting": s.label, "claims": len(cs), **n})
+        here = [results[(c.id, s)] for c in cs if claimed_at[(c.id, s)]]
+        seeds = [min(v.seeds) for v in here if v.seeds]
+        rows.append({"paper": paper, "setting": s.label, "claims": len(here), **V.counts(here),
+                     "beyond the paper": sum(not claimed_at[(c.id, s)] for c in cs),
+                     "seeds read": "–" if not seeds else f"{min(seeds)} to {max(seeds)}"})
 if rows:
     summary = pd.DataFrame(rows).set_index(["paper", "setting"])
-    report.show(summary, f"{dataset}-LT", "Verdicts per paper and setting (counts of claims)")
+    summary = summary.loc[:, (summary != 0).any(axis=0)]  # a verdict no setting has: no column
+    report.show(summary, f"{dataset}-LT", "Verdicts per paper and setting, where the papers make the claims "
+                                          "(counts of claims)")
+
+# %% [markdown]
+# ## How many of these verdicts chance alone would give
+#
+# Each verdict is a test at the 5% level, so among many tests some decide by chance. At each
+# setting the page applies Benjamini and Hochberg's procedure over all its tests (a decision whose
+# adjusted p value passes 5% becomes "inside the noise" and says so), and the table says how many
+# decisions chance alone would give: 5% of the tests if no claim were true, and at most 5% of the
+# decisions kept. The A/A rows run the same machinery on a method against itself: every
+# leaderboard method with at least 4 seeds at the setting, its seeds split into two halves every
+# way; a calibrated machinery decides about 5% of those comparisons. The synthetic row does the same
+# on 300 simulated methods of 5 normal seeds each, whose answer is known to be "no difference".
+
+# %% tags=["hide-input"]
+from ltnb import leaderboard as L, store
+from ltnb.chapters.leaderboard import entries
+
+aa_rows = {}
+rng = np.random.default_rng(0)
+synthetic = V.aa_rate([rng.standard_normal(5) for _ in range(300)])
+for s in settings:
+    groups = []
+    for e in entries(10):
+        runs = [r for r in (store.load(e.config(s.base, sd)) for sd in E.SEEDS_READ) if r is not None]
+        if len(runs) >= 4:
+            groups.append([100 * L.score(e, r)["accuracy"] for r in runs])
+    aa = V.aa_rate(groups)
+    ch = chance[s]
+    aa_rows[s.label] = {
+        "tests": ch["tests"], "decided at 5% each": ch["decided"],
+        "chance alone, no claim true": f"{ch['chance uncorrected']:.1f}",
+        "decided after the FDR control": ch["decided after"],
+        "of them false, at most": f"{ch['chance after']:.1f}",
+        "A/A: methods with 4+ seeds": len(groups),
+        "A/A: comparisons": aa["comparisons"],
+        "A/A: decided": "–" if aa["comparisons"] == 0 else f"{aa['decided']} ({100 * aa['rate']:.1f}%)"}
+aa_rows["synthetic (300 methods × 5 seeds)"] = {
+    "tests": "", "decided at 5% each": "", "chance alone, no claim true": "", "decided after the FDR control": "",
+    "of them false, at most": "", "A/A: methods with 4+ seeds": 300, "A/A: comparisons": synthetic["comparisons"],
+    "A/A: decided": f"{synthetic['decided']} ({100 * synthetic['rate']:.1f}%)"}
+report.show(pd.DataFrame(aa_rows).T, f"{dataset}-LT", "Tests, decisions, what chance alone gives, and the A/A check")
+none = [lbl for lbl, r in aa_rows.items() if r["A/A: methods with 4+ seeds"] == 0]
+if none:
+    print(f"No method has 4 seeds recorded yet at {', '.join(none)}: the A/A rate is measured there once the "
+          "leaderboard's seeds 0 to 4 are recorded (`make plan PRESET=long`, tier 5). On the synthetic runs Welch's "
+          f"test decides {100 * synthetic['rate']:.1f}% of the A/A comparisons: at or below the 5% level, as it should "
+          "(it is conservative with 2 seeds against 3).")
+
+# %% [markdown]
+# ## The gaps, paper by paper
+#
+# Each "A beats B" claim (accuracy, or the accuracy of a split) at the book's two main settings:
+# the gap measured here (A − B, in points) with its 95% interval, coloured by its verdict; a hollow
+# marker has too few runs for an interval; a black cross marks the gap the paper prints for the same
+# comparison on CIFAR-10-LT, where the paper's table has both rows. Claims made beyond the paper's
+# factors are left out here.
+
+# %% tags=["hide-input"]
+GAP_KINDS = ("beats", "beats_few", "gain")
+forest_settings = [s for s in settings if s.imb == 100.0 and s.preset in ("long", "cpu")]
+
+
+def forest(paper: str) -> None:
+    """The paper's "A beats B" claims at the main settings: gap, 95% interval, verdict colour, the paper's gap."""
+    cs = [c for c in C.CLAIMS if c.paper == paper and c.kind in GAP_KINDS]
+    if not cs or not forest_settings:
+        print(f"No 'beats' claim of {paper} is read at a recorded main setting.")
+        return
+    fig, axes = plt.subplots(1, len(forest_settings), figsize=(4.2 * len(forest_settings) + 2.6, 0.32 * len(cs) + 1.6),
+                             sharey=True, squeeze=False)
+    for ax, s in zip(axes[0], forest_settings):
+        for y, c in enumerate(cs):
+            v = results[(c.id, s)]
+            if not claimed_at[(c.id, s)] or v.value != v.value:
+                continue
+            colour = report.VERDICT_STYLE.get(v.verdict, "#333333")
+            if v.lo == v.lo:
+                ax.plot([v.lo, v.hi], [y, y], color=colour, lw=2)
+                ax.plot(v.value, y, "o", color=colour, ms=5)
+            else:
+                ax.plot(v.value, y, "o", mfc="white", mec=colour, ms=5)
+            if v.paper == v.paper:
+                ax.plot(v.paper, y, "x", color="black", ms=6)
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.set_xlabel("gap A − B (points)")
+        ax.set_title(s.label, loc="left", fontsize=9)
+    axes[0][0].set_yticks(range(len(cs)), [f"{c.id}: {c.a}{E._knobs(c.ka)} vs {c.b or c.a}{E._knobs(c.kb)}"
+                                           + (f" ({E.METRIC_WORDS.get(c.metric, c.metric)})" if c.metric != "accuracy"
+                                              else "") for c in cs], fontsize=7)
+    axes[0][0].invert_yaxis()
+    handles = [plt.Line2D([], [], color=report.VERDICT_STYLE[k], marker="o", lw=2, label=k)
+               for k in (V.HOLDS, V.FAILS, V.NOISE, V.SMALLER)] + [
+        plt.Line2D([], [], color=report.VERDICT_STYLE[V.TOO_FEW], marker="o", mfc="white", lw=0, label=V.TOO_FEW),
+        plt.Line2D([], [], color="black", marker="x", lw=0, label="paper's gap (CIFAR-10-LT)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"{paper}: measured gaps against the paper's", x=0.01, ha="left", fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    plots.stamp(fig, f"{dataset}-LT · " + " | ".join(s.label for s in forest_settings))
+    plt.show()
+
+
+# %% mystnb={"figure": {"caption": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+forest("angular")
+
+# %% mystnb={"figure": {"caption": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+forest("marr")
+
+# %% mystnb={"figure": {"caption": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+forest("lgla")
+
+# %% mystnb={"figure": {"caption": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+forest("gcl")
+
+# %% mystnb={"figure": {"caption": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+forest("whitening")
 
 # %% [markdown]
 # ## Every claim
 #
-# One table per paper; hover a verdict for the number behind it.
+# One table per paper; each cell gives the verdict and the number behind it at one setting. A
+# claim read at a factor its paper does not name is marked *beyond the paper*.
 
 # %% tags=["hide-input"]
-def cell(v: E.Verdict) -> str:
-    return f'<span title="{html.escape(v.number)}">{report.verdict_badge(v.verdict)}</span>'
+def cell(v: V.Verdict, claimed: bool) -> str:
+    beyond = "" if claimed else '<br><i>beyond the paper</i>'
+    number = f'<br><small>{html.escape(v.number)}</small>' if v.number else ""
+    return f"{report.verdict_badge(v.verdict)}{beyond}{number}"
 
 
 for paper, title in PAPERS.items():
@@ -103,7 +251,8 @@ for paper, title in PAPERS.items():
     body = "".join(
         f"<tr><td><code>{c.id}</code></td><td>{html.escape(c.where)}</td><td style='white-space:normal'>"
         f"{html.escape(c.text)}</td><td>{html.escape(c.chapter + (': ' + c.figure if c.figure else ''))}</td>"
-        + "".join(f"<td data-setting='{s.label}'>{cell(results[(c.id, s)])}</td>" for s in settings) + "</tr>" for c in cs)
+        + "".join(f"<td style='white-space:normal;min-width:14em' data-setting='{s.label}'>"
+                  f"{cell(results[(c.id, s)], claimed_at[(c.id, s)])}</td>" for s in settings) + "</tr>" for c in cs)
     display(HTML(f"<h3>{html.escape(paper)}</h3><p>{html.escape(title)}</p><div class='ltnb-claims'><table>"
                  f"<thead><tr><th>claim</th><th>paper</th><th>in short</th><th>tested in</th>{head}</tr></thead>"
                  f"<tbody>{body}</tbody></table></div>"))
@@ -111,13 +260,14 @@ for paper, title in PAPERS.items():
 # %% [markdown]
 # ## Verdicts that change with the setting
 #
-# A claim whose verdict differs between two recorded settings (where both have one): the imbalance
-# factor, or the preset, moves it.
+# A claim whose decided verdict (holds, does not hold, inside the noise, smaller than claimed)
+# differs between two recorded settings: the imbalance factor, or the preset, moves it.
 
 # %% tags=["hide-input"]
 changed = []
 for c in C.CLAIMS:
-    seen = {s.label: results[(c.id, s)] for s in settings if results[(c.id, s)].verdict in V.VERDICTS[:3]}
+    seen = {s.label: results[(c.id, s)] for s in settings
+            if results[(c.id, s)].verdict in (V.HOLDS, V.FAILS, V.NOISE, V.SMALLER)}
     if len({v.verdict for v in seen.values()}) > 1:
         changed.append(f"* `{c.id}` ({c.text}): " + "; ".join(f"{k}: {v.verdict}" for k, v in seen.items()))
-display(Markdown("\n".join(changed) if changed else "No verdict differs between the recorded settings."))
+display(Markdown("\n".join(changed) if changed else "No decided verdict differs between the recorded settings."))

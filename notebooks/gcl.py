@@ -85,7 +85,7 @@ def paper_rows(table):
 # $s\lambda|\varepsilon|\delta_j$ on average $s\lambda\,\mathbb E|\varepsilon|\,\delta_j$, moving its
 # images back into the region where they still teach.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}, "image": {"alt": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}}
+# %% mystnb={"figure": {"caption": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}, "image": {"alt": "Left: the gradient on the target logit against its lead over a competitor (log scale); the arrows show how far the mean cloud moves a head and a tail class back into the region that still teaches. Right: the cloud size of each class under Table 3's strategies."}} tags=["hide-input"]
 d = torch.linspace(-2, 12, 300)
 mean_abs_eps = float(gcl.cloud_noise((200000,), torch.Generator().manual_seed(0)).abs().mean())
 delta = gcl.cloud_size(counts, P.cloud)
@@ -113,7 +113,7 @@ plt.show()
 # The samplers of Table 4 differ in how often they show the tail; the claim below is computed exactly
 # from the class counts.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of each class in a stage-2 batch under each sampler (log scale), classes in size order."}, "image": {"alt": "Share of each class in a stage-2 batch under each sampler (log scale), classes in size order."}}
+# %% mystnb={"figure": {"caption": "Share of each class in a stage-2 batch under each sampler (log scale), classes in size order."}, "image": {"alt": "Share of each class in a stage-2 batch under each sampler (log scale), classes in size order."}} tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3))
 for kind, label in (("instance", "IB"), ("class_balanced", "CB"), ("effective_number", "EN"), ("cben", "CBEN")):
     ax.plot(samplers.class_weights(counts, kind), marker="o", ms=3, label=label)
@@ -202,7 +202,7 @@ E.show(plan.context(ctx, "Table 5"), "gcl", "Tables 4 and 5")
 # and schedule): its per-class accuracy is how hard each class is, a method's accuracy minus it is what
 # the imbalance costs the class under that method.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}, "image": {"alt": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}}
+# %% mystnb={"figure": {"caption": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}, "image": {"alt": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}} tags=["hide-input"]
 pick = ["CE", "CE + mixup + cRT", "GCL (stage 1 only)", P.main]
 per_class = {k: 100 * np.mean([r.metrics["per_class"] for r in table1[k]], axis=0) for k in pick}
 reference_runs = plan.fetch("balanced reference")["CE, balanced"]
@@ -226,7 +226,7 @@ E.show(ctx, "gcl", "Per-class accuracy")
 # 50 test images each, one t-SNE per set. A t-SNE picture shows neighbourhoods, not sizes: the
 # verdicts under Figure 3 measure the spread and the separability instead.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}}
+# %% mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}} tags=["hide-input"]
 from sklearn.manifold import TSNE
 from ltnb import derived
 
@@ -270,7 +270,7 @@ plt.show()
 # (unit-length test features, against the balanced reference's), and how separable the classes are
 # (leave-one-out nearest-neighbour accuracy on the same training or test images).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}, "image": {"alt": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}}
+# %% mystnb={"figure": {"caption": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}, "image": {"alt": "t-SNE of the features before the classifier, first seed: CE (top) against GCL's stage 1 (bottom), on the training images (left, the first 50 of each class) and the test images (right, 50 per class)."}} tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(7.5, 7))
 for row, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
     run0 = table1[name][0]

@@ -106,7 +106,7 @@ assert all(m.config.parent == c.config for m, c in zip(marr, ce))  # MARR sits o
 # logit $\omega_j\eta_j + \beta_j\lVert W_j\rVert$ and margin $\omega_j d_j + \beta_j$. The
 # third panel is the class-wise test accuracy. First seed; classes from head to tail.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy beside the balanced reference's (dashed); first seed, classes in size order."}, "image": {"alt": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy beside the balanced reference's (dashed); first seed, classes in size order."}}
+# %% mystnb={"figure": {"caption": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy beside the balanced reference's (dashed); first seed, classes in size order."}, "image": {"alt": "Per class, before (CE) and after MARR: the mean own logit, the mean margin (Eq. 7) and the test accuracy beside the balanced reference's (dashed); first seed, classes in size order."}} tags=["hide-input"]
 def before_after(ce_run, marr_run):
     """Per class: the mean own logit over its training images and its mean margin (Eq. 7), before and after the
     rectification (Eqs. 8-9, linear in the logit, so it applies to the stored class means directly)."""
@@ -146,7 +146,7 @@ E.show(ctx, "marr", "Figures 1 and 3")
 #
 # Rows are true classes, columns predictions, each row divided by its size (test set).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Confusion matrices on the test set, each row divided by its class size: standard training (CE) against MARR, first seed; the diagonal cells are printed."}, "image": {"alt": "Confusion matrices on the test set, each row divided by its class size: standard training (CE) against MARR, first seed; the diagonal cells are printed."}}
+# %% mystnb={"figure": {"caption": "Confusion matrices on the test set, each row divided by its class size: standard training (CE) against MARR, first seed; the diagonal cells are printed."}, "image": {"alt": "Confusion matrices on the test set, each row divided by its class size: standard training (CE) against MARR, first seed; the diagonal cells are printed."}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
 for ax, (name, rs) in zip(axes, (("standard training (CE)", ce), ("MARR", marr))):
     conf = rs[0].arrays["confusion"].astype(float)
@@ -245,7 +245,7 @@ E.show(ctx, "marr", "Table 6")
 # reads this book's runs). Read as a curve, not as a choice: the book has no validation set, so
 # $\gamma$ stays at the paper's value.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}}
+# %% mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}} tags=["hide-input"]
 sweep = plan.fetch("Figure 4")
 ce4 = sweep.pop("CE")  # the CE line: the sweep's own preset
 at4 = plan.context(ctx, "Figure 4")
@@ -271,7 +271,7 @@ E.show(at4, "marr", "Figure 4")
 # Per-class test accuracy (recall) and F1 of the CE network and of MARR on it; the titles
 # give overall accuracy and macro F1 (first seed).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}, "image": {"alt": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}}
+# %% mystnb={"figure": {"caption": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}, "image": {"alt": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}} tags=["hide-input"]
 def f1_per_class(conf):
     tp = np.diag(conf).astype(float)
     prec = tp / np.maximum(conf.sum(0), 1)
@@ -306,7 +306,7 @@ E.show(ctx, "marr", "Figure 6")
 # The fitted $\omega_j$ and $\beta_j\lVert W_j\rVert$ (the shift MARR adds to logit $j$), first
 # seed; the sentence under the figure says how they go with class size and with class difficulty.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j, first seed, classes in size order."}, "image": {"alt": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j, first seed, classes in size order."}}
+# %% mystnb={"figure": {"caption": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j, first seed, classes in size order."}, "image": {"alt": "What MARR learned per class: the scale \u03c9_j and the shift \u03b2_j\u2016W_j\u2016 it adds to logit j, first seed, classes in size order."}} tags=["hide-input"]
 a = marr[0].arrays
 fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
 for ax, vals, label in ((axes[0], a["omega"], r"$\omega_j$"),

@@ -84,7 +84,7 @@ def rates(r: dict) -> list[tuple[str, float]]:
 #
 # Images per second of training, counting every run's images when several train at once.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training images per second on each recorded device (log scale): one run, several processes at once, runs stacked into one network, and the reference pipeline."}, "image": {"alt": "Training throughput by pipeline and device"}}
+# %% mystnb={"figure": {"caption": "Training images per second on each recorded device (log scale): one run, several processes at once, runs stacked into one network, and the reference pipeline."}, "image": {"alt": "Training throughput by pipeline and device"}} tags=["hide-input"]
 rows = [{"device": r["device"], "date": r["date"], "pipeline": name, "images/s": ips}
         for r in records for name, ips in rates(r)]
 table = pd.DataFrame(rows)

@@ -289,8 +289,8 @@ spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-ta
 
 # %% [markdown]
 # The verdicts read the features the classifier sees (Layer_p, or Layer_w with whitening) on the stored
-# test subset: the share of the largest singular value of the centred, unit-length features, with a
-# bootstrap interval over the test images.
+# test subset: the share of the largest singular value of the centred, unit-length features, computed
+# for each training run and compared across runs by their own seeds.
 
 # %% tags=["hide-input"]
 E.show(ctx, "whitening", "Figures 7 and 11")

@@ -107,7 +107,7 @@ def test_users_command_builds_the_leaderboard(tmp_path):
                     "Paper as written against the official code", "Runs behind the table"):
         assert caption in html
     assert "cRT: classifier initialisation" in html  # a departure of a method on the table, both sides trained
-    assert any(v in html for v in ("indistinguishable from CE", "above CE", "below CE"))
+    assert "too few runs (2 seeds)" in html  # two seeds a side: no verdict against CE (3 needed)
     assert "range over 2 seeds" in text and "over 2 subsets" in text
     stored = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
     assert sum(dict(c["extra"]).get("subset_seed") == 1 for c in stored) == 3  # one per spread method
@@ -142,13 +142,36 @@ def test_eval_cost_by_hand():
     assert L.eval_cost([post_hoc])[0] == 0
 
 
-def test_pooled_sd_and_the_gap_verdict_by_hand():
-    sd, df = L.pooled_sd([[1.0, 3.0], [2.0, 4.0, 6.0], [5.0]])  # SS = 2 + 8 = 10 over df = 1 + 2
-    assert df == 3 and sd == pytest.approx(math.sqrt(10 / 3))
-    diff, se, verdict = L.gap([10.0, 12.0], [5.0, 7.0], 1.0)  # diff 5, se sqrt(1/2 + 1/2) = 1
-    assert (diff, se, verdict) == (5.0, 1.0, "above")
-    assert L.gap([5.0, 7.0], [5.5, 7.5], 1.0)[2] == "indistinguishable"
-    assert L.gap([1.0], [9.0], 1.0)[2] == "below"
+def test_a_gap_to_ce_is_judged_by_the_two_methods_own_seeds():
+    diff, word, v = L.versus([80.0, 80.4, 80.2], [78.0, 78.2, 78.1])
+    assert diff == pytest.approx(2.1) and word == "above" and "Welch" in v.number
+    assert L.versus([78.0, 78.2, 78.1], [80.0, 80.4, 80.2])[1] == "below"
+    assert L.versus([78.3, 77.9, 78.6], [78.0, 78.2, 77.8])[1] == "indistinguishable"
+    assert L.versus([80.0, 80.4], [78.0, 78.2])[1] == "too few runs (2 seeds)"
+    noise = np.array([-2.0, 0.0, 2.0])  # the seed moves both sides of a stage-2 method on its backbone
+    assert L.versus(80.5 + noise, 80.0 + noise, paired=False)[1] == "indistinguishable"
+    assert L.versus(80.5 + noise + [0.0, 0.1, -0.1], 80.0 + noise, paired=True)[1] == "above"
+
+
+def test_best_is_said_only_beyond_the_noise():
+    clear = {"A": [90.0, 90.2, 90.1], "B": [85.0, 85.3, 85.1], "C": [80.0, 80.1, 80.2]}
+    assert L.best_beyond_noise(clear, "here").startswith("best here: **A** (90.10), beyond the noise")
+    tied = {"A": [90.0, 91.0, 89.5], "B": [89.8, 90.6, 89.9], "C": [80.0, 80.1, 80.2]}
+    assert "the top 2 cannot be told apart" in L.best_beyond_noise(tied)
+    few = {"A": [90.0], "B": [80.0]}
+    assert "none beyond the noise: with 1 seed a method" in L.best_beyond_noise(few)
+    assert L.best_beyond_noise(clear, highest=False).startswith("lowest : **C**")
+
+
+def test_runs_that_share_a_training_run_are_paired():
+    from types import SimpleNamespace as NS
+
+    from ltnb.config import RunConfig
+
+    ce = [NS(config=RunConfig(seed=s)) for s in (0, 1, 2)]
+    crt = [NS(config=RunConfig(seed=s, stage2="crt")) for s in (0, 1, 2)]
+    ldam = [NS(config=RunConfig(seed=s, loss="ldam", drw=True)) for s in (0, 1, 2)]
+    assert L.shares_runs(crt, ce) and not L.shares_runs(ldam, ce) and not L.shares_runs(crt[:2], ce)
 
 
 def test_shifted_priors_by_hand():
@@ -199,51 +222,16 @@ def test_budget_table_ranks_and_rank_correlations_on_a_hand_made_axis():
     assert L.rank_correlations(t, against=20).loc[10, "methods"] == 4
 
 
-def test_gap_sign_changes_counts_one_seed_each_side():
+def test_gap_sign_changes_are_read_off_one_run_a_side():
     t = L.budget_table({("CE", 10): 70.0, ("CE", 20): 80.0, ("CE", 40): 85.0,
                         ("mixup", 10): 60.0, ("mixup", 20): 81.0, ("mixup", 40): 90.0,
                         ("BS", 10): 75.0, ("BS", 20): 81.0, ("BS", 40): 86.0})
-    ch = L.gap_sign_changes(t, sd=1.0)  # se = sqrt(2): beyond the noise past 2.83 points on both sides
+    ch = L.gap_sign_changes(t)
     assert list(ch["method"]) == ["mixup"] and (ch["from"].iloc[0], ch["to"].iloc[0]) == (10, 20)
     assert ch["gap before"].iloc[0] == -10.0 and ch["gap after"].iloc[0] == 1.0
-    assert not ch["beyond the noise"].iloc[0]  # +1 point after is inside the noise
-    assert L.gap_sign_changes(t, sd=0.1)["beyond the noise"].iloc[0]
+    assert "beyond the noise" not in ch.columns  # one run a side: no noise of its own to judge by
     with pytest.raises(ValueError, match="reference 'LDAM'"):
-        L.gap_sign_changes(t, sd=1.0, reference="LDAM")
-
-
-def test_ranking_moves_counts_swaps_beyond_the_noise_and_reads_rho_against_two_seeds():
-    t = L.budget_table({(m, b): v for m, row in {
-        "A": (70, 80, 85, 86), "B": (72, 79, 86, 87), "C": (74, 81, 87, 88),
-        "D": (76, 82, 84, 85), "E": (78, 83, 88, 89)}.items() for b, v in zip((10, 20, 40, 80), row)})
-    # two seeds that order the five methods as (A, B, C, D, E) and (A, B, C, E, D): ρ = 0.9
-    s0 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0})
-    s1 = pd.Series({"A": 1.0, "B": 2.0, "C": 3.0, "D": 5.0, "E": 4.0})
-    mv = L.ranking_moves(t, s0, s1, sd=0.5)  # a gap counts past 2 * 0.5 * sqrt(2) = 1.41 points
-    assert list(zip(mv["from"], mv["to"])) == [(10, 20), (20, 40), (40, 80)]
-    assert list(mv["rho seeds"]) == pytest.approx([0.9] * 3) and (mv["methods"] == 5).all()
-    # 10 -> 20: ranks (1,2,3,4,5) against (2,1,3,4,5): ρ = 0.9; A and B swap, by -2 then +1: inside the noise after
-    assert mv["rho budgets"].iloc[0] == pytest.approx(0.9) and not mv["below seeds"].iloc[0]
-    assert mv["swaps"].iloc[0] == []
-    # 20 -> 40: (2,1,3,4,5) against (2,3,4,1,5): ρ = 0.3; D falls behind A (+2 then -1), B (+3 then -2) and
-    # C (+1 then -3): only D against B passes 1.41 points on both sides
-    assert mv["rho budgets"].iloc[1] == pytest.approx(0.3) and mv["below seeds"].iloc[1]
-    assert mv["swaps"].iloc[1] == ["B over D"]
-    assert mv["rho budgets"].iloc[2] == pytest.approx(1.0) and mv["swaps"].iloc[2] == []  # 40 -> 80 keeps the order
-    # from 10 on: B and D swap between 20 and 40 (and between 10 and 40: -4 then +2); from 40 on nothing does
-    assert L.settled_at(t, sd=0.5) == 40
-    assert L.settled_at(t[[10, 20, 40]], sd=0.5) is None  # the last doubling swaps a pair: still moving
-    assert L.settled_at(t[[10, 20]], sd=0.5) == 10 and L.settled_at(t[[10]], sd=0.5) is None
-    # a drift over two doublings counts though neither doubling swaps anything: X falls 1.5 points behind Y twice
-    drift = L.budget_table({("X", 10): 82.0, ("X", 20): 81.0, ("X", 40): 80.0,
-                            ("Y", 10): 80.0, ("Y", 20): 81.5, ("Y", 40): 83.0})
-    assert L.swaps(drift, 10, 20, sd=0.5) == [] and L.swaps(drift, 20, 40, sd=0.5) == []
-    assert L.swaps(drift, 10, 40, sd=0.5) == ["Y over X"]
-    assert L.settled_at(drift, sd=0.5) == 20  # not 10: the drift from 10 to 40 is a move
-    assert L.ranking_moves(t, s0, s1, sd=0.1)["swaps"].iloc[0] == ["A over B"]  # a smaller σ: the swap counts
-    # a method missing from a seed drops out of the pair; fewer than four methods: no row
-    assert (L.ranking_moves(t, s0.drop("E"), s1, sd=0.5)["methods"] == 4).all()
-    assert len(L.ranking_moves(t, s0[["A", "B", "C"]], s1, sd=0.5)) == 0
+        L.gap_sign_changes(t, reference="LDAM")
 
 
 def test_throughput_spread_reads_the_network_with_the_most_runs():

@@ -153,7 +153,7 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
     recorded_at = {("lgla-13", "cpu"), ("lgla-11", "long"), ("lgla-11", "cpu")}
     monkeypatch.setattr(evidence, "evaluate", lambda c, s: Verdict(
         "holds" if (c.id, s.preset) in recorded_at else "not recorded", "n"))
-    monkeypatch.setattr(evidence, "pooled_noise", lambda s, metric="accuracy": (0.7, 27, ""))
+    monkeypatch.setattr(evidence, "_AT", {})  # verdicts_at's cache: read through the stand-in evaluate
     ctx = Context("fmnist", 100.0, PRESETS["long"], (0,), torch.device("cpu"))
     boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
                                        evidence.Setting.of(ctx))
@@ -161,24 +161,10 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
     assert "preset long" in boxes[0][1] and boxes[1][1].startswith("read at cpu, where their runs are recorded")
     assert "preset cpu" in boxes[1][1]
     recorded_at.discard(("lgla-13", "cpu"))  # recorded nowhere: stays in the first box, 'not recorded'
+    evidence._AT.clear()  # the recordings changed: read again
     boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
                                        evidence.Setting.of(ctx))
     assert len(boxes) == 1 and [c.id for c, _ in boxes[0][0]] == ["lgla-13", "lgla-11"]
     cpu = replace(ctx, preset=PRESETS["cpu"])  # at cpu nothing moves
     boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", ""))], cpu, evidence.Setting.of(cpu))
     assert len(boxes) == 1
-
-
-def test_a_preset_whose_seeds_are_still_being_recorded_borrows_cpus_noise_until_it_has_enough_dof(monkeypatch):
-    """At long, four methods with their second seed gave σ = 0.26 over 4 d.o.f. (cpu: 0.69 over 27), and the
-    verdicts judged by it flipped to 'holds'; under MIN_DOF the cpu σ is used, and says so."""
-    from ltnb import evidence
-
-    pools = {"long": (0.26, 4), "cpu": (0.69, 27)}
-    monkeypatch.setattr(evidence, "_NOISE", {})
-    monkeypatch.setattr(evidence, "_pooled", lambda s, metric: pools[s.preset] if s.imb == 100 else (math.nan, 0))
-    long = evidence.Setting("fmnist", 100.0, "long", (0,))
-    assert evidence.pooled_noise(long) == (0.69, 27, "σ of cpu · imb 100")
-    pools["long"] = (0.3, evidence.MIN_DOF)
-    monkeypatch.setattr(evidence, "_NOISE", {})
-    assert evidence.pooled_noise(long) == (0.3, evidence.MIN_DOF, "")
