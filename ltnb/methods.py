@@ -95,8 +95,6 @@ def official(**knobs) -> tuple:
 # (what the paper writes, or the book's choice where it is silent) and the official code's.
 BOOK_DEFAULTS = {"focal2": 0.0, "cben": "paper", "las_targets": "eq4", "marr_norm": "batch", "tau_bias": True,
                  "crt_init": "kaiming", "groups": "nearest"}
-OFFICIAL = {"focal2": 1.0, "cben": "code", "las_targets": "code", "marr_norm": "weights", "tau_bias": False,
-            "crt_init": "default", "groups": "official"}
 
 
 def _num_classes(base: dict) -> int:

@@ -64,15 +64,6 @@ class ResNetCifar(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
 
-    def stage_outputs(self, x) -> list[torch.Tensor]:
-        """Feature maps after the stem and each of the three stages."""
-        x = F.relu(self.bn1(self.conv1(x)))
-        outs = [x]
-        for layer in (self.layer1, self.layer2, self.layer3):
-            x = layer(x)
-            outs.append(x)
-        return outs
-
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))

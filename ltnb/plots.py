@@ -53,19 +53,6 @@ def class_counts(counts, title: str = "training images per class"):
     return fig, ax
 
 
-def per_class_lines(series: dict[str, np.ndarray], counts, ylabel: str, title: str, marker="o"):
-    """One line per method over class index, splits shaded."""
-    fig, ax = plt.subplots()
-    shade_splits(ax, counts)
-    for name, values in series.items():
-        ax.plot(np.arange(len(values)), values, marker=marker, ms=3, lw=1.2, label=name)
-    ax.set_xlabel("class index (head → tail)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left", pad=14)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, never on the data
-    return fig, ax
-
-
 def against_reference(series: dict[str, np.ndarray], reference: np.ndarray, counts, ylabel: str, title: str,
                       names=None, log: bool = False):
     """Per-class values beside the balanced reference (left) and what the imbalance does to each class

@@ -1,8 +1,7 @@
 """Presets (how long to train) and the announced context of a chapter run."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -69,21 +68,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
-def resolve_preset(name: str = "auto", device: torch.device | None = None) -> tuple[Preset, str]:
-    """The preset in force and why: ``auto`` is ``$LTNB_PRESET`` if set, else ``paper`` on CUDA, else ``cpu``."""
-    why = "asked for"
-    if name in (None, "auto"):
-        env = os.environ.get("LTNB_PRESET")
-        if env:
-            name, why = env, "auto: $LTNB_PRESET"
-        else:
-            cuda = (device or resolve_device()).type == "cuda"
-            name, why = ("paper", "auto: CUDA present") if cuda else ("cpu", "auto: no CUDA")
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)} or 'auto'")
-    return PRESETS[name], why
-
-
 def resolve_dataset(name: str = "auto", root=None) -> tuple[str, str]:
     """``auto`` picks CIFAR-10 when it is in the data root, else the embedded Fashion-MNIST."""
     if name in (None, "auto"):
@@ -126,31 +110,4 @@ class Context:
         return (f"{self.dataset}-LT imb {self.imb:g} · preset {self.preset.name} · "
                 f"seed{'s' if len(self.seeds) > 1 else ''} {seeds} · {self.device.type}")
 
-    def with_preset(self, **changes) -> "Context":
-        return replace(self, preset=replace(self.preset, **changes))
 
-
-def setup(dataset: str = "auto", imb: float = 100, preset: str = "auto", seed=0,
-          device: str = "auto", verbose: bool = True) -> Context:
-    """Check a chapter's parameters early, load nothing yet, and announce what is in force."""
-    try:
-        imb = float(imb)
-    except (TypeError, ValueError):
-        raise ValueError(f"imb must be a number >= 1, got {imb!r}") from None
-    if imb < 1:
-        raise ValueError(f"imbalance factor imb must be >= 1 (n_max / n_min), got {imb:g}")
-    seeds = tuple(int(s) for s in (seed if isinstance(seed, (list, tuple)) else [seed]))
-    dev = resolve_device(device)
-    p, pwhy = resolve_preset(preset, dev)
-    ds, dwhy = resolve_dataset(dataset)
-    if not data.available(ds):
-        # fail in seconds with the instructions, before any training starts
-        data.load(ds, train=True)
-    ctx = Context(ds, imb, p, seeds, dev, (f"preset {p.name} ({pwhy})", f"dataset {ds} ({dwhy})"))
-    if verbose:
-        print(f"ltnb · {ctx.stamp}")
-        for n in ctx.notes:
-            print(f"  {n}")
-        if ds == "fmnist":
-            print("  Fashion-MNIST-LT is not CIFAR: compare trends with the papers, not numbers.")
-    return ctx

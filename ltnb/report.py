@@ -69,12 +69,30 @@ def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = Non
     return pd.DataFrame(rows).set_index("method")
 
 
+SPLIT_NAMES = ("many", "medium", "few")  # the splits by training images: > 100, 20-100, < 20
+
+
+def drop_empty_splits(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` without its split columns (many, medium, few, with or without a unit) that no row has a value in: at
+    imbalance 10 on Fashion-MNIST the smallest class has 600 images, so no class is 'few'. Returns the names left out."""
+    def blank(v) -> bool:
+        return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() in ("", "–", "-", "nan"))
+
+    empty = [c for c in df.columns if isinstance(c, str) and c.split(" (")[0].split(" ")[0].lower() in SPLIT_NAMES
+             and len(df) and all(blank(v) for v in df[c])]
+    return df.drop(columns=empty), list(dict.fromkeys(c.split(" (")[0] for c in empty))
+
+
 def show(df: pd.DataFrame, stamp: str, caption: str = ""):
     """Display a table with its caption and the stamp of the runs behind it."""
     import hashlib
 
     from IPython.display import HTML, display
 
+    df, empty = drop_empty_splits(df)
+    if empty:
+        caption = (caption + " " if caption else "") + (f"(no class is {' or '.join(empty)} at this imbalance factor: "
+                                                         f"{'that column' if len(empty) == 1 else 'those columns'} left out)")
     text = f"{caption} — {stamp}" if caption else stamp
     uid = hashlib.sha1(text.encode()).hexdigest()[:8]  # stable ids: the same table renders to the same HTML
     # as HTML: a Styler's plain-text form carries its memory address, which changed the notebook on every run

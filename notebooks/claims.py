@@ -70,7 +70,6 @@ from ltnb.params import injected as _injected, refuse_unknown as _refuse
 _refuse(_injected(globals()), ["dataset"], "the claims page")  # a name papermill's -p added, not dataset
 
 import html
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np

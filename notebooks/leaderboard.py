@@ -467,7 +467,7 @@ if quoted:
 
 # %% tags=["hide-input"]
 from ltnb import claims as CL
-from ltnb.presets import BUDGETS, PRESETS as _PRESETS
+from ltnb.presets import BUDGETS
 
 f, s0 = imbs[0], seeds[0]
 budget_plan = plan.groups.get("budget")

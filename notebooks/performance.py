@@ -207,12 +207,14 @@ for r in records:
                       f"evaluates, against {span(paper_train)} of `paper` training at one run's speed.")
 if eval_lines:
     display(Markdown("\n\n".join(eval_lines)))
-cpu_runs = [store.load(it.config) for it in record.book_items("cpu") if store.recorded_path(it.config).exists()]
+cpu_runs = [store.load(it.config) for it in record.book_items("cpu")  # the plan at cpu lists the budget axis's runs
+            if it.config.preset == "cpu" and store.recorded_path(it.config).exists()]  # of other presets too: not these
 if cpu_runs:
     secs = sum(r.metrics.get("train_seconds", 0) for r in cpu_runs)
     threads = sorted({r.metrics.get("threads") for r in cpu_runs if r.metrics.get("threads")})
-    display(Markdown(f"The `cpu` preset's {len(cpu_runs)} recorded runs took **{secs / 3600:.1f} hours** of training "
-                     f"measured on 2-core machines ({', '.join(map(str, threads))} thread(s) a run), stage 2 included."))
+    display(Markdown(f"The book's {len(cpu_runs)} recorded runs at the `cpu` preset took **{secs / 3600:.1f} hours** "
+                     f"of training measured on 2-core machines ({', '.join(map(str, threads))} thread(s) a run), stage 2 "
+                     "included (the table below counts every recording in the folder, the seed groups' too)."))
 
 # %% [markdown]
 # ## What the recordings took, preset by preset

@@ -1,6 +1,5 @@
 """Presets recorded for the main tables only (``long`` and the other budgets past cpu): a chapter run at one shows
 its main tables there and every other group at cpu, and no table or figure mixes presets."""
-import math
 from dataclasses import replace
 
 import pytest

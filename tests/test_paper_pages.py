@@ -55,3 +55,21 @@ def test_the_intros_summary_is_the_count_of_the_pages_verdicts():
         assert table.get(paper) == counts, (paper, table.get(paper), counts)
         total = [a + b for a, b in zip(total, counts)]
     assert table["all five"] == total
+
+
+def test_the_intro_names_every_preset_and_no_overview_page_says_the_book_runs_at_one():
+    """The chapters show their main tables at the longest preset recorded (long today) and the rest at cpu: the intro's
+    Presets section names every preset a chapter can show, and an overview page says what the chapter shows without
+    naming one preset for the whole book (a sentence recordings would make false)."""
+    import re
+
+    from ltnb.presets import PRESETS
+
+    root = Path(__file__).resolve().parents[1] / "book"
+    intro = (root / "intro.md").read_text()
+    presets = intro[intro.index("## Presets"):intro.index("\n## ", intro.index("## Presets") + 5)]
+    for name in PRESETS:
+        assert f"`{name}`" in presets, name
+    for page in (root / "papers").glob("*.md"):
+        text = " ".join(page.read_text().split())
+        assert not re.search(r"(The book runs|On Fashion-MNIST-LT)[^.]{0,40}at the `cpu` preset", text), page.name
