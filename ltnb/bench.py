@@ -48,14 +48,14 @@ def _preset(steps: int | None, epochs: int = 1):
 
 
 def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None,
-                 compile: str | None = None, cuda_graphs: bool | None = None) -> dict:
+                 compile: str | None = None, cuda_graphs: bool | None = None, memory_format: str | None = None) -> dict:
     """The real trainer (``ltnb.training.stage1.fit``) on the synthetic set: images/s over its training loop."""
     from ltnb.training import stage1
     from ltnb.runs import RunConfig
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
     model, hist = stage1.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast, compile=compile,
-                            cuda_graphs=cuda_graphs)
+                            cuda_graphs=cuda_graphs, memory_format=memory_format)
     return {"images_per_second": hist["images_per_second"], "seconds": hist["seconds"], "model": model,
             "precision": hist["precision"], "compile": hist["compile"], "cuda_graphs": hist["cuda_graphs"]}
 
@@ -195,6 +195,18 @@ def concurrent(k: int, device, steps: int | None, epochs: int = 1) -> dict:
     return {"runs": k, "aggregate_images_per_second": images / (end - start), "wall_seconds": end - start}
 
 
+def layouts(lt, device, steps: int | None, repeats: int = 3) -> dict:
+    """The eager training step in channels-last against contiguous memory, paired and repeated: the two alternate
+    (ABBA...), so a load that comes and goes falls on both; images/s of each repeat and the median of the ratios."""
+    out = {"channels_last": [], "contiguous": []}
+    for i in range(repeats):
+        order = ("channels_last", "contiguous") if i % 2 == 0 else ("contiguous", "channels_last")
+        for fmt in order:
+            out[fmt].append(ltnb_trainer(lt, device, steps, compile="off", memory_format=fmt)["images_per_second"])
+    ratios = [a / b for a, b in zip(out["channels_last"], out["contiguous"])]
+    return {**out, "ratios": ratios, "median_ratio": float(sorted(ratios)[len(ratios) // 2])}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ltnb.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
@@ -269,6 +281,12 @@ def main(argv=None) -> int:
             Path(args.save).parent.mkdir(parents=True, exist_ok=True)
             Path(args.save).write_text(json.dumps(result, indent=1))
 
+    save()
+    lay = layouts(lt, dev, steps)
+    result["layouts"] = lay
+    print(f"{'eager step, channels-last over contiguous (paired, 3x)':52s} {lay['median_ratio']:12.2f}x  ("
+          + ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(lay["channels_last"], lay["contiguous"])) + " img/s)",
+          flush=True)
     save()
     for k in stacks:
         s = stacked_trainer(k, lt, dev, steps, epochs)

@@ -15,6 +15,9 @@ def test_bench_runs_both_pipelines_and_saves(tmp_path, capsys):
     s = r["stacked"][0]
     assert s["runs"] == 2 and s["aggregate_images_per_second"] == 2 * s["per_run_images_per_second"] > 0
     assert 0 <= r["stacked_tolerance"]["loss_relative"] < 0.05
+    lay = r["layouts"]  # measured, not asserted faster: the ratio depends on the machine
+    assert len(lay["channels_last"]) == len(lay["contiguous"]) == 3 and lay["median_ratio"] > 0
+    assert "channels-last over contiguous" in text
 
 
 def test_synthetic_set_has_the_cifar10_lt_sizes():

@@ -156,6 +156,9 @@ def batch_loss(loss_fn, out, targets):
     return loss, lam * (pred == ya).sum() + (1 - lam) * (pred == yb).sum()
 
 
+LAYOUTS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}  # fit's memory_format (benches)
+
+
 def train_step(net, opt, images: D.DeviceImages, inp: dict, loss_fn, mixup_alpha: float, cast, layout,
                totals: torch.Tensor, noise: dict) -> None:
     """One SGD step of one run; adds its summed loss and correct predictions to ``totals`` (no sync).
@@ -208,6 +211,7 @@ def evaluate_epoch(model, test: D.DeviceImages, p: Preset, num_classes: int) -> 
 
 def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bool = True,
         fast: bool | None = None, compile: str | None = None, cuda_graphs: bool | None = None,
+        memory_format: str | None = None,
         ckpt: checkpoint.Checkpoint | None = None):
     """Stage 1's training loop; returns the model and its history (with images/s of the loop).
 
@@ -229,7 +233,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     train = D.DeviceImages(lt.train, dev, randaugment=cfg.knob("randaugment", False))
     model = build_model(cfg, lt, p).to(dev)
     head_grads = HeadGradientNorms(model.head.weight)
-    layout = memory_layout(dev, fast)
+    layout = memory_layout(dev, fast) if memory_format is None else LAYOUTS[memory_format]
     model = model.to(memory_format=layout)
     epochs = min(p.epochs, int(cfg.knob("stop_epoch", p.epochs)))  # scoring runs stop early on the same schedule
     mode = compile_mode(compile, dev, epochs)
