@@ -19,7 +19,6 @@ Kinds:
 """
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import torch
@@ -131,37 +130,44 @@ def _stored(run: Run, kind: str) -> dict | None:
 
 
 _CACHE: dict = {}
-_READ_ONLY = []  # inside reading_only(): a recording without the arrays raises instead of training
 
 
-@contextlib.contextmanager
-def reading_only():
-    """Read derived arrays without training anything (the claims' verdicts read recordings as they are)."""
-    _READ_ONLY.append(True)
-    try:
-        yield
-    finally:
-        _READ_ONLY.pop()
+class NotRecorded(FileNotFoundError):
+    """A recording lacks derived arrays and has no network or features to compute them from."""
 
 
-def test_labels(run: Run) -> np.ndarray:
-    """The run's test labels: a fresh run and a recording of test arrays keep them; a recording without them is
-    read (or trained) as :func:`get` reads its features, so that labels always come from the run they label."""
-    a = run.arrays
-    return a["test_labels"] if "test_labels" in a else get(run, "features")["test_labels"]
-
-
-def get(run: Run, kind: str, train: bool = True) -> dict[str, np.ndarray]:
-    """The arrays of ``kind`` for ``run``: stored with it (a recording), else computed from its files.
-
-    A recording without them has no features or network to compute them from: the run is then trained into
-    the run store (``train``, saying so) and they are computed from that; ``train=False`` raises instead."""
+def read(run: Run, kind: str) -> dict[str, np.ndarray]:
+    """The arrays of ``kind`` for ``run``, never training: stored with it (a recording), else computed from its files
+    (a stored run). A recording without them raises :class:`NotRecorded`, naming the run and the kind. The claims
+    read through this (they cannot train: nothing on this path imports the trainer)."""
     key = (str(run.path), kind)
     if key not in _CACHE:
         found = _stored(run, kind)
-        if found is None and run.recorded and train and not _READ_ONLY:
-            from ltnb.runs import get_or_train
-
-            run = get_or_train(run.config, full=True)
+        if found is None and run.recorded:
+            raise NotRecorded(f"the recording of run {run.config.key} has no {kind}: arrays (a chapter that shows them "
+                              f"trains the run again; python -m ltnb.record --retrain {run.config.key} does too)")
         _CACHE[key] = found or compute(run, kind)
     return _CACHE[key]
+
+
+def test_labels(run: Run, train: bool = True) -> np.ndarray:
+    """The run's test labels: a fresh run and a recording of test arrays keep them; a recording without them is
+    read (or, with ``train``, trained) as :func:`get` reads its features, so that labels always come from the run
+    they label."""
+    a = run.arrays
+    if "test_labels" in a:
+        return a["test_labels"]
+    return (get if train else read)(run, "features")["test_labels"]
+
+
+def get(run: Run, kind: str) -> dict[str, np.ndarray]:
+    """The arrays of ``kind`` for ``run`` as a chapter reads them: :func:`read`, and where a recording lacks them,
+    the run trained into the run store (saying so) and the arrays computed from that."""
+    try:
+        return read(run, kind)
+    except NotRecorded:
+        from ltnb.runs import get_or_train
+
+        full = get_or_train(run.config, full=True)
+        _CACHE[(str(run.path), kind)] = read(full, kind)
+        return _CACHE[(str(run.path), kind)]

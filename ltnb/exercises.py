@@ -15,28 +15,38 @@ class Exercise:
     title: str
     params: dict = field(default_factory=dict)
     look: str = ""  # what to look for in the result
+    # the gaps the question starts from, read off the book's runs when the page executes: (A, B, B's knobs) each
+    premise: tuple = ()
+
+
+CRT_ON_MIXUP = (("backbone", "CE + mixup"),)  # cRT on the CE + mixup network: GCL's Table 1 row "CE + mixup + cRT"
 
 
 EXERCISES: dict[str, list[Exercise]] = {
     "baselines": [
         Exercise("A milder imbalance", {"imb": 10},
-                 "Which re-balancing method still beats CE when the smallest class has 600 images? Compare the "
-                 "medium column with the table at 100, and read the verdict boxes: which verdicts change?"),
+                 "Which re-balancing method still beats CE when the smallest class has 600 images? No class then "
+                 "has 100 images or fewer, so the table keeps only the overall and many columns: compare the per-class "
+                 "figure with the one at 100, and read the verdict boxes: which verdicts change?",
+                 (("Balanced Softmax", "CE", ()), ("cRT", "CE", ()))),
         Exercise("A stronger τ-norm", {"tau": 2.0},
                  "τ = 2 divides each class's weights by the square of their norm. Does the tail gain more than the "
                  "head loses? Look at the many and medium columns of the τ-norm row."),
         Exercise("Another seed", {"seed": 1},
-                 "How far does each number move with the seed alone? Compare the gaps between rows with the "
-                 "leaderboard's run-to-run σ before calling one method better."),
+                 "How far does each number move with the seed alone? The verdicts judge each gap by the two methods' "
+                 "own seeds: compare a gap that moves with the seed against its interval before calling one method "
+                 "better."),
     ],
     "gcl": [
         Exercise("GCL without its clouds", {"noise_mul": 0.0},
                  "λ = 0 removes the Gaussian noise: what is left is a cosine classifier with mixup and a re-trained "
-                 "classifier. How much of GCL's gain over CE + mixup + cRT survives?"),
+                 "classifier. How does GCL's gap to CE + mixup + cRT move without the clouds?",
+                 (("GCL", "cRT", CRT_ON_MIXUP),)),
         Exercise("The other cloud sizes", {"cloud": "cos"},
                  "Table 3's cosine cloud size in the main runs: does the main table's GCL row move beyond the noise?"),
         Exercise("The stronger imbalance", {"imb": 200},
-                 "At 200 the smallest class has 30 images. Does GCL's lead over CE grow, as Table 1 says?"),
+                 "At 200 the smallest class has 30 images. Table 1 has GCL's gap to CE grow with the imbalance: does "
+                 "it here?", (("GCL", "CE", ()),)),
         Exercise("Another re-sampler in stage 2", {"sampler": "class_balanced"},
                  "Class-balanced sampling instead of CBEN: which classes gain and which lose?"),
     ],
@@ -44,7 +54,8 @@ EXERCISES: dict[str, list[Exercise]] = {
         Exercise("No re-weighting", {"gamma": 0.0},
                  "γ = 0 makes MARR's margin loss weigh every class alike: does the tail's gain vanish?"),
         Exercise("The stronger imbalance", {"imb": 200},
-                 "Table 2 at 200: does MARR stay ahead of cRT and Balanced Softmax, and where do the verdicts move?"),
+                 "Table 2 at 200: how do MARR's gaps to cRT and Balanced Softmax move, and where do the verdicts move?",
+                 (("MARR", "cRT", ()), ("MARR", "Balanced Softmax", ()))),
         Exercise("Longer stage 2", {"iterations": 1000},
                  "1,000 classifier steps instead of the preset's 10 epochs at batch 512: was stage 2 converged? "
                  "Compare MARR's and DisAlign's rows with the main table's."),
@@ -60,7 +71,8 @@ EXERCISES: dict[str, list[Exercise]] = {
     ],
     "lgla": [
         Exercise("Two experts", {"experts": 2},
-                 "K = 2: one local expert and the global one. How much of LGLA's gain comes from the third expert?"),
+                 "K = 2: one local expert and the global one. How do LGLA's accuracy and its gaps to LDAM-DRW and to "
+                 "BALMS move without the third expert?", (("LGLA", "LDAM-DRW", ()), ("LGLA", "BALMS experts", ()))),
         Exercise("A cooler global expert", {"tau": 2.0},
                  "τ = 2 instead of the official 3 for the global expert's logit adjustment: do the tail classes "
                  "lose what the head gains?"),
@@ -71,9 +83,10 @@ EXERCISES: dict[str, list[Exercise]] = {
         Exercise("A larger ε", {"epsilon": 0.1},
                  "ε of Eq. 13 a hundred times larger whitens less: do CW's weight norms and accuracy move toward CE's?"),
         Exercise("Tail images more often", {"alpha": 1.0},
-                 "α = 1 shows every tail image every epoch: does BET still help?"),
+                 "α = 1 shows every tail image every epoch: how does BET's gap to CE move?", (("BET", "CE", ()),)),
         Exercise("The stronger imbalance", {"imb": 200},
-                 "Table 1 at 200: does CW's gain over CE grow with the imbalance, as the paper reports?"),
+                 "Table 1 at 200: the paper reports CW's gap to CE growing with the imbalance; does it here?",
+                 (("CW", "CE", ()),)),
     ],
 }
 
@@ -106,11 +119,37 @@ def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist
     return len(cfgs), one_after_another(cfgs, preset, "cpu", pool)
 
 
-def show(chapter: str, preset: str = "cpu") -> None:
-    """The chapter's exercises as a list: command, cost here, what to look for."""
+def premise(ex: Exercise, setting) -> str:
+    """The gaps an exercise starts from, as the book's runs give them at ``setting`` (every recorded seed, the same
+    rule as the verdicts): "Here, at long · imb 100: GCL − cRT = −1.40 points (too few runs: 2 seeds)"."""
+    from ltnb import evidence
+    from ltnb.claims import Claim
+
+    parts = []
+    for a, b, kb in ex.premise:
+        v = evidence.evaluate(Claim("premise", "gcl", "", "", "beats", a=a, b=b, kb=kb), setting)
+        if v.value != v.value:
+            parts.append(f"{a} against {b}{evidence._knobs(kb)}: {v.verdict}")
+            continue
+        ci = f", 95% interval [{v.lo:+.2f}, {v.hi:+.2f}]" if v.lo == v.lo else ""
+        parts.append(f"{a} − {b}{evidence._knobs(kb)} = {v.value:+.2f} points{ci} ({v.verdict}"
+                     + (f", {min(v.seeds)} seed{'s' if min(v.seeds) != 1 else ''} a side" if v.seeds else "") + ")")
+    return f"Here, at {setting.label}: " + "; ".join(parts) + "." if parts else ""
+
+
+def show(chapter: str, preset: str = "cpu", ctx=None) -> None:
+    """The chapter's exercises as a list: command, cost here, what to look for, and the gaps each starts from at the
+    chapter's main setting (``ctx``; default: the longest preset CE is recorded at, imbalance 100)."""
     from IPython.display import Markdown, display
 
+    from ltnb import evidence
     from ltnb.budget import measured_pool
+
+    if ctx is not None:
+        setting = evidence.Setting(ctx.dataset, float(ctx.imb), ctx.preset.name)
+    else:
+        found = [s for s in evidence.recorded_settings("fmnist", ("long", "cpu")) if s.imb == 100.0]
+        setting = evidence.Setting("fmnist", 100.0, found[0].preset if found else "cpu")
 
     lines = ["Each is one papermill command, run from the repository's folder. Its cost is `make plan`'s estimate "
              "for the runs it trains (nothing, where they are recorded): the median time of the book's recorded "
@@ -122,5 +161,7 @@ def show(chapter: str, preset: str = "cpu") -> None:
         n, secs = cost(chapter, ex.params, preset, pool=pool)
         when = ("recorded: renders in seconds" if n == 0 else
                 f"trains {n} run{'s' if n > 1 else ''}, about {max(1, round(secs / 60))} min on 2 CPU cores")
-        lines.append(f"{i}. **{ex.title}** ({when}):\n   `{command(chapter, ex.params)}`\n   {ex.look}")
+        start = premise(ex, setting)
+        lines.append(f"{i}. **{ex.title}** ({when}):\n   `{command(chapter, ex.params)}`\n   "
+                     + (f"{start} " if start else "") + ex.look)
     display(Markdown("\n".join(lines)))

@@ -21,10 +21,14 @@ from ltnb.store import Run
 
 # ------------------------------------------------------------------ scoring
 
-def _angular_of(run: Run) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Test angular logits, their labels, and the per-class mean angular probabilities on the training images."""
-    d = derived.get(run, "angular")
-    return (torch.from_numpy(d["test_angular_logits"]), torch.from_numpy(derived.test_labels(run)).long(),
+def _angular_of(run: Run, reader=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Test angular logits, their labels, and the per-class mean angular probabilities on the training images, read
+    with ``reader`` (default :func:`ltnb.derived.get`, which trains a recording that lacks them; the claims pass
+    :func:`ltnb.derived.read`, which never trains)."""
+    reader = reader or derived.get
+    d = reader(run, "angular")
+    labels = derived.test_labels(run, train=reader is derived.get)
+    return (torch.from_numpy(d["test_angular_logits"]), torch.from_numpy(labels).long(),
             torch.from_numpy(d["train_class_probs_angular"]))
 
 
@@ -33,18 +37,19 @@ def abs_strength(num_classes: int) -> tuple[float, str]:
     return (0.25, "sine") if num_classes != 100 else (0.1, "linear")
 
 
-def score(entry: Method, run: Run) -> dict:
-    """Last-epoch test metrics of ``entry`` from its run: the run's own, or a post-hoc view of its features."""
+def score(entry: Method, run: Run, reader=None) -> dict:
+    """Last-epoch test metrics of ``entry`` from its run: the run's own, or a post-hoc view of its features (read with
+    ``reader``, see :func:`_angular_of`)."""
     counts = run.metrics["counts"]
     if entry.view == "run":
         return run.metrics
     if entry.view == "l2a_s2":
         return {**run.metrics["angular"], "counts": counts}
     if entry.view == "l2a":
-        logits, y, _ = _angular_of(run)
+        logits, y, _ = _angular_of(run, reader)
         return evaluate.metrics(logits, y, counts)[0]
     if entry.view == "abs":
-        te, y_te, train_probs = _angular_of(run)
+        te, y_te, train_probs = _angular_of(run, reader)
         s, form = abs_strength(te.shape[1])
         bias = angular.abs_bias(train_probs)
         after = angular.abs_calibrate(te.softmax(1), angular.abs_gamma(bias, s, form))

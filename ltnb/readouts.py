@@ -21,14 +21,14 @@ def _score(method: str, run, knobs=()) -> dict:
     if "s_abs" in kw:  # ABS at another strength (angular Table 5), post hoc on the stage-1 run
         from ltnb import angular
 
-        a = derived.get(run, "angular")
+        a = derived.read(run, "angular")
         te = torch.from_numpy(a["test_angular_logits"]).float()
         gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])),
                                   kw["s_abs"], kw.get("form_abs", "sine"))
         after = angular.abs_calibrate(te.softmax(1), gamma)
-        return evaluate.metrics(after.log(), torch.from_numpy(derived.test_labels(run)).long(),
+        return evaluate.metrics(after.log(), torch.from_numpy(derived.test_labels(run, train=False)).long(),
                                 run.metrics["counts"])[0]
-    return score(get(method) if isinstance(method, str) else method, run)
+    return score(get(method) if isinstance(method, str) else method, run, reader=derived.read)
 
 
 # ------------------------------------------------------------------ what is read off a run
@@ -36,7 +36,7 @@ def _score(method: str, run, knobs=()) -> dict:
 def _angular(run) -> dict:
     from ltnb import derived
 
-    return derived.get(run, "angular")
+    return derived.read(run, "angular")
 
 
 def _received(run, kind: str) -> np.ndarray:
@@ -75,7 +75,7 @@ def _lws_scale(run) -> np.ndarray:
 def _expert_logits(run) -> torch.Tensor:
     from ltnb import derived
 
-    return torch.from_numpy(derived.get(run, "experts")["test_expert_logits"]).float()
+    return torch.from_numpy(derived.read(run, "experts")["test_expert_logits"]).float()
 
 
 def _per_class_mean(values, labels, C: int) -> np.ndarray:
@@ -88,9 +88,9 @@ def _features(run, split: str = "test") -> np.ndarray:
     from ltnb import derived
 
     if split == "train":
-        z = np.asarray(derived.get(run, "train_features")["train_features"], dtype=float)
+        z = np.asarray(derived.read(run, "train_features")["train_features"], dtype=float)
     else:  # stored with a recording that kept them, else computed from the run's files
-        z = np.asarray(derived.get(run, "features")["test_features"], dtype=float)
+        z = np.asarray(derived.read(run, "features")["test_features"], dtype=float)
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
 
@@ -98,8 +98,8 @@ def _feature_labels(run, split: str = "test") -> np.ndarray:
     from ltnb import derived
 
     if split == "train":
-        return np.asarray(derived.get(run, "train_features")["train_feature_labels"])
-    f = derived.get(run, "features")
+        return np.asarray(derived.read(run, "train_features")["train_feature_labels"])
+    f = derived.read(run, "features")
     return np.asarray(f["test_labels"])[np.asarray(f["feature_idx"])]
 
 
@@ -112,7 +112,7 @@ def _spread(run) -> np.ndarray:
 def _expert_accuracy(run, k: int) -> np.ndarray:
     from ltnb import derived
 
-    v, y = _expert_logits(run), np.asarray(derived.test_labels(run))
+    v, y = _expert_logits(run), np.asarray(derived.test_labels(run, train=False))
     return 100 * _per_class_mean(v[:, k].argmax(1).numpy() == y, y, v.shape[2])
 
 
@@ -161,7 +161,7 @@ REFERENCE_OF = {"weight_norm_expert_first": "weight_norm", "weight_norm_expert_l
 def _avh(run) -> np.ndarray:
     from ltnb import derived
 
-    return _per_class_mean(np.asarray(derived.get(run, "avh")["test_avh"]), np.asarray(derived.test_labels(run)),
+    return _per_class_mean(np.asarray(derived.read(run, "avh")["test_avh"]), np.asarray(derived.test_labels(run, train=False)),
                            len(run.metrics["counts"]))
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ltnb import reference
-from ltnb.runs import Run
+from ltnb.store import Run
 
 SPLITS = ("accuracy", "many", "medium", "few")
 

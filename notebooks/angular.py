@@ -545,4 +545,4 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # %% tags=["hide-input"]
 from ltnb import exercises
 
-exercises.show("angular")
+exercises.show("angular", ctx=ctx)

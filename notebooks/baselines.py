@@ -249,4 +249,4 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # %% tags=["hide-input"]
 from ltnb import exercises
 
-exercises.show("baselines")
+exercises.show("baselines", ctx=ctx)

@@ -320,4 +320,4 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # %% tags=["hide-input"]
 from ltnb import exercises
 
-exercises.show("gcl")
+exercises.show("gcl", ctx=ctx)

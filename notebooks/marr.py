@@ -405,4 +405,4 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # %% tags=["hide-input"]
 from ltnb import exercises
 
-exercises.show("marr")
+exercises.show("marr", ctx=ctx)

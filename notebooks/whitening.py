@@ -428,4 +428,4 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # %% tags=["hide-input"]
 from ltnb import exercises
 
-exercises.show("whitening")
+exercises.show("whitening", ctx=ctx)

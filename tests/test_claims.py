@@ -200,3 +200,28 @@ def test_the_runs_a_verdict_reads_are_data():
     assert E.runs_read(C.by_id("angular-51"), s) == []
     assert E.shares_runs(s, ("L2A (stage 1)", ()), ("CE + mixup", ()))  # a post-hoc reading of the same run
     assert not E.shares_runs(s, ("LDAM-DRW", ()), ("CE", ()))
+
+
+def test_the_claims_side_cannot_train():
+    """Every claim at the main setting is read in a fresh process, and nothing on that path imports the trainer
+    (ltnb.runs and the training loops): the claims read recordings through ltnb.derived.read, which has no trainer
+    behind it, not a flag that switches one off."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from ltnb import claims as C, evidence as E\n"
+            "s = E.Setting('fmnist', 100.0, 'cpu')\n"
+            "vs = [E.evaluate(c, s) for c in C.CLAIMS]\n"
+            "bad = [m for m in ('ltnb.runs', 'ltnb.training.stage1', 'ltnb.training.stacked', 'ltnb.parallel')\n"
+            "       if m in sys.modules]\n"
+            "print(len(vs), bad)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split()[-1] == "[]", r.stdout
+    import inspect
+
+    from ltnb import derived, readouts
+
+    assert "derived.get(" not in inspect.getsource(readouts)  # the claims read, never get (which may train)
+    assert "get_or_train" not in inspect.getsource(derived.read)

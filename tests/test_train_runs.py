@@ -237,7 +237,7 @@ def test_a_stage2_run_on_a_parent_that_is_only_recorded_trains_the_parent_into_t
     assert runs.load(parent).recorded is False  # the store's full run now wins over the recording
 
 
-def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_reading_only(tmp_path, monkeypatch):
+def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_only_read(tmp_path, monkeypatch):
     from ltnb import derived, record
 
     cfg = RunConfig(preset="smoke", seed=4)
@@ -246,8 +246,8 @@ def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_re
     record.export(get_or_train(cfg, progress=False))  # recorded without the angular arrays
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
     run = runs.load(cfg)
-    with derived.reading_only(), pytest.raises(FileNotFoundError):
-        derived.get(run, "angular")
+    with pytest.raises(derived.NotRecorded, match=f"run {cfg.key} has no angular"):
+        derived.read(run, "angular")  # the claims' path: never trains
     assert not (tmp_path / "store" / cfg.key).exists()
     got = derived.get(run, "angular")
     assert got["test_angular_logits"].shape[1] == 10 and (tmp_path / "store" / cfg.key / "features.npz").is_file()
@@ -267,8 +267,8 @@ def test_test_labels_of_a_recording_without_test_arrays_come_from_the_run_traine
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
     run = runs.load(cfg)
     assert run.recorded and "test_labels" not in run.arrays
-    with derived.reading_only(), pytest.raises((FileNotFoundError, KeyError)):
-        derived.test_labels(run)
+    with pytest.raises((FileNotFoundError, KeyError)):
+        derived.test_labels(run, train=False)
     assert np.array_equal(derived.test_labels(run), full.arrays["test_labels"])
     assert (tmp_path / "store" / cfg.key / "features.npz").is_file()
     assert np.array_equal(derived.test_labels(full), full.arrays["test_labels"])  # a fresh run: its own
