@@ -326,3 +326,26 @@ def of_chapter(chapter: str, figure: str | None = None) -> list[Claim]:
     """The testable claims a chapter shows (at ``figure``, when given), in order."""
     return [c for c in CLAIMS if c.chapter == chapter and c.kind != "untestable"
             and (figure is None or c.figure == figure)]
+
+
+# run knobs and metrics in the chapters' words, for the numbers a verdict prints
+KNOB_WORDS = {"prune": lambda v: f"pruned by {str(v).upper() if v in ('avh', 'el2n') else v}",
+              "fraction": lambda v: "at each fraction" if v == "each" else f"{v:g} pruned",
+              "s_abs": lambda v: f"s = {v:g}", "form_abs": lambda v: f"{v} F",
+              "sampler": lambda v: {"instance": "instance-balanced sampling", "class_balanced": "class-balanced sampling",
+                                    "effective_number": "effective-number sampling"}.get(v, f"{v} sampling"),
+              "stage2": lambda v: {"tau_norm": "τ-norm", "lws": "LWS", "crt": "cRT"}.get(v, v),
+              "expert_type": lambda v: {"ic": "independent classifiers (IC)", "gc": "grouped classifiers (GC)"}.get(v, v),
+              "cloud": lambda v: {"pow3": "power cloud, e = 1/3", "pow4": "power cloud, e = 1/4",
+                                  "cos": "cosine cloud", "log": "log cloud"}.get(v, f"{v} cloud"),
+              "backbone": lambda v: f"on the {v} backbone"}
+METRIC_WORDS = {"accuracy": "accuracy", "tail": "tail-class accuracy", "few": "few-class accuracy",
+                "many": "many-class accuracy", "medium": "medium-class accuracy", "head": "head-class accuracy",
+                "mid": "mid-class accuracy", "ece": "ECE", "train_loss": "last-epoch training loss",
+                "tail_gradient_norm": "tail classes' classifier gradient norm",
+                "tail_head_gradient_ratio": "tail over head classifier gradient norm"}
+
+
+def knob_words(knobs) -> str:
+    """A run's knobs in the chapters' words: ' (pruned by AVH, at each fraction)'."""
+    return f" ({', '.join(KNOB_WORDS.get(k, lambda v, k=k: f'{k} {v}')(v) for k, v in knobs)})" if knobs else ""

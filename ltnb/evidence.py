@@ -9,101 +9,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
+from ltnb.claim_runs import (REFERENCE, SEEDS_READ, Setting, _config, paper_pruning_recorded,  # noqa: F401 (API)
+                             runs_read, shares_runs)
+from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words as _knobs  # noqa: F401 (the API)
 from ltnb.readouts import (EXPERT_STATS, FEATURE_STATS, METRICS, PER_CLASS, REFERENCE_OF, _feature_labels, _features,
                            _sampler_tail_share)
 from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABLE, VERDICTS,  # noqa: F401 (API)
                            Verdict, against_reference, compare, counts, dispersion, trend_per_seed)
 
-REFERENCE = "CE, balanced"
 EXACT = ("trainable_parameters", "tail_sampling_share")  # compared exactly: counts, and the samplers' class shares
 SCALARS = (*METRICS, *FEATURE_STATS, *EXPERT_STATS, *EXACT)  # what a "less" / "more" claim can compare
-
-
-@dataclass(frozen=True)
-class Setting:
-    """Where a claim is tested: data set, imbalance factor, preset, and the seeds to read (those recorded)."""
-    dataset: str = "fmnist"
-    imb: float = 100.0
-    preset: str = "cpu"
-    seeds: tuple = tuple(range(8))
-
-    @property
-    def base(self) -> dict:
-        return dict(dataset=self.dataset, imb=float(self.imb), preset=self.preset)
-
-    @property
-    def label(self) -> str:
-        return f"{self.preset} · imb {self.imb:g}"
-
-    @classmethod
-    def of(cls, ctx, seeds=None) -> "Setting":
-        """A chapter's setting (:class:`ltnb.presets.Context`): every recorded seed is read (:data:`SEEDS_READ`),
-        whatever seeds the chapter's tables show."""
-        return cls(ctx.dataset, float(ctx.imb), ctx.preset.name, tuple(seeds or SEEDS_READ))
-
-
-SEEDS_READ = tuple(range(8))  # a verdict reads every recorded seed of its runs: those of these that exist
-
-
-# ------------------------------------------------------------------ runs
-
-def _config(method: str, setting: Setting, seed: int, knobs=()):
-    """``method``'s config at ``setting``; knobs ``auto`` follow the chapter's defaults for the preset."""
-    from ltnb import data
-    from ltnb.chapters.angular import AUTO_PRUNE
-    from ltnb.methods import get
-
-    m, kw = get(method), dict(knobs)
-    kw.pop("s_abs", None), kw.pop("form_abs", None)  # ABS's strength: read post hoc, not a run's knob
-    if "per_class" in m.knobs:  # the balanced reference: as many images as the long-tailed set, spread evenly
-        info = data.dataset_info(setting.dataset)
-        kw["per_class"] = sum(data.lt_counts(info.train_per_class, info.num_classes, setting.imb)) // info.num_classes
-    if "prune" in m.knobs:  # the pruning study: the preset's fractions and scoring runs (angular chapter), or the
-        fractions, runs, epochs = AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"])  # budgets: cpu's
-        if paper_pruning_recorded(setting):  # paper's fractions over 3 seeds where all of them are recorded
-            fractions = AUTO_PRUNE["paper"][0]
-        kw.update(fraction={"first": fractions[0], "last": fractions[-1]}.get(kw.get("fraction"), kw.get("fraction")),
-                  score_runs=runs, score_epochs=epochs)
-    return m.config(setting.base, seed, **kw)
-
-
-def paper_pruning_recorded(setting: Setting) -> bool:
-    """Whether the pruning study at the paper's fractions over 3 seeds is recorded in full at ``setting`` (a
-    preset below ``paper``): the angular chapter then draws Figure 6 from it, and the pruning claims read it."""
-    from ltnb import store
-    from ltnb.chapters.angular import AUTO_PRUNE, paper_pruning_rows
-
-    if setting.preset == "paper":
-        return False
-    _, runs, epochs = AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"])
-    return all(store.exists(c) for cs in paper_pruning_rows(setting.base, runs, epochs).values() for c in cs)
-
-
-def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
-    """The runs a verdict on ``claim`` reads at ``setting``, as (method, knobs) pairs, one per seed read: the data
-    the recorder plans replicates from (nothing is loaded here)."""
-    if claim.kind == "untestable" or claim.quantity == "tail_sampling_share":  # exact: no run read
-        return []
-    if claim.kind == "trend":
-        own = [(claim.method, claim.ka)]
-        if claim.against or REFERENCE_OF.get(claim.quantity, claim.quantity) is None:
-            return own
-        return own + [(REFERENCE, ())]
-    if claim.kind == "beats" and dict(claim.ka).get("fraction") == "each":
-        from ltnb.chapters.angular import AUTO_PRUNE
-
-        fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(setting)
-                     else AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"]))[0]
-        at = lambda knobs, f: tuple((k, f if k == "fraction" else v) for k, v in knobs)  # noqa: E731
-        return [(n, at(k, f)) for f in fractions for n, k in ((claim.a, claim.ka), (claim.b or claim.a, claim.kb))]
-    out = [(claim.a, claim.ka), (claim.b or claim.a, claim.kb)]
-    if claim.kind == "gain":
-        out += [(claim.a0, ()), (claim.b0, ())]
-    return out
 
 
 def runs_of(method: str, setting: Setting, knobs=()) -> list:
@@ -115,18 +34,6 @@ def seeded(method: str, setting: Setting, knobs=()) -> dict:
     """seed -> the stored or recorded run of ``method`` at ``setting``, for the seeds that exist."""
     found = {s: _load(_config(method, setting, s, knobs)) for s in setting.seeds}
     return {s: r for s, r in found.items() if r is not None}
-
-
-def shares_runs(setting: Setting, a: tuple, b: tuple) -> bool:
-    """Whether (method, knobs) ``a`` and ``b`` read the same training run seed by seed (a stage-2 method and its
-    backbone, two post-hoc views of one run): then they are compared paired."""
-    def root(method, knobs):
-        cfg = _config(method, setting, 0, knobs)
-        while cfg.stage2:
-            cfg = cfg.parent
-        return cfg.key
-
-    return root(*a) == root(*b)
 
 
 _LOADED: dict = {}
@@ -335,28 +242,6 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
                    + "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each)
                    + f" (Welch at each; {len(pairs[0][1])} against {len(pairs[0][2])} seeds)", worst.value,
                    worst.lo, worst.hi, p, worst.detectable, seeds=worst.seeds)
-
-
-# run knobs and metrics in the chapters' words, for the numbers a verdict prints
-KNOB_WORDS = {"prune": lambda v: f"pruned by {str(v).upper() if v in ('avh', 'el2n') else v}",
-              "fraction": lambda v: "at each fraction" if v == "each" else f"{v:g} pruned",
-              "s_abs": lambda v: f"s = {v:g}", "form_abs": lambda v: f"{v} F",
-              "sampler": lambda v: {"instance": "instance-balanced sampling", "class_balanced": "class-balanced sampling",
-                                    "effective_number": "effective-number sampling"}.get(v, f"{v} sampling"),
-              "stage2": lambda v: {"tau_norm": "τ-norm", "lws": "LWS", "crt": "cRT"}.get(v, v),
-              "expert_type": lambda v: {"ic": "independent classifiers (IC)", "gc": "grouped classifiers (GC)"}.get(v, v),
-              "cloud": lambda v: {"pow3": "power cloud, e = 1/3", "pow4": "power cloud, e = 1/4",
-                                  "cos": "cosine cloud", "log": "log cloud"}.get(v, f"{v} cloud"),
-              "backbone": lambda v: f"on the {v} backbone"}
-METRIC_WORDS = {"accuracy": "accuracy", "tail": "tail-class accuracy", "few": "few-class accuracy",
-                "many": "many-class accuracy", "medium": "medium-class accuracy", "head": "head-class accuracy",
-                "mid": "mid-class accuracy", "ece": "ECE", "train_loss": "last-epoch training loss",
-                "tail_gradient_norm": "tail classes' classifier gradient norm",
-                "tail_head_gradient_ratio": "tail over head classifier gradient norm"}
-
-
-def _knobs(knobs) -> str:
-    return f" ({', '.join(KNOB_WORDS.get(k, lambda v, k=k: f'{k} {v}')(v) for k, v in knobs)})" if knobs else ""
 
 
 # ------------------------------------------------------------------ chapters and the Claims page

@@ -79,3 +79,38 @@ def against_reference(series: dict[str, np.ndarray], reference: np.ndarray, coun
     handles, labels = axes[0].get_legend_handles_labels()  # the reference's dashed line too
     axes[1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig, axes
+
+
+def spaced(ys, min_gap: float) -> np.ndarray:
+    """Label heights for points at ``ys``: as close to them as can be, at least ``min_gap`` apart, in the same order
+    (a one-dimensional spreading, so that labels in a column never overlap)."""
+    ys = np.asarray(ys, dtype=float)
+    order = np.argsort(ys)
+    out = ys[order].copy()
+    for _ in range(len(out) + 1):  # push up where too close, then centre each cluster on its points
+        for i in range(1, len(out)):
+            out[i] = max(out[i], out[i - 1] + min_gap)
+        shift = (out - ys[order]).mean()
+        out -= shift
+        if all(np.diff(out) >= min_gap - 1e-9):
+            break
+    res = np.empty_like(out)
+    res[order] = out
+    return res
+
+
+def label_column(ax, points, x_text: float, fontsize: float = 6, gap_points: float = 7.5):
+    """Labels for ``points`` [(x, y, text, colour)] in a column at ``x_text`` (axes fraction, 1.0: the right edge),
+    spaced so that none overlaps another, each joined to its point by a thin line (data coordinates for x and y)."""
+    if not points:
+        return
+    fig = ax.figure
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    height_pts = ax.get_window_extent().height * 72 / fig.dpi
+    gap = abs(hi - lo) * gap_points / max(height_pts, 1)
+    ys = spaced([p[1] for p in points], gap)
+    for (x, y, text, colour), yl in zip(points, ys):
+        ax.annotate(text, xy=(x, y), xycoords="data", xytext=(x_text, yl), textcoords=("axes fraction", "data"),
+                    fontsize=fontsize, va="center", ha="left", color=colour,
+                    arrowprops=dict(arrowstyle="-", lw=0.4, color=colour, alpha=0.6, shrinkA=0, shrinkB=2))

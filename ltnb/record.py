@@ -27,29 +27,18 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ltnb import chapters, derived, store
+from ltnb import chapters, derived, replicates, store
 from ltnb.budget import estimates, measured_pool, stack_seconds
 from ltnb.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, resolve_device
+from ltnb.replicates import (HEADLINE, SEED_TIERS, Item, reseeded as _reseeded,  # noqa: F401 (the API)
+                             with_dependencies as _with_dependencies)
 from ltnb.training import checkpoint
-
-@dataclass
-class Item:
-    """One run of the book: its config, its priority tier and who shows it."""
-    config: RunConfig
-    tier: int
-    where: str  # "chapter: group"
-    kinds: set = field(default_factory=set)  # derived arrays its chapters read
-
-    @property
-    def key(self) -> str:
-        return self.config.key
 
 
 def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
@@ -73,87 +62,10 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
     return sorted(items.values(), key=lambda it: (it.tier, order[it.key]))
 
 
-# The seed groups: the training runs the verdicts stand on (a verdict reads at least 3 seeds a side), recorded after
-# the book's own runs, in this order: tier 4, seeds 0-2 of every run a computed verdict reads at the headline
-# setting (long, imb 100) and at the factors where the papers make their claims (cpu); tier 5, seeds 0-4 of the
-# leaderboard's main table at long, imb 100; tier 6, seeds 1 and 2 of the budget axis's core set at 20 and 80 epochs.
-REPLICATES = (0, 1, 2)
-LEADERBOARD_SEEDS = (0, 1, 2, 3, 4)
-BUDGET_SEEDS = (1, 2)
-HEADLINE = ("long", 100.0)
-SEED_TIERS = (4, 5, 6)
-
-
-def _reseeded(cfg: RunConfig, seed: int) -> RunConfig:
-    return replace(cfg, seed=seed)
-
-
 def seed_items(preset: str, dataset: str = "auto", shown: list[Item] | None = None) -> list[Item]:
-    """The seed groups at ``preset`` (tiers 4 to 6): more seeds of runs the book already shows (``shown``, the
-    book's items at ``preset``), each with the derived arrays its first seed's recording keeps."""
-    from ltnb import claims, evidence
-    from ltnb.chapters.leaderboard import CORE, budget_rows, entries
-
-    shown = book_items(preset, dataset) if shown is None else shown
-    known = {it.key: it for it in shown}
-    ds = shown[0].config.dataset if shown else "fmnist"
-    out: dict[str, Item] = {}
-
-    def add(cfg: RunConfig, seeds, tier: int, where: str) -> None:
-        first = known.get(_reseeded(cfg, 0).key)
-        if first is None:  # a run the book does not show at this preset: no replicates of it
-            return
-        for s in seeds:
-            target = _reseeded(cfg, s)
-            for c in _with_dependencies(target):
-                # a run the book shows already: here only if its recording must keep more arrays (what the first
-                # seed's keeps for the verdicts), so that the recorder trains it again with them
-                if c.key in known and (c.key != target.key or first.kinds <= known[c.key].kinds):
-                    continue
-                it = out.setdefault(c.key, Item(c, tier, where))
-                it.tier = min(it.tier, tier)
-            if target.key in out:
-                out[target.key].kinds |= first.kinds | (known[target.key].kinds if target.key in known else set())
-
-    if preset in ("long", "cpu"):
-        for claim in claims.CLAIMS:
-            if claim.kind == "untestable":
-                continue
-            imbs = [HEADLINE[1]] if preset == HEADLINE[0] else sorted({float(f) for f in claim.imbs} or {100.0})
-            for imb in imbs:
-                setting = evidence.Setting(ds, imb, preset, REPLICATES)
-                for method, knobs in evidence.runs_read(claim, setting):
-                    try:
-                        cfg = evidence._config(method, setting, 0, knobs)
-                    except (KeyError, ValueError):  # a knob the registry reads post hoc only
-                        continue
-                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
-    if preset == HEADLINE[0]:
-        for e in entries(10):
-            add(e.config(dict(dataset=ds, imb=HEADLINE[1], preset=preset), 0), LEADERBOARD_SEEDS, 5,
-                f"leaderboard: {e.name}")
-    if preset in ("cpu20", "cpu80"):  # the budget rows are shown from the long plan (they name their own presets)
-        from types import SimpleNamespace
-
-        from ltnb.presets import PRESETS as _P
-
-        known = {it.key: it for it in book_items(HEADLINE[0], dataset)}  # (this preset's main tables aside)
-        ctx = SimpleNamespace(dataset=ds, preset=_P[HEADLINE[0]])
-        P = SimpleNamespace(seeds=[0], imbs=[HEADLINE[1]], chosen=entries(10))
-        rows = budget_rows(ctx, P)
-        core = {_root_key(c) for (name, _), cs in rows.items() for c in cs if name in CORE}
-        for (name, epochs), cs in rows.items():
-            for c in cs:
-                if c.preset == preset and _root_key(c) in core:
-                    add(c, BUDGET_SEEDS, 6, f"budget: {name} at {epochs} epochs")
-    order = {k: i for i, k in enumerate(out)}
-    return sorted(out.values(), key=lambda it: (it.tier, order[it.key]))
-
-
-def _root_key(cfg: RunConfig) -> str:
-    while cfg.stage2:
-        cfg = cfg.parent
-    return cfg.key
+    """The seed groups at ``preset`` (tiers 4 to 6, :func:`ltnb.replicates.seed_items`) beside the book's items."""
+    return replicates.seed_items(preset, book_items(preset, dataset) if shown is None else shown,
+                                 lambda: book_items(HEADLINE[0], dataset))
 
 
 def planned_items(preset: str, dataset: str = "auto", calls=None, tiers=(1, 2, 3, *SEED_TIERS)) -> list[Item]:
@@ -170,8 +82,7 @@ def planned_items(preset: str, dataset: str = "auto", calls=None, tiers=(1, 2, 3
 
 
 def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
-    """Runs the chapters show only when they exist (optional groups): recorded when the store has them,
-    never trained by the recorder."""
+    """Runs the chapters show only when they exist (optional groups): recorded from the store, never trained."""
     required = {it.key for it in book_items(preset, dataset, calls)}
     out: dict[str, Item] = {}
     for name, values in calls or chapters.recorded_calls(preset):
@@ -183,13 +94,6 @@ def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]
                         if c.key not in required:
                             out.setdefault(c.key, Item(c, 3, f"{name}: {gname} (optional)", set(group.derived.get(row, ()))))
     return list(out.values())
-
-
-def _with_dependencies(cfg: RunConfig) -> list[RunConfig]:
-    out = []
-    for d in cfg.dependencies():
-        out += _with_dependencies(d)
-    return out + [cfg]
 
 
 # ------------------------------------------------------------------ recordings
@@ -222,8 +126,7 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
 
 
 def _executor(kind: str, workers: int, folder: Path):
-    """Local processes (spawned: a clean torch each; Ctrl-C stops them from here), or submitit's Slurm or local
-    executor."""
+    """Local processes (spawned: a clean torch each; Ctrl-C stops them here), or submitit's Slurm or local one."""
     if kind == "local":
         import concurrent.futures
         import multiprocessing as mp

@@ -181,7 +181,7 @@ if table_csv:
 # The overall number hides the trade: methods that lift the few classes usually give some of
 # the many classes back.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}, "image": {"alt": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}}
+# %% mystnb={"figure": {"caption": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}, "image": {"alt": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}} tags=["hide-input"]
 SPLIT_COLORS = {"many": "#4477aa", "medium": "#66ccee", "few": "#ee6677"}
 for f, df in tables.items():
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(df) + 1.2))
@@ -204,21 +204,23 @@ for f, df in tables.items():
 # Training seconds on the device of the runs (a stage-2 method includes its backbone; a post-hoc
 # view costs what its stored run cost). Points up and to the left are the bargains.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}, "image": {"alt": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}}
+# %% mystnb={"figure": {"caption": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}, "image": {"alt": "Accuracy against training seconds (log scale; a stage-2 method includes its backbone): up and to the left are the bargains."}} tags=["hide-input"]
 FAMILY = {"one stage": "o", "two stage": "s", "post hoc": "^", "ensemble": "D"}
 for f, df in tables.items():
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 0.22 * len(df) + 3))
+    colour = {}
     for fam, marker in FAMILY.items():
         d = df[df["family"] == fam]
-        ax.errorbar(d["seconds"], d["accuracy"], yerr=np.nan_to_num(d["accuracy_std"]), fmt=marker, ms=5,
-                    capsize=2, lw=0.8, label=fam)
-    for name, r in df.iterrows():
-        ax.annotate(name, (r["seconds"], r["accuracy"]), fontsize=6, xytext=(3, 2), textcoords="offset points")
+        bars = ax.errorbar(d["seconds"], d["accuracy"], yerr=np.nan_to_num(d["accuracy_std"]), fmt=marker, ms=5,
+                           capsize=2, lw=0.8, label=fam)
+        colour.update({name: bars[0].get_color() for name in d.index})
     ax.set_xscale("log")
     ax.set_xlabel(f"training seconds ({', '.join(sorted(set(df['device'])))})")
     ax.set_ylabel("overall accuracy (%)")
     ax.set_title(f"accuracy against training cost, imbalance {f:g}", loc="left")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower left")
+    plots.label_column(ax, [(r["seconds"], r["accuracy"], name, colour.get(name, "0.3")) for name, r in df.iterrows()],
+                       1.02)  # a column of names right of the axes, each joined to its point
     plots.stamp(fig, stamp_at(f))
     plt.show()
 rates = {r.config.key: (L.parameters(r.config), r.metrics.get("train_images_per_second", math.nan))
@@ -237,7 +239,7 @@ if n_rate >= 2 and hi > 1.5 * lo:
 # seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
 # other subsets (subset 0 included).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}}
+# %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
 if spread:
     f = imbs[0]
     fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
@@ -293,7 +295,7 @@ if len(best_df):
         "rank: last / best": [f"{a} / {b}" for a, b in zip(best_df["rank, last epoch"], best_df["rank, best on test"])],
     }, index=best_df.index), ctx.stamp, "Last epoch against the epoch picked on the test set (%)")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}}
+# %% mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}} tags=["hide-input"]
 if len(best_df):
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(best_df) + 1.2))
     order = best_df.sort_values("inflation")
@@ -404,7 +406,7 @@ if table_csv:
 # make, method against method, are tested in their chapters and on the Claims page. Below: every
 # number the papers quote for the same method in the same setting.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}, "image": {"alt": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}}
+# %% mystnb={"figure": {"caption": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}, "image": {"alt": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}} tags=["hide-input"]
 f = imbs[0]
 df = tables[f]
 claims = df[df["claimed"] == df["claimed"]]
@@ -429,21 +431,29 @@ else:
     rho = math.nan
     print("fewer than two methods with a number in the papers: no ranking to compare")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}, "image": {"alt": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}}
+# %% mystnb={"figure": {"caption": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}, "image": {"alt": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}} tags=["hide-input"]
 quoted = [(e.name, L.quotes(e, "cifar100" if K == 100 else "cifar10", int(f))) for e in chosen[f]]
 quoted = [(n, q) for n, q in quoted if len({p for p, _ in q}) >= 2]
 if quoted:
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(quoted) + 1.2))
     for i, (name, q) in enumerate(quoted):
-        for paper, value in q:
+        by_value = {}
+        for paper, value in q:  # one label for the papers that quote the same number
+            by_value.setdefault(value, []).append(paper)
+        last, up = None, True
+        for value, papers in sorted(by_value.items()):
             ax.plot(value, i, "o", color="0.3")
-            ax.annotate(paper, (value, i), fontsize=6, xytext=(0, 5), textcoords="offset points", ha="center")
+            up = not up if last is not None and value - last < 1.5 else True  # near neighbours: above, then below
+            ax.annotate(", ".join(papers), (value, i), fontsize=6, xytext=(0, 5 if up else -10),
+                        textcoords="offset points", ha="center")
+            last = value
         ax.plot(tables[f].loc[name, "accuracy"], i, "D", color="#ee6677", label="measured here" if i == 0 else None)
     ax.set_yticks(range(len(quoted)), [n for n, _ in quoted], fontsize=8)
     ax.set_xlabel("top-1 accuracy (%)")
     ax.set_title("one method, several numbers: what each paper quotes (CIFAR) and what is measured here", loc="left",
                  fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(-0.6, len(quoted) - 0.4)
     plots.stamp(fig, ctx.stamp)
     plt.show()
 
@@ -497,15 +507,16 @@ else:
 budgets_shown = [b for b in bt.columns if bt[b].notna().sum() >= 2] if len(bt) else []
 preset_of = {b: BUDGETS[b] if budget_plan is not None else ctx.preset.name for b in budgets_shown}
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}}
+# %% mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}} tags=["hide-input"]
 core = {"CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS"}
-fig, (ax, axr) = plt.subplots(1, 2, figsize=(11, 5.2), gridspec_kw=dict(width_ratios=[1.1, 1]))
+fig, (ax, axr) = plt.subplots(1, 2, figsize=(12, 5.6), gridspec_kw=dict(width_ratios=[1.1, 1]))
 # ranks among the methods recorded at every budget shown: a rank among fewer methods would look like a climb
 ranks_b = L.budget_ranks(bt[budgets_shown].dropna()) if budgets_shown else pd.DataFrame()
 # the core set in eight distinct strong colours, the other methods thin in the light shades of tab20
 strong = dict(zip(sorted(core), sns.color_palette("colorblind", len(core))))
 light = [plt.get_cmap("tab20")(2 * j + 1) for j in range(10)]
 others = [n for n in bt.index if n not in core]
+ends = []  # the accuracy lines' last points: labelled in a spaced column (the ranks are whole numbers, apart already)
 for name, r in (bt[budgets_shown].iterrows() if budgets_shown else []):
     r = r.dropna()
     if len(r) < 2:
@@ -513,8 +524,7 @@ for name, r in (bt[budgets_shown].iterrows() if budgets_shown else []):
     kw = (dict(color=strong[name], lw=2.2, alpha=1) if name in core else
           dict(color=light[others.index(name) % 10], lw=0.9, alpha=0.9))
     ax.plot(r.index, r.values, marker="o", ms=3, **kw)
-    ax.annotate(name, (r.index[-1], r.values[-1]), xytext=(3, 0), textcoords="offset points", fontsize=6,
-                va="center", color=kw["color"])
+    ends.append((r.index[-1], r.values[-1], name, kw["color"]))
     if name not in ranks_b.index:
         continue
     rr = ranks_b.loc[name].dropna()
@@ -526,6 +536,7 @@ for a in (ax, axr):
     a.set_xticks(budgets_shown or [ctx.preset.epochs], [str(b) for b in budgets_shown or [ctx.preset.epochs]])
     a.set_xlabel("epochs (log scale)")
 ax.set_ylabel("last-epoch test accuracy (%)")
+plots.label_column(ax, ends, 1.02)
 axr.set_ylabel(f"rank among the {len(ranks_b)} methods at every budget (1: best)")
 axr.invert_yaxis()
 axr.yaxis.set_major_locator(plt.MaxNLocator(integer=True))  # ranks are whole numbers

@@ -67,7 +67,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import derived, evaluate, evidence as EV, experts as E, lgla, plots, reference, report, verdicts as V
+from ltnb import derived, evaluate, evidence as EV, experts as E, lgla, plots, reference, report, store, verdicts as V
 from ltnb.chapters import factors, start
 from ltnb.chapters.lgla import ABLATION, T4
 from ltnb.data import dataset_info, many_medium_few
@@ -117,7 +117,7 @@ SPLITS = [s for s in ("many", "medium", "few") if len(many_medium_few(counts)[s]
 # every expert (rows) and class (columns), the offset each expert adds to its logits in
 # training.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}, "image": {"alt": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}}
+# %% mystnb={"figure": {"caption": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}, "image": {"alt": "Left: the training counts coloured by class group. Right: the CLA table T(k, j), the offset expert k adds to logit j in training."}} tags=["hide-input"]
 groups = lgla.class_groups(counts, K - 1)
 T = lgla.cla_table(counts, groups, TAU).numpy()
 GROUP_COLORS = plt.cm.tab10(np.arange(10))
@@ -285,7 +285,7 @@ report.show(pd.DataFrame(rows4).set_index("method"), plan.context(ctx, "Table 4"
 # Right: each expert alone on the test set, per class: the LLA experts should be best on
 # their own group, the GLA expert on the tail (first seed).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}, "image": {"alt": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}}
+# %% mystnb={"figure": {"caption": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}, "image": {"alt": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}} tags=["hide-input"]
 W = main[0].arrays["weight"]  # K, C, d
 norms = np.linalg.norm(W, axis=2)
 names = [f"expert {k + 1} (LLA, $C_{k + 1}$)" for k in range(K - 1)] + [f"expert {K} (GLA)"]
@@ -317,7 +317,7 @@ EV.show(ctx, "lgla", "Figure 3")
 # train. Right: the same difference per class. The sentence under the figure judges the gain by the
 # two methods' own seeds.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}, "image": {"alt": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}}
+# %% mystnb={"figure": {"caption": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}, "image": {"alt": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}} tags=["hide-input"]
 baselines = {n: rs for n, rs in table1.items() if n.endswith("(one ResNet-32)")}
 best = max(baselines, key=lambda n: acc(baselines[n]))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [1, 1.6]})
@@ -352,13 +352,13 @@ display(Markdown(f"Against {best}: {v.number}; verdict **{v.verdict}** (the two 
 # many, medium and few classes); the full sweep uses the $K = 4$ run of Figure 7, the reduced
 # one the main run. Solid: the splits; dashed: the expert's own group.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}, "image": {"alt": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}}
+# %% mystnb={"figure": {"caption": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}, "image": {"alt": "One expert's fusion weight moved from 0.1 to 0.9, the others at 1: accuracy overall, by split and on that expert's own group (dashed)."}} tags=["hide-input"]
 fig6_run = plan.fetch("Figure 6")[4][0] if "Figure 6" in plan.groups else main[0]
 at6 = plan.context(ctx, "Figure 6") if "Figure 6" in plan.groups else ctx
 K6 = fig6_run.config.knob("experts")
 groups6 = lgla.class_groups(counts, K6 - 1)
 ws = np.round(np.arange(0.1, 1.0, 0.1), 1)
-fig, axes = plt.subplots(1, K6 - 1, figsize=(3.2 * (K6 - 1), 3), squeeze=False)
+fig, axes = plt.subplots(1, K6 - 1, figsize=(3.2 * (K6 - 1), 3), squeeze=False, sharey=True)
 for k, ax in enumerate(axes[0]):
     curves = {s: [] for s in ["accuracy"] + SPLITS}
     own = []
@@ -372,8 +372,8 @@ for k, ax in enumerate(axes[0]):
     for s, ys in curves.items():
         ax.plot(ws, ys, marker="o", ms=3, label="overall" if s == "accuracy" else s)
     ax.plot(ws, own, ls="--", color="k", label=f"group $C_{k + 1}$")
-    ax.set(xlabel=f"fusion weight of expert {k + 1}", title=f"expert {k + 1} (LLA, $C_{k + 1}$)")
-axes[0][0].set_ylabel("test accuracy (%)")
+    ax.set(xlabel=f"fusion weight of expert {k + 1}", ylabel="test accuracy (%)", title=f"expert {k + 1} (LLA, $C_{k + 1}$)")
+    ax.yaxis.set_tick_params(labelleft=True)  # each panel its own labels, on one shared scale
 axes[0][0].legend(fontsize=7)
 fig.tight_layout()
 plots.stamp(fig, f"{at6.stamp} · K = {K6} (first seed)")
@@ -386,7 +386,7 @@ plt.show()
 # $K = 2, \dots, 7$; the reduced one trains $K = 2$ and the main $K$, and shows the other $K$ where
 # they are recorded (`make record` records them).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "LGLA's accuracy against the number of experts K, overall and by split."}, "image": {"alt": "LGLA's accuracy against the number of experts K, overall and by split."}}
+# %% mystnb={"figure": {"caption": "LGLA's accuracy against the number of experts K, overall and by split."}, "image": {"alt": "LGLA's accuracy against the number of experts K, overall and by split."}} tags=["hide-input"]
 by_k = dict(sorted({**plan.fetch("Figure 7"), **(plan.fetch("Figure 7, the rest") if "Figure 7, the rest" in plan.groups
                                                    else {})}.items()))
 Ks = list(by_k)
@@ -408,30 +408,41 @@ plt.show()
 # first block of a stage pads the channels of its shortcut (option A): under GC it pads the
 # stacked channels of all experts, so part of one expert's features reach its neighbour
 # through the identity path. The full sweep compares LGLA and BALMS at the main $K$; the
-# reduced one LGLA at $K = 2$.
+# reduced one LGLA at $K = 2$, and at the main $K$ where both expert types are recorded at the
+# figure's preset. The axis starts at 0; the dots are the seeds, and the lines under the figure
+# judge each gap by them.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}, "image": {"alt": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}}
+# %% mystnb={"figure": {"caption": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}, "image": {"alt": "Independent (IC) against group-convolution (GC) experts at the same K and the same parameter count."}} tags=["hide-input"]
 K8 = P.K8
 runs8 = plan.fetch("Figure 8")
-methods8 = list(dict.fromkeys(name for name, _ in runs8))
-fig, ax = plt.subplots(figsize=(5, 3))
+at8 = plan.context(ctx, "Figure 8")
+pairs8 = {f"{name}, K = {K8}": (runs8[(name, "ic")], runs8[(name, "gc")]) for name in dict.fromkeys(n for n, _ in runs8)}
+if "other expert type" in plan.groups and P.experts != K8:  # the main K in both expert types, at this figure's preset
+    from dataclasses import replace as _replace8
+
+    other = plan.fetch("other expert type").get(P.OTHER, [])
+    same = [store.load(_replace8(r.config, preset=at8.preset.name)) for r in main]
+    if other and all(same) and {r.config.preset for r in other} == {at8.preset.name}:
+        pairs8[f"{MAIN}, K = {P.experts}"] = (other, same) if P.OTHER == "ic" else (same, other)
+fig, ax = plt.subplots(figsize=(5.5, 3))
 width = 0.35
-params8 = {}
-for i, name in enumerate(methods8):
-    for j, kind in enumerate(("ic", "gc")):
-        rs = runs8[(name, kind)]
-        a = acc(rs)
-        ax.bar(i + (j - 0.5) * width, a, width, color=["#ddaa33", "#4477aa"][j], label=kind.upper() if i == 0 else None)
-        ax.text(i + (j - 0.5) * width, a, f"{a:.1f}", ha="center", va="bottom", fontsize=7)
-ax.set(xticks=range(len(methods8)), xticklabels=list(methods8), ylabel="test accuracy (%)",
-       title=f"Figure 8: IC against GC, K = {K8}")
-lo = min(p.get_height() for p in ax.patches)
-ax.set_ylim(max(0, lo - 10), None)
-ax.set_xlim(-0.8, len(methods8) - 0.2)
+for i, (label, sides) in enumerate(pairs8.items()):
+    for j, (kind, rs) in enumerate(zip(("IC", "GC"), sides)):
+        vals = [100 * r.metrics["accuracy"] for r in rs]
+        x = i + (j - 0.5) * width
+        ax.bar(x, np.mean(vals), width, color=["#ddaa33", "#4477aa"][j], label=kind if i == 0 else None)
+        ax.plot([x] * len(vals), vals, "k.", ms=4)  # each seed
+        ax.text(x, np.mean(vals), f"{np.mean(vals):.1f}", ha="center", va="bottom", fontsize=7)
+ax.set(xticks=range(len(pairs8)), xticklabels=list(pairs8), ylabel="test accuracy (%)", ylim=(0, 100),
+       title="Figure 8: IC against GC (dots: seeds)")
+ax.set_xlim(-0.8, len(pairs8) - 0.2)
 ax.legend(loc="lower right")
 fig.tight_layout()
-plots.stamp(fig, plan.context(ctx, "Figure 8").stamp)
+plots.stamp(fig, at8.stamp)
 plt.show()
+for label, (ic, gc) in pairs8.items():
+    v = V.compare([100 * r.metrics["accuracy"] for r in gc], [100 * r.metrics["accuracy"] for r in ic])
+    print(f"{label}: GC − IC = {v.value:+.2f} points ({v.verdict}; {v.number})")
 n_params = {kind: sum(p.numel() for p in E.multi_expert_resnet32(C, dataset_info(ctx.dataset).shape[0], ctx.preset.width, K8, kind).parameters())
             for kind in ("ic", "gc")}
 print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,}, GC {n_params['gc']:,}")

@@ -266,18 +266,31 @@ def spectra(run):
 def spectrum_figure(rows, title):
     curves = {label: spectra(first[name]) for name, label in rows if name in first}
     fig, axes = plt.subplots(1, len(W.LAYERS), figsize=(12, 2.8), sharey=True)
+    style = {label: (f"C{i}", m) for i, (label, m) in enumerate(zip(curves, ("o", "s", "^")))}  # one colour a run,
+    dead = {}  # in every panel (the whitened Layer w exists for CW only: it keeps CW's colour)
     for ax, layer in zip(axes, W.LAYERS):
-        for (label, sv), m in zip(curves.items(), ("o", "s", "^")):
+        for label, sv in curves.items():
             if layer in sv:
                 s = sv[layer] / sv[layer][0]
-                ax.plot(np.arange(1, len(s) + 1), s, marker=m, ms=2, lw=1, label=label)
+                ax.plot(np.arange(1, len(s) + 1), s, marker=style[label][1], ms=2, lw=1, color=style[label][0],
+                        label=label)
+                n_dead = int((s < DEAD).sum())
+                if n_dead:
+                    dead.setdefault(label, []).append(f"{layer.replace('_', ' ')}: {n_dead} of {len(s)}")
         ax.set(title=layer.replace("_", " ").capitalize(), xlabel="index", yscale="log")
     axes[0].set_ylabel(r"$\sigma_i / \sigma_1$")
-    axes[0].legend(fontsize=6, loc="lower left")
+    handles = [plt.Line2D([], [], color=c, marker=m, ms=3, lw=1, label=label) for label, (c, m) in style.items()]
+    axes[0].legend(handles=handles, fontsize=6, loc="lower left")
     fig.suptitle(title, x=0.01, ha="left", fontsize=9)
     fig.tight_layout()
     plots.stamp(fig, f"{ctx.stamp} (first seed)")
     plt.show()
+    print("Directions that carry (almost) no variance, σ_i/σ_1 below "
+          f"{DEAD:g} (dead channels: constant over the test images, often zero after a ReLU): "
+          + ("; ".join(f"{label}: {', '.join(v)}" for label, v in dead.items()) if dead else "none") + ".")
+
+
+DEAD = 1e-4
 
 
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, CE"),

@@ -143,3 +143,18 @@ def test_mixup_loss_by_hand():
     a, b = torch.tensor([0]), torch.tensor([1])
     expect = 0.25 * F.cross_entropy(logits, a) + 0.75 * F.cross_entropy(logits, b)
     assert torch.allclose(mixup_loss(F.cross_entropy, logits, a, b, 0.25), expect)
+
+
+def test_the_memory_layout_is_channels_last_on_the_cpu_unless_asked(monkeypatch):
+    import torch
+
+    from ltnb.training.common import memory_layout
+
+    monkeypatch.delenv("LTNB_LAYOUT", raising=False)
+    assert memory_layout(torch.device("cpu"), fast=False) == torch.channels_last
+    assert memory_layout(torch.device("cuda"), fast=False) == torch.contiguous_format
+    monkeypatch.setenv("LTNB_LAYOUT", "contiguous")
+    assert memory_layout(torch.device("cpu"), fast=True) == torch.contiguous_format
+    monkeypatch.setenv("LTNB_LAYOUT", "nhwc")
+    with pytest.raises(ValueError, match="LTNB_LAYOUT='nhwc'"):
+        memory_layout(torch.device("cpu"))

@@ -167,3 +167,20 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
     cpu = replace(ctx, preset=PRESETS["cpu"])  # at cpu nothing moves
     boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", ""))], cpu, evidence.Setting.of(cpu))
     assert len(boxes) == 1
+
+
+def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordings():
+    """Under long a chapter's provenance box relates its two schedules: the level gap and the rank correlation of its
+    main tables' runs at long against the same runs at cpu, both read off the recordings."""
+    import io
+    from contextlib import redirect_stdout
+
+    from ltnb import chapters
+
+    with redirect_stdout(io.StringIO()):
+        ctx, _, plan = chapters.start("baselines", preset="long", verbose=False)
+    text = chapters.schedules(plan, ctx)
+    assert "score +" in text and "Spearman's ρ = +" in text and "rows of its main tables recorded at both" in text
+    with redirect_stdout(io.StringIO()):
+        cpu, _, plan_cpu = chapters.start("baselines", preset="cpu", verbose=False)
+    assert chapters.schedules(plan_cpu, cpu) == ""  # one schedule: nothing to relate

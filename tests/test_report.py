@@ -14,3 +14,16 @@ def test_an_empty_split_column_is_left_out_and_named():
     same, none = report.drop_empty_splits(df[["accuracy", "many"]])
     assert none == [] and list(same.columns) == ["accuracy", "many"]
     assert report.drop_empty_splits(df.iloc[:0])[1] == []  # no rows: nothing to say about the columns
+
+
+def test_spaced_labels_keep_their_order_and_a_minimum_gap():
+    import numpy as np
+
+    from ltnb import plots
+
+    ys = np.array([1.0, 1.05, 1.1, 3.0, 0.98])
+    out = plots.spaced(ys, 0.2)
+    assert list(np.argsort(out)) == list(np.argsort(ys))  # the labels keep the points' order
+    assert np.min(np.diff(np.sort(out))) >= 0.2 - 1e-9
+    assert abs(out[3] - 3.0) < 0.5  # a point far from the cluster stays near its own height
+    assert np.allclose(plots.spaced([0.0, 5.0], 0.2), [0.0, 5.0])  # nothing to move

@@ -186,7 +186,7 @@ def test_a_recording_keeps_a_subset_of_training_features_when_a_figure_reads_the
     path = record.export(run, kinds=("train_features",))
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "empty"))
     rec = store.load(CFG)
-    got = derived.get(rec, "train_features", train=False)
+    got = derived.read(rec, "train_features")
     idx, labels = got["train_feature_idx"], got["train_feature_labels"]
     assert np.array_equal(labels, full["train_labels"][idx])
     assert np.bincount(labels).max() <= 50 and set(labels) == set(full["train_labels"])

@@ -309,6 +309,37 @@ def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
     return ["paper", "long", "cpu"], "auto"  # the longest schedule whose runs are all recorded, else cpu
 
 
+def schedules(plan: Plan, ctx: Context) -> str:
+    """One computed sentence that relates a chapter's two schedules under :data:`MAIN_ONLY`: its main tables' runs at
+    ``ctx``'s preset against the same runs at :data:`SWEEPS_AT`, where both are recorded (mean over the seeds each
+    has): how far the levels sit apart and whether the order carries over (Spearman's ρ). Empty when nothing moved."""
+    from scipy import stats
+
+    if ctx.preset.name not in MAIN_ONLY or not moved(plan, ctx):
+        return ""
+    pairs = {}
+    for g in plan.groups.values():
+        if not g.main:
+            continue
+        for row, cfgs in g.rows.items():
+            here = [store.load(c) for c in cfgs]
+            there = [store.load(replace(c, preset=SWEEPS_AT)) for c in cfgs]
+            if all(here) and any(there):
+                pairs.setdefault(str(row), (100 * sum(r.metrics["accuracy"] for r in here) / len(here),
+                                            100 * sum(r.metrics["accuracy"] for r in there if r) / sum(map(bool, there))))
+    if len(pairs) < 3:
+        return ""
+    long_acc, cpu_acc = zip(*pairs.values())
+    rho = stats.spearmanr(long_acc, cpu_acc).statistic
+    gap = sum(a - b for a, b in pairs.values()) / len(pairs)
+    lo, hi = min(a - b for a, b in pairs.values()), max(a - b for a, b in pairs.values())
+    return (f"The two schedules on this page: over the {len(pairs)} rows of its main tables recorded at both, "
+            f"the runs at {ctx.preset.name} ({ctx.preset.epochs} epochs) score {gap:+.2f} points against the same runs "
+            f"at {SWEEPS_AT} ({PRESETS[SWEEPS_AT].epochs} epochs) on average ({lo:+.2f} to {hi:+.2f}), and order the "
+            f"rows with Spearman's ρ = {rho:+.2f} against {SWEEPS_AT}'s order: a table stamped {SWEEPS_AT} is read "
+            f"against the other rows at {SWEEPS_AT}, never against the {ctx.preset.name} table.")
+
+
 def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
     """The chapter's first lines: the stamp, what is in force, and where its numbers come from."""
     from IPython.display import HTML, display
@@ -343,4 +374,5 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
         + (f" Main-table runs trained on {device}." if device else "")
         + (f" Preset <code>{p.name}</code> is recorded for the main tables only: the other {len(others)} groups "
            f"({'; '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
-           "network; each table's and figure's stamp names its preset." if others else "") + "</div>"))
+           "network; each table's and figure's stamp names its preset." if others else "")
+        + (f" {schedules(plan, ctx)}" if others else "") + "</div>"))

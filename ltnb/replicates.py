@@ -1,0 +1,110 @@
+"""The seed groups: more training runs of what the book shows, for the verdicts (at least 3 seeds a side), the
+leaderboard's A/A check (5 seeds) and the budget axis (3 seeds of its core set). ``make plan`` and ``make record``
+list them after the book's own tiers (:mod:`ltnb.record`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
+
+from ltnb.chapters.leaderboard import CORE, budget_rows, entries
+from ltnb.claim_runs import Setting, _config, runs_read
+from ltnb.claims import CLAIMS
+from ltnb.config import RunConfig
+from ltnb.presets import PRESETS
+
+
+@dataclass
+class Item:
+    """One run of the book: its config, its priority tier and who shows it."""
+    config: RunConfig
+    tier: int
+    where: str  # "chapter: group"
+    kinds: set = field(default_factory=set)  # derived arrays its chapters read
+
+    @property
+    def key(self) -> str:
+        return self.config.key
+
+
+def with_dependencies(cfg: RunConfig) -> list[RunConfig]:
+    """``cfg`` after the runs it starts from (theirs first)."""
+    out = []
+    for d in cfg.dependencies():
+        out += with_dependencies(d)
+    return out + [cfg]
+
+
+# The seed groups: the training runs the verdicts stand on (a verdict reads at least 3 seeds a side), recorded after
+# the book's own runs, in this order: tier 4, seeds 0-2 of every run a computed verdict reads at the headline
+# setting (long, imb 100) and at the factors where the papers make their claims (cpu); tier 5, seeds 0-4 of the
+# leaderboard's main table at long, imb 100; tier 6, seeds 1 and 2 of the budget axis's core set at 20 and 80 epochs.
+REPLICATES = (0, 1, 2)
+LEADERBOARD_SEEDS = (0, 1, 2, 3, 4)
+BUDGET_SEEDS = (1, 2)
+HEADLINE = ("long", 100.0)
+SEED_TIERS = (4, 5, 6)
+
+
+def reseeded(cfg: RunConfig, seed: int) -> RunConfig:
+    return replace(cfg, seed=seed)
+
+
+def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
+    """The seed groups at ``preset`` (tiers 4 to 6): more seeds of runs the book already shows (``shown``, the
+    book's items at ``preset``; ``headline_items()`` those at the headline preset, where the budget axis is shown),
+    each with the derived arrays its first seed's recording keeps."""
+    known = {it.key: it for it in shown}
+    ds = shown[0].config.dataset if shown else "fmnist"
+    out: dict[str, Item] = {}
+
+    def add(cfg: RunConfig, seeds, tier: int, where: str) -> None:
+        first = known.get(reseeded(cfg, 0).key)
+        if first is None:  # a run the book does not show at this preset: no replicates of it
+            return
+        for s in seeds:
+            target = reseeded(cfg, s)
+            for c in with_dependencies(target):
+                # a run the book shows already: here only if its recording must keep more arrays (what the first
+                # seed's keeps for the verdicts), so that the recorder trains it again with them
+                if c.key in known and (c.key != target.key or first.kinds <= known[c.key].kinds):
+                    continue
+                it = out.setdefault(c.key, Item(c, tier, where))
+                it.tier = min(it.tier, tier)
+            if target.key in out:
+                out[target.key].kinds |= first.kinds | (known[target.key].kinds if target.key in known else set())
+
+    if preset in ("long", "cpu"):
+        for claim in CLAIMS:
+            if claim.kind == "untestable":
+                continue
+            imbs = [HEADLINE[1]] if preset == HEADLINE[0] else sorted({float(f) for f in claim.imbs} or {100.0})
+            for imb in imbs:
+                setting = Setting(ds, imb, preset, REPLICATES)
+                for method, knobs in runs_read(claim, setting):
+                    try:
+                        cfg = _config(method, setting, 0, knobs)
+                    except (KeyError, ValueError):  # a knob the registry reads post hoc only
+                        continue
+                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
+    if preset == HEADLINE[0]:
+        for e in entries(10):
+            add(e.config(dict(dataset=ds, imb=HEADLINE[1], preset=preset), 0), LEADERBOARD_SEEDS, 5,
+                f"leaderboard: {e.name}")
+    if preset in ("cpu20", "cpu80"):  # the budget rows are shown from the long plan (they name their own presets)
+        known = {it.key: it for it in headline_items()}  # (this preset's main tables aside)
+        ctx = SimpleNamespace(dataset=ds, preset=PRESETS[HEADLINE[0]])
+        P = SimpleNamespace(seeds=[0], imbs=[HEADLINE[1]], chosen=entries(10))
+        rows = budget_rows(ctx, P)
+        core = {root_key(c) for (name, _), cs in rows.items() for c in cs if name in CORE}
+        for (name, epochs), cs in rows.items():
+            for c in cs:
+                if c.preset == preset and root_key(c) in core:
+                    add(c, BUDGET_SEEDS, 6, f"budget: {name} at {epochs} epochs")
+    order = {k: i for i, k in enumerate(out)}
+    return sorted(out.values(), key=lambda it: (it.tier, order[it.key]))
+
+
+def root_key(cfg: RunConfig) -> str:
+    while cfg.stage2:
+        cfg = cfg.parent
+    return cfg.key
