@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class RunConfig:
         d["kernel_version"] = KERNEL_VERSION
         return d
 
-    @property
+    @functools.cached_property  # fields are frozen: computed once (the Claims page asks thousands of times)
     def key(self) -> str:
         blob = json.dumps(self.describe(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -5,10 +5,13 @@ import os
 from pathlib import Path
 
 
+_HERE = Path(__file__).resolve().parents[1]  # where the package lies: resolved once (a page asks thousands of times)
+_CHECKOUT = (_HERE / "pyproject.toml").is_file()
+
+
 def repo_root() -> Path:
     """The checkout holding the package (an editable install), else the working directory."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+    return _HERE if _CHECKOUT else Path.cwd()
 
 
 def configured_dir(explicit, env_var: str, default: str) -> Path:

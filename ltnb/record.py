@@ -74,10 +74,13 @@ def planned_items(preset: str, dataset: str = "auto", calls=None, tiers=(1, 2, 3
     if calls is None and any(t in tiers for t in SEED_TIERS):
         have = {it.key: it for it in items}
         for it in seed_items(preset, dataset):
-            if it.key in have:  # a run of the book's own tiers whose recording must keep more arrays
-                have[it.key].kinds |= it.kinds
+            if it.key in have:  # a book run whose recording must keep more arrays: missing in the seed tier
+                old = have[it.key]
+                old.kinds |= it.kinds
+                old.tier = old.tier if recorded(old) else it.tier
             elif it.tier in tiers:
                 items.append(it)
+        items.sort(key=lambda it: it.tier)  # stable: priority order within a tier
     return items
 
 
@@ -98,20 +101,16 @@ def optional_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]
 
 # ------------------------------------------------------------------ recordings
 
-
 def recorded(item: Item) -> bool:
     """Whether the item's recording exists and holds every derived kind its chapters read."""
     path = store.recorded_path(item.config)
-    if not path.is_dir():
-        return False
-    if not item.kinds:
-        return True
+    if not path.is_dir() or not item.kinds:
+        return path.is_dir()
     run = store._read(item.config, path, recorded=True)
     return all(derived._stored(run, k) is not None for k in item.kinds)
 
 
 # ------------------------------------------------------------------ training
-
 
 def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
     """Train ``cfg`` (and what it starts from) into the store, then write its recording; returns its key."""

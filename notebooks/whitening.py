@@ -117,7 +117,7 @@ first["CE, balanced"] = balanced[0]
 # averaged over the $G$ blocks), and over one BET epoch ($T_1$ instance iterations plus $T_2$
 # B3RS iterations after every $T$-th).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}, "image": {"alt": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}}
+# %% mystnb={"figure": {"caption": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}, "image": {"alt": "Share of each class in a batch (log scale): the instance sampler, one B3RS batch, and one BET epoch that mixes the two."}} tags=["hide-input"]
 B = ctx.preset.batch_size
 share_inst = counts / counts.sum()
 share_b3rs = np.zeros(K)
@@ -146,7 +146,7 @@ plt.show()
 # the whitened ones, with the running estimates). Dead channels (constant over the images)
 # show as 0.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}, "image": {"alt": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}}
+# %% mystnb={"figure": {"caption": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}, "image": {"alt": "Pearson correlation between the channels of the features before the classifier (test subset, first seed): balanced data, long-tailed data, and long-tailed with whitening; each panel's title gives the mean |\u03c1| off the diagonal."}} tags=["hide-input"]
 fig2 = [("CE, balanced", "balanced data"), ("CE", "long-tailed data")] + ([("CW", "long-tailed, whitened")] if whitening else [])
 fig, axes = plt.subplots(1, len(fig2), figsize=(3.2 * len(fig2), 3.2))
 for ax, (name, title) in zip(np.atleast_1d(axes), fig2):
@@ -172,7 +172,7 @@ E.show(ctx, "whitening", "Figure 2")
 # balanced subset as large as the long-tailed set): what a class gets with balanced data, so that a
 # class's size and how hard it is are read apart; the verdicts below read each curve against it.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}, "image": {"alt": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}}
+# %% mystnb={"figure": {"caption": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}, "image": {"alt": "Per class, for CE and LDAM-DRW (solid), with whitening (dashed) and the balanced reference (black, dashed): the test true-positive rate, the mean gradient norm of the classifier weights over the last epoch, and the final weight norm."}} tags=["hide-input"]
 def grad_norms(run, epoch=-1):
     h = run.metrics["history"].get("head_grad_norm")
     return np.asarray(h[epoch]) if h and len(h[epoch]) else None
@@ -218,7 +218,7 @@ E.show(ctx, "whitening", "Figure 3")
 # mid and tail classes per epoch (Figure 6; classes split 3/4/3 on ten classes, 35/35/30 on a
 # hundred), with and without whitening. LDAM-DRW's loss jumps where the re-weighting starts.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}, "image": {"alt": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}}
+# %% mystnb={"figure": {"caption": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}, "image": {"alt": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
 for name, ls, color in (("CE", "-", "#4477aa"), ("CW", "--", "#4477aa"),
                         ("LDAM-DRW", "-", "#cc6677"), ("CW & LDAM", "--", "#cc6677")):
@@ -255,7 +255,7 @@ E.show(ctx, "whitening", "Figures 5 and 6")
 # A steeper curve means fewer directions carry the variance, i.e. lower entropy (Eqs. 3–4).
 # Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}, "image": {"alt": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}}
+# %% mystnb={"figure": {"caption": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}, "image": {"alt": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}} tags=["hide-input"]
 
 
 def spectra(run):
@@ -296,7 +296,7 @@ DEAD = 1e-4
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, CE"),
                  ("CW", "(c) long-tailed, CE + CW")], "Figure 7: singular values per stage, CE")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The same for LDAM-DRW networks (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks (Figure 11)."}}
+# %% mystnb={"figure": {"caption": "The same for LDAM-DRW networks (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks (Figure 11)."}} tags=["hide-input"]
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-tailed, LDAM-DRW"),
                  ("CW & LDAM", "(c) long-tailed, LDAM-DRW + CW")], "Figure 11: singular values per stage, LDAM-DRW")
 
@@ -314,7 +314,7 @@ E.show(ctx, "whitening", "Figures 7 and 11")
 # The stored test features (50 images per class, first seed), without and with whitening
 # (500 optimisation steps of t-SNE).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}, "image": {"alt": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}}
+# %% mystnb={"figure": {"caption": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}, "image": {"alt": "t-SNE of the features before the classifier (50 test images per class, first seed), without and with whitening."}} tags=["hide-input"]
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
