@@ -41,7 +41,7 @@ SEEDS_READ = tuple(range(8))  # a verdict reads every recorded seed of its runs:
 
 # ------------------------------------------------------------------ runs
 
-def _config(method: str, setting: Setting, seed: int, knobs=()):
+def config_of(method: str, setting: Setting, seed: int, knobs=()):
     """``method``'s config at ``setting``; knobs ``auto`` follow the chapter's defaults for the preset."""
     m, kw = get(method), dict(knobs)
     kw.pop("s_abs", None), kw.pop("form_abs", None)  # ABS's strength: read post hoc, not a run's knob
@@ -90,10 +90,4 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
 def shares_runs(setting: Setting, a: tuple, b: tuple) -> bool:
     """Whether (method, knobs) ``a`` and ``b`` read the same training run seed by seed (a stage-2 method and its
     backbone, two post-hoc views of one run): then they are compared paired."""
-    def root(method, knobs):
-        cfg = _config(method, setting, 0, knobs)
-        while cfg.stage2:
-            cfg = cfg.parent
-        return cfg.key
-
-    return root(*a) == root(*b)
+    return config_of(a[0], setting, 0, a[1]).stage1 == config_of(b[0], setting, 0, b[1]).stage1

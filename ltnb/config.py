@@ -108,6 +108,11 @@ class RunConfig:
         imb = self.knob("backbone_imb", self.imb)
         return dataclasses.replace(self, imb=imb, stage2=None, tau=1.0, extra=extra)
 
+    @property
+    def stage1(self) -> "RunConfig":
+        """The stage-1 run this run starts from (itself for a stage-1 run): runs that share it share their training."""
+        return self.parent.stage1 if self.stage2 else self
+
     def describe(self) -> dict:
         d = dataclasses.asdict(self)
         d["extra"] = [list(kv) for kv in self.extra]

@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ltnb.claim_runs import (REFERENCE, SEEDS_READ, Setting, _config, paper_pruning_recorded,  # noqa: F401 (API)
+from ltnb.claim_runs import (REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded,  # noqa: F401 (API)
                              runs_read, shares_runs)
-from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words as _knobs  # noqa: F401 (the API)
+from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words  # noqa: F401 (the API)
 from ltnb.readouts import (EXPERT_STATS, FEATURE_STATS, METRICS, PER_CLASS, REFERENCE_OF, _feature_labels, _features,
                            _sampler_tail_share)
 from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABLE, VERDICTS,  # noqa: F401 (API)
@@ -32,7 +32,7 @@ def runs_of(method: str, setting: Setting, knobs=()) -> list:
 
 def seeded(method: str, setting: Setting, knobs=()) -> dict:
     """seed -> the stored or recorded run of ``method`` at ``setting``, for the seeds that exist."""
-    found = {s: _load(_config(method, setting, s, knobs)) for s in setting.seeds}
+    found = {s: _load(config_of(method, setting, s, knobs)) for s in setting.seeds}
     return {s: r for s, r in found.items() if r is not None}
 
 
@@ -197,11 +197,8 @@ def _evaluate(c, s: Setting) -> Verdict:
             return _missing(*[n for n, r in ((c.a0, r0a), (c.b0, r0b)) if not r])
         va = {sd: x - fn(c.a0, r0a[sd], ()) for sd, x in va.items() if sd in r0a}
         vb = {sd: x - fn(c.b0, r0b[sd], ()) for sd, x in vb.items() if sd in r0b}
-        if paired:
-            common = [sd for sd in va if sd in vb]
-            va, vb = {sd: va[sd] for sd in common}, {sd: vb[sd] for sd in common}
-    names = [f"{c.a}{_knobs(c.ka)}" + (f" − {c.a0}" if kind == "gain" else ""),
-             f"{B[0]}{_knobs(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
+    names = [f"{c.a}{knob_words(c.ka)}" + (f" − {c.a0}" if kind == "gain" else ""),
+             f"{B[0]}{knob_words(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
     xa, xb = _aligned(va, vb, paired)
     if smaller:
         xa, xb = xb, xa  # "a less than b" is "b above a" on this metric
@@ -238,7 +235,7 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
     worst = min(each, key=lambda fv: fv[1].value)[1]
     ps = [v.p for _, v in each if v.p == v.p]
     p = min(1.0, min(ps) * len(ps)) if ps and verdict != TOO_FEW else math.nan
-    return Verdict(verdict, f"{c.a}{_knobs(c.ka)} − {c.b or c.a}{_knobs(c.kb)}: "
+    return Verdict(verdict, f"{c.a}{knob_words(c.ka)} − {c.b or c.a}{knob_words(c.kb)}: "
                    + "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each)
                    + f" (Welch at each; {len(pairs[0][1])} against {len(pairs[0][2])} seeds)", worst.value,
                    worst.lo, worst.hi, p, worst.detectable, seeds=worst.seeds)
@@ -333,7 +330,7 @@ def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
     for preset in presets or PRESETS:
         for imb in (1000.0, 500.0, 200.0, 100.0, 50.0, 10.0):
             s = Setting(dataset, imb, preset, (0,))
-            if store.exists(_config("CE", s, 0)):
+            if store.exists(config_of("CE", s, 0)):
                 out.append(s)
     return out
 

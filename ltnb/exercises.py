@@ -123,16 +123,16 @@ def premise(ex: Exercise, setting) -> str:
     """The gaps an exercise starts from, as the book's runs give them at ``setting`` (every recorded seed, the same
     rule as the verdicts): "Here, at long · imb 100: GCL − cRT = −1.40 points (too few runs: 2 seeds)"."""
     from ltnb import evidence
-    from ltnb.claims import Claim
+    from ltnb.claims import Claim, knob_words
 
     parts = []
     for a, b, kb in ex.premise:
         v = evidence.evaluate(Claim("premise", "gcl", "", "", "beats", a=a, b=b, kb=kb), setting)
         if v.value != v.value:
-            parts.append(f"{a} against {b}{evidence._knobs(kb)}: {v.verdict}")
+            parts.append(f"{a} against {b}{knob_words(kb)}: {v.verdict}")
             continue
         ci = f", 95% interval [{v.lo:+.2f}, {v.hi:+.2f}]" if v.lo == v.lo else ""
-        parts.append(f"{a} − {b}{evidence._knobs(kb)} = {v.value:+.2f} points{ci} ({v.verdict}"
+        parts.append(f"{a} − {b}{knob_words(kb)} = {v.value:+.2f} points{ci} ({v.verdict}"
                      + (f", {min(v.seeds)} seed{'s' if min(v.seeds) != 1 else ''} a side" if v.seeds else "") + ")")
     return f"Here, at {setting.label}: " + "; ".join(parts) + "." if parts else ""
 

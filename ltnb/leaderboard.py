@@ -158,17 +158,10 @@ def eval_cost(runs) -> tuple[int, float, float]:
     return len(pairs), float(np.median(ev)), float(ev.sum() / tr.sum())
 
 
-def root_key(cfg) -> str:
-    """The key of the stage-1 run a config starts from (itself for a stage-1 run)."""
-    while cfg.stage2:
-        cfg = cfg.parent
-    return cfg.key
-
-
 def shares_runs(runs_a, runs_b) -> bool:
     """Whether two lists of runs (seed by seed) read the same training runs: a stage-2 method on its backbone, a
     post-hoc view of a run. Then they are compared paired."""
-    return len(runs_a) == len(runs_b) and all(root_key(a.config) == root_key(b.config) for a, b in zip(runs_a, runs_b))
+    return len(runs_a) == len(runs_b) and all(a.config.stage1 == b.config.stage1 for a, b in zip(runs_a, runs_b))
 
 
 def versus(a, b, paired: bool = False) -> tuple[float, str, object]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
-from ltnb.claim_runs import Setting, _config, runs_read
+from ltnb.claim_runs import Setting, config_of, runs_read
 from ltnb.claims import CLAIMS
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS
@@ -82,7 +82,7 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                 setting = Setting(ds, imb, preset, REPLICATES)
                 for method, knobs in runs_read(claim, setting):
                     try:
-                        cfg = _config(method, setting, 0, knobs)
+                        cfg = config_of(method, setting, 0, knobs)
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
                     add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
@@ -95,16 +95,10 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
         ctx = SimpleNamespace(dataset=ds, preset=PRESETS[HEADLINE[0]])
         P = SimpleNamespace(seeds=[0], imbs=[HEADLINE[1]], chosen=entries(10))
         rows = budget_rows(ctx, P)
-        core = {root_key(c) for (name, _), cs in rows.items() for c in cs if name in CORE}
+        core = {c.stage1.key for (name, _), cs in rows.items() for c in cs if name in CORE}
         for (name, epochs), cs in rows.items():
             for c in cs:
-                if c.preset == preset and root_key(c) in core:
+                if c.preset == preset and c.stage1.key in core:
                     add(c, BUDGET_SEEDS, 6, f"budget: {name} at {epochs} epochs")
     order = {k: i for i, k in enumerate(out)}
     return sorted(out.values(), key=lambda it: (it.tier, order[it.key]))
-
-
-def root_key(cfg: RunConfig) -> str:
-    while cfg.stage2:
-        cfg = cfg.parent
-    return cfg.key

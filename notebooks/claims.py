@@ -201,7 +201,7 @@ def forest(paper: str) -> None:
         ax.axvline(0, color="0.5", lw=0.8)
         ax.set_xlabel("gap A − B (points)")
         ax.set_title(s.label, loc="left", fontsize=9)
-    axes[0][0].set_yticks(range(len(cs)), [f"{c.id}: {c.a}{E._knobs(c.ka)} vs {c.b or c.a}{E._knobs(c.kb)}"
+    axes[0][0].set_yticks(range(len(cs)), [f"{c.id}: {c.a}{C.knob_words(c.ka)} vs {c.b or c.a}{C.knob_words(c.kb)}"
                                            + (f" ({E.METRIC_WORDS.get(c.metric, c.metric)})" if c.metric != "accuracy"
                                               else "") for c in cs], fontsize=7)
     axes[0][0].invert_yaxis()

@@ -136,7 +136,7 @@ def test_pruning_claims_read_the_papers_fractions_over_3_seeds_once_all_are_reco
     claim = C.by_id("angular-36")
     s = E.for_claim(claim, E.Setting("fmnist", 100.0, "cpu", (0,)))
     assert s.seeds == E.SEEDS_READ  # every recorded seed, whichever are recorded
-    cfg = E._config(claim.a, s, 0, (("prune", "avh"), ("fraction", "last")))
+    cfg = E.config_of(claim.a, s, 0, (("prune", "avh"), ("fraction", "last")))
     fraction = dict(cfg.extra)["prune_fraction"]
     assert fraction == (AUTO_PRUNE["paper"][0][-1] if recorded else AUTO_PRUNE["cpu"][0][-1])
     assert not E.paper_pruning_recorded(E.Setting("fmnist", 100.0, "paper", (0,)))  # the paper preset has its own

@@ -163,12 +163,6 @@ CORE = ("CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", 
 LONGEST = max(BUDGETS)
 
 
-def _root(cfg):
-    while cfg.stage2:
-        cfg = cfg.parent
-    return cfg.key
-
-
 def budget_rows(ctx, P) -> dict:
     """(method, epochs) -> its run at that budget for seed ``P.seeds[0]``, budgets other than the chapter's
     preset, shortest first (the recorder's order): at the longest budget, the methods on the core set's
@@ -180,8 +174,8 @@ def budget_rows(ctx, P) -> dict:
         base = dict(dataset=ctx.dataset, imb=P.imbs[0], preset=preset)
         on = {e.name: e.config(base, P.seeds[0]) for e in P.chosen}
         if epochs == LONGEST:
-            core = {_root(c) for name, c in on.items() if name in CORE}
-            on = {name: c for name, c in on.items() if _root(c) in core}
+            core = {c.stage1.key for name, c in on.items() if name in CORE}
+            on = {name: c for name, c in on.items() if c.stage1.key in core}
         rows.update({(name, epochs): [c] for name, c in on.items()})
     return rows
 
