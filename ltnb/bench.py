@@ -24,8 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from ltnb import data as D
-from ltnb import models
+from ltnb.kernels import models
 from ltnb.presets import PRESETS, resolve_device
+from ltnb.runs.train import RunConfig
+from ltnb.training import stage1
+from ltnb.training.common import predict
+from ltnb.training.stacked import fit_stacked
 
 BATCH = 128
 
@@ -50,8 +54,6 @@ def _preset(steps: int | None, epochs: int = 1):
 def ltnb_trainer(lt, device, steps: int | None, epochs: int = 1, fast: bool | None = None,
                  compile: str | None = None, cuda_graphs: bool | None = None, memory_format: str | None = None) -> dict:
     """The real trainer (``ltnb.training.stage1.fit``) on the synthetic set: images/s over its training loop."""
-    from ltnb.training import stage1
-    from ltnb.runs import RunConfig
 
     cfg = RunConfig(dataset="cifar10", imb=100, preset="paper")
     model, hist = stage1.fit(cfg, lt, _preset(steps, epochs), device, progress=False, fast=fast, compile=compile,
@@ -64,16 +66,12 @@ STACK_LOSSES = ("ce", "balanced_softmax", "ldam")  # stacked runs differ in seed
 
 
 def _stack_cfgs(k: int):
-    from ltnb.runs import RunConfig
-
     return [RunConfig(dataset="cifar10", imb=100, preset="paper", seed=i, loss=STACK_LOSSES[i % 3],
                       drw=STACK_LOSSES[i % 3] == "ldam") for i in range(k)]
 
 
 def stacked_trainer(k: int, lt, device, steps: int | None, epochs: int = 1) -> dict:
     """``k`` runs trained as one stacked network (:mod:`ltnb.training.stacked`): aggregate and per-run images/s."""
-    from ltnb.training.stacked import fit_stacked
-
     cfgs = _stack_cfgs(k)
     fit_stacked(cfgs, lt, _preset(min(steps or 10, 10)), device, progress=False)  # warm-up: autotuning, graphs
     (_, h), *_ = fit_stacked(cfgs, lt, _preset(steps, epochs), device, progress=False)
@@ -85,8 +83,6 @@ def stacked_trainer(k: int, lt, device, steps: int | None, epochs: int = 1) -> d
 def stacked_tolerance(lt, device, steps: int = 2) -> dict:
     """How far 3 different runs trained stacked land from the same runs trained alone, on this device's default
     path (bf16 on CUDA): the largest relative difference of a per-epoch loss and of the whole network's weights."""
-    from ltnb.training import stage1
-    from ltnb.training.stacked import fit_stacked
 
     cfgs = _stack_cfgs(3)
     p = dataclasses.replace(_preset(1, 2), lr=0.01, drw_start=0.5)
@@ -157,8 +153,6 @@ def reference_pipeline(lt, device, steps: int | None, workers: int = 4, epochs: 
 
 
 def evaluation(lt, device, model) -> float:
-    from ltnb.training.common import predict
-
     test = D.DeviceImages(lt.test, device)
     predict(model, test, limit=1000)  # warm-up
     t0 = time.time()

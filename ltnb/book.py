@@ -1,7 +1,7 @@
 """``python -m ltnb.book``: execute each chapter of ``_toc.yml`` once, in place, then render the book.
 
 Each notebook listed in the table of contents runs under papermill with its default parameters
-(``preset=auto`` reads the best recorded preset; see :func:`ltnb.chapters.start`) and keeps its
+(``preset=auto`` reads the best recorded preset; see :func:`ltnb.chapters.door.open`) and keeps its
 outputs, which is how the repository commits them; Jupyter Book then renders those outputs without
 executing anything again. The last line counts the runs read from the recordings and trained.
 """

@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from ltnb.angular import PRUNING
+from ltnb.kernels.angular import PRUNING
 from ltnb.presets import PRESETS
 
 # Bump when a kernel or the trainer changes what a stored run means: old runs then stop matching.

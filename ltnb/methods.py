@@ -15,8 +15,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ltnb import data, lgla, losses, margins, samplers, whitening
+from ltnb import data
 from ltnb.config import RunConfig
+from ltnb.kernels import lgla, losses, margins, samplers, whitening
 
 SUBSET_KNOB = "subset_seed"  # which long-tailed subset: the seed of the per-class shuffle (0: Cao et al.'s)
 

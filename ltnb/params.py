@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -210,12 +211,17 @@ def refuse_unknown(names, known: list[str], where: str = "this chapter") -> None
 
 
 def injected(namespace: dict) -> set[str]:
-    """The names papermill's injected cell added to a notebook's ``namespace`` (its ``globals()``).
+    """The values a notebook's ``namespace`` (its ``globals()``) holds when its first cell after the parameters runs:
+    the parameters cell's names and those papermill's injected cell added, which :func:`refuse_unknown` then refuses
+    unless the chapter takes them. Modules, classes and functions (the cell's imports), private names and IPython's
+    own are not values. The first call checks; a cell run again by hand after the rest of the notebook (whose own
+    names are not parameters) checks nothing."""
+    if namespace.get("_ltnb_checked"):
+        return set()
+    namespace["_ltnb_checked"] = True
+    return {k for k, v in namespace.items() if not k.startswith("_") and k not in IPYTHON_NAMES
+            and not isinstance(v, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType))}
 
-    A chapter's parameters cell ends with ``_defined = set(globals())``; papermill injects its cell of
-    assignments after it, and the next cell asks for the names added since, which :func:`refuse_unknown`
-    then refuses unless the chapter takes them. The snapshot is used once: a cell run again by hand after
-    the rest of the notebook (whose own names are not parameters) checks nothing.
-    """
-    before = namespace.pop("_defined", None)
-    return set() if before is None else {n for n in set(namespace) - before if not n.startswith("_")}
+
+# Names an IPython kernel's namespace holds besides the notebook's own.
+IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 _HERE = Path(__file__).resolve().parents[1]  # where the package lies: resolved once (a page asks thousands of times)
 _CHECKOUT = (_HERE / "pyproject.toml").is_file()
 

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from ltnb.data import many_medium_few
+from ltnb.data import dataset_info, many_medium_few
 
 STYLE = {
     "figure.figsize": (7.0, 3.4), "figure.dpi": 110, "savefig.dpi": 110,
@@ -79,6 +79,36 @@ def against_reference(series: dict[str, np.ndarray], reference: np.ndarray, coun
     handles, labels = axes[0].get_legend_handles_labels()  # the reference's dashed line too
     axes[1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig, axes
+
+
+def class_names(ctx) -> list[str] | None:
+    """The class names a per-class axis writes under each class: on 10 classes; on 100 the indices alone."""
+    return list(dataset_info(ctx.dataset).classes) if ctx.num_classes <= 10 else None
+
+
+def per_class_accuracy(rows: dict, reference_runs: list, ctx, title: str = "Per-class accuracy"):
+    """The chapters' per-class figure: each row's test accuracy per class (mean over its seeds' runs) beside the
+    balanced reference's (:func:`against_reference`), stamped with ``ctx``. Returns (figure, the rows' per-class
+    accuracies in %, the reference's)."""
+    per_class = {name: 100 * np.mean([r.metrics["per_class"] for r in rs], axis=0) for name, rs in rows.items()}
+    reference = 100 * np.mean([r.metrics["per_class"] for r in reference_runs], axis=0)
+    fig, _ = against_reference(per_class, reference, ctx.counts, "test accuracy (%)", title, names=class_names(ctx))
+    stamp(fig, ctx.stamp)
+    return fig, per_class, reference
+
+
+def by_split_against(sweep: dict, xlabel: str, title: str, text: str, figsize=(5.0, 3.0)):
+    """Accuracy overall and by split against a swept knob (``sweep``: knob value -> the seeds' runs), the mean over
+    seeds; a split with no class at the factor (all NaN) is left out, not drawn empty. Stamped with ``text``."""
+    fig, ax = plt.subplots(figsize=figsize)
+    xs = list(sweep)
+    for split in ("accuracy", "many", "medium", "few"):
+        ys = [100 * np.mean([r.metrics.get(split, float("nan")) for r in sweep[x]]) for x in xs]
+        if not np.all(np.isnan(ys)):
+            ax.plot(xs, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
+    ax.set(xlabel=xlabel, ylabel="test accuracy (%)", title=title)
+    stamp(fig, text)
+    return fig, ax
 
 
 def spaced(ys, min_gap: float) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Presets (how long to train) and the announced context of a chapter run."""
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +61,52 @@ PRESETS: dict[str, Preset] = {
 BUDGETS: dict[int, str] = {10: "cpu", 20: "cpu20", 40: "long", 80: "cpu80"}
 
 
+def check_device(value):
+    """'auto', 'cpu', 'cuda' or 'cuda:N', and CUDA (that GPU) present when asked for: the one device check of the
+    chapters, the recorder and the bench, made before anything trains, with an error that says what to use."""
+    if isinstance(value, torch.device):
+        value = str(value)
+    v = value.strip() if isinstance(value, str) else value
+    if v is None:
+        return "auto"
+    if not isinstance(v, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", v):
+        raise ValueError(f"{check_device.allowed} (N the index of a GPU, such as 0)")
+    if v.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError("'auto' or 'cpu' here: this machine has no CUDA device")
+        if ":" in v and int(v.split(":")[1]) >= n:
+            raise ValueError(f"'auto', 'cpu', 'cuda' or 'cuda:N' with N below {n}: this machine has {n} GPU"
+                             f"{'s' if n > 1 else ''}")
+    return v
+
+
+check_device.allowed = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
 def resolve_device(device: str = "auto") -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} asked for, but CUDA is not available here; use 'cpu' or 'auto'")
-    return dev
+    """The torch device of ``device`` (checked by :func:`check_device`); ``auto`` is CUDA where present, else CPU."""
+    v = check_device(device)
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if v == "auto" else v)
+
+
+def auto_presets(asked: str, device: torch.device) -> tuple[list[str], str]:
+    """The one rule for ``preset="auto"`` (chapters and the recorder): the presets it may pick, longest first, and
+    why. An asked-for preset is itself; ``$LTNB_PRESET`` when set; on CUDA ``paper``; otherwise ``paper``, ``long``,
+    ``cpu``: a chapter takes the first whose runs are all recorded, and the last (which trains what is missing)
+    when none is; the recorder records the last."""
+    if asked not in (None, "auto"):
+        if asked not in PRESETS:
+            raise ValueError(f"preset {asked!r}: must be one of {sorted(PRESETS)} or 'auto'")
+        return [asked], "asked for"
+    env = os.environ.get("LTNB_PRESET")
+    if env:
+        if env not in PRESETS:
+            raise ValueError(f"$LTNB_PRESET={env!r}: must be one of {sorted(PRESETS)}")
+        return [env], "auto: $LTNB_PRESET"
+    if device.type == "cuda":
+        return ["paper"], "auto: CUDA present"
+    return ["paper", "long", "cpu"], "auto"
 
 
 def resolve_dataset(name: str = "auto", root=None) -> tuple[str, str]:
@@ -92,7 +133,7 @@ class Context:
     seeds: tuple[int, ...]
     device: torch.device
     notes: tuple[str, ...] = ()
-    changed: tuple = ()  # (name, value) of the chapter knobs set away from their defaults (chapters.start)
+    changed: tuple = ()  # (name, value) of the chapter knobs set away from their defaults (the chapter door)
 
     @property
     def counts(self) -> np.ndarray:

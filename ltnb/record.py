@@ -5,7 +5,7 @@ they show, orders them by tier (each chapter's main tables, then the leaderboard
 subsets, then ablations and sweeps), trains what is missing into the run store and writes each
 recording as its run finishes: ``results/runs/<preset>/<key>/`` holds the run's config, metrics
 and per-epoch history, and a compressed ``arrays.npz`` of its small arrays in float16 with the
-derived arrays its chapters read (:mod:`ltnb.derived`), never the network or the features.
+derived arrays its chapters read (:mod:`ltnb.runs.derived`), never the network or the features.
 
     python -m ltnb.record --plan                 what is recorded, what is missing, the estimated time
     python -m ltnb.record --minutes 60           train in priority order, stop before 60 minutes
@@ -31,14 +31,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ltnb import chapters, derived, replicates, store
-from ltnb.budget import estimates, measured_pool, stack_seconds
-from ltnb.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
+from ltnb import chapters, store
+from ltnb.claims import replicates
+from ltnb.claims.replicates import HEADLINE, SEED_TIERS, Item, with_dependencies  # noqa: F401 (the API)
 from ltnb.config import RunConfig
-from ltnb.presets import PRESETS, resolve_device
-from ltnb.replicates import (HEADLINE, SEED_TIERS, Item, reseeded as _reseeded,  # noqa: F401 (the API)
-                             with_dependencies as _with_dependencies)
+from ltnb.presets import PRESETS, auto_presets, resolve_device
+from ltnb.runs import derived
+from ltnb.runs.budget import estimates, measured_pool, stack_seconds
+from ltnb.runs.parallel import Requeueable, default_stack, interrupted, quiet_worker, train_stack
+from ltnb.runs.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
+from ltnb.runs.train import get_or_train
 from ltnb.training import checkpoint
+from ltnb.training.stacked import groups
 
 
 def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
@@ -54,7 +58,7 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
             for row, cfgs in group.rows.items():
                 kinds = set(group.derived.get(row, ())) | set(group.for_claims.get(row, ()))
                 for cfg in cfgs:
-                    for c in _with_dependencies(cfg):
+                    for c in with_dependencies(cfg):
                         it = items.setdefault(c.key, Item(c, group.tier, f"{label}: {gname}"))
                         it.tier = min(it.tier, group.tier)
                     items[cfg.key].kinds |= kinds
@@ -63,7 +67,7 @@ def book_items(preset: str, dataset: str = "auto", calls=None) -> list[Item]:
 
 
 def seed_items(preset: str, dataset: str = "auto", shown: list[Item] | None = None) -> list[Item]:
-    """The seed groups at ``preset`` (tiers 4 to 6, :func:`ltnb.replicates.seed_items`) beside the book's items."""
+    """The seed groups at ``preset`` (tiers 4 to 6, :func:`ltnb.claims.replicates.seed_items`) beside the book's items."""
     return replicates.seed_items(preset, book_items(preset, dataset) if shown is None else shown,
                                  lambda: book_items(HEADLINE[0], dataset))
 
@@ -106,8 +110,8 @@ def recorded(item: Item) -> bool:
     path = store.recorded_path(item.config)
     if not path.is_dir() or not item.kinds:
         return path.is_dir()
-    run = store._read(item.config, path, recorded=True)
-    return all(derived._stored(run, k) is not None for k in item.kinds)
+    run = store.read_at(item.config, path, recorded=True)
+    return all(derived.stored(run, k) is not None for k in item.kinds)
 
 
 # ------------------------------------------------------------------ training
@@ -116,7 +120,6 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
     """Train ``cfg`` (and what it starts from) into the store, then write its recording; returns its key."""
     import torch
 
-    from ltnb.runs import get_or_train
 
     torch.set_num_threads(threads)
     run = get_or_train(cfg, device=device, progress=False, full=bool(kinds) or bool(cfg.stage2))
@@ -130,7 +133,6 @@ def _executor(kind: str, workers: int, folder: Path):
         import concurrent.futures
         import multiprocessing as mp
 
-        from ltnb.parallel import quiet_worker
 
         return concurrent.futures.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                                       initializer=quiet_worker)
@@ -199,8 +201,6 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
         epoch = est[it.key] / max(1, PRESETS[it.config.preset].epochs)  # partial: room for a few epochs at least
         return not checkpoint.STOP["signal"] and (need <= left or (relaxed and left >= 30 + 3 * epoch))
 
-    from ltnb.parallel import Requeueable, default_stack, train_stack
-    from ltnb.training.stacked import groups
 
     # partial: every trainer, here or in a worker, stops at its last epoch boundary before the budget's end
     with checkpoint.deadline(start + budget if partial and budget is not None else None):
@@ -323,8 +323,6 @@ def config_of_key(key: str) -> RunConfig:
 
 def retrain(key: str, device: str = "auto") -> Path:
     """Move the stored run of ``key`` aside (nothing is deleted) and train it into the run store, recorded or not."""
-    from ltnb.runs import get_or_train
-
     cfg = config_of_key(key)
     path = store.store_root() / key
     if path.exists():
@@ -386,7 +384,7 @@ def main(argv=None) -> int:
         n, size = size_of(a.preset)
         print("\n".join(problems) or f"{n} recordings, {size / 2 ** 20:.1f} MB: every one loads and matches its key")
         return 1 if problems else 0
-    preset = a.preset or ("paper" if resolve_device(a.device).type == "cuda" else "cpu")
+    preset = a.preset or auto_presets("auto", resolve_device(a.device))[0][-1]  # the chapters' rule: what trains
     if a.export:
         n = 0
         for it in book_items(preset, a.dataset) + optional_items(preset, a.dataset):
@@ -404,8 +402,6 @@ def main(argv=None) -> int:
             out = record(preset, a.minutes, a.workers, a.executor, a.device, a.dataset, tiers, stack=a.stack,
                          partial=a.partial)
     except KeyboardInterrupt as err:
-        from ltnb.parallel import interrupted
-
         interrupted(err)  # one line: what was kept, and that the same command resumes it
         return 130
     n, size = size_of(preset)

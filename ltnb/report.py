@@ -7,20 +7,24 @@ import numpy as np
 import pandas as pd
 
 from ltnb import reference
+from ltnb.kernels.evaluate import not_probabilities
 from ltnb.store import Run
 
 SPLITS = ("accuracy", "many", "medium", "few")
 
 
-def _cell(values) -> str:
-    values = [v for v in values if v == v]  # drop NaN (an empty split)
+def mean_sd(values, scale: float = 100.0) -> str:
+    """The book's one cell for a number over seeds: the mean of ``values`` times ``scale`` (fractions to %), and
+    ± their standard deviation over the seeds (n - 1) when there are several; NaN (an empty split) dropped, "–" for
+    none."""
+    values = [scale * float(v) for v in values if v == v]
     if not values:
         return "–"
-    m = 100 * float(np.mean(values))
-    return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} ± {100 * float(np.std(values, ddof=1)):.2f}"
+    m = float(np.mean(values))
+    return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} ± {float(np.std(values, ddof=1)):.2f}"
 
 
-def literature_cell(key: str | None, dataset: str, imb: float) -> str:
+def literaturemean_sd(key: str | None, dataset: str, imb: float) -> str:
     """The numbers the five papers report for ``key`` in this setting, e.g. ``77.0 (lgla T1)``."""
     if key is None or float(imb) != int(imb):
         return ""
@@ -31,14 +35,12 @@ def literature_cell(key: str | None, dataset: str, imb: float) -> str:
     return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples())
 
 
-def ece_cell(rs, view: str = "run") -> str:
+def ecemean_sd(rs, view: str = "run") -> str:
     """ECE (%) over the seeds, or '–' where the scores are not probabilities (:func:`evaluate.not_probabilities`)."""
-    from ltnb.evaluate import not_probabilities
-
     r = rs[0]
     if not_probabilities(getattr(getattr(r, "config", None), "stage2", None), r.metrics.get("prediction"), view):
         return "–"
-    return _cell([x.metrics["ece"] for x in rs])
+    return mean_sd([x.metrics["ece"] for x in rs])
 
 
 ECE_NOTE = ("ECE (15 bins) is shown only where the test scores are the softmax the training fitted; '–' marks "
@@ -58,11 +60,11 @@ def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = Non
     for name, rs in runs.items():
         row = {"method": name}
         for s in splits:
-            row[s] = _cell([r.metrics.get(s, float("nan")) for r in rs])
-        row["ECE"] = ece_cell(rs)
+            row[s] = mean_sd([r.metrics.get(s, float("nan")) for r in rs])
+        row["ECE"] = ecemean_sd(rs)
         row["seeds"] = len(rs)
         if literature_dataset:
-            row[f"reported on {literature_dataset}-LT"] = literature_cell(
+            row[f"reported on {literature_dataset}-LT"] = literaturemean_sd(
                 (keys or {}).get(name), literature_dataset, imb)
         row.update((extra or {}).get(name, {}))
         rows.append(row)
@@ -112,7 +114,7 @@ def verdict_badge(verdict: str) -> str:
 def verdict_box(rows, stamp: str, changed=()):
     """The claims a figure or table tests, each with its verdict and the number behind it.
 
-    ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.verdicts`). ``changed``: the chapter knobs the
+    ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.stats`). ``changed``: the chapter knobs the
     reader set away from their defaults; the claims are defined on the book's runs at the defaults, so the caption
     then says that the verdicts do not test what the tables above show."""
     import html

@@ -126,7 +126,8 @@ def _validate(cfg: RunConfig, path: Path, recorded: bool) -> dict:
     return metrics
 
 
-def _read(cfg: RunConfig, path: Path, recorded: bool = False) -> Run:
+def read_at(cfg: RunConfig, path: Path, recorded: bool = False) -> Run:
+    """The run of ``cfg`` at ``path`` (the store's or the recordings' folder), checked in full: a bad file raises."""
     try:
         metrics = _validate(cfg, path, recorded)
     except (CorruptRun, ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
@@ -161,9 +162,9 @@ def load(cfg: RunConfig, root=None) -> Run | None:
     """
     where = source(cfg, root)
     if where == "store":
-        return _read(cfg, store_root(root) / cfg.key)
+        return read_at(cfg, store_root(root) / cfg.key)
     if where == "recorded":
-        return _read(cfg, recorded_path(cfg), recorded=True)
+        return read_at(cfg, recorded_path(cfg), recorded=True)
     return None
 
 
@@ -318,4 +319,4 @@ def save(cfg: RunConfig, metrics: dict, arrays: dict, features: dict | None = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _read(cfg, final)
+    return read_at(cfg, final)

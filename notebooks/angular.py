@@ -63,17 +63,17 @@ aem_s = 16  # AEM trains on softmax of aem_s times the angular logits; 1 is Eq. 
 tau = 0.75  # ALAS tau of Eq. 5, the setting of the paper's Table 2 row
 f_form = "concave"  # form of f in Eq. 5: concave or linear
 shift_bn = "auto"  # MiSLAS BN shift in stage 2: True, False or auto, which is off on CIFAR-10 only as the official configs
-s_sweep = [0, 0.04, 0.08, 0.12, 0.16, 0.20, 0.24, 0.28, 0.32]  # Table 5, post hoc and free
+s_sweep = [0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.24, 0.28, 0.32]  # Table 5, post hoc and free
 tau_sweep = [0.25, 0.5, 0.75, 1.0, 1.25]  # Table 6, each a stage-2 run of seconds
 prune_fractions = "auto"  # Figure 6 fractions pruned; auto: paper 0.15 to 0.75, cpu 0.4 and 0.7, smoke 0.5
 score_runs = "auto"  # short scoring runs of different seeds for EL2N and AVH; auto: 10 paper, 3 cpu, 2 smoke
 score_epochs = "auto"  # epochs of each scoring run on the preset schedule; auto: 10 paper, 1 otherwise
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, angular as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import math
 import re
@@ -85,14 +85,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import angular, data, derived, evaluate, evidence as E, losses, plots, reference, report
-from ltnb.chapters import factors, start
+from ltnb import data, plots, reference, report
+from ltnb.claims import evidence as E
+from ltnb.kernels import angular, evaluate, losses
+from ltnb.runs import derived
+from ltnb.chapters import factors
 from ltnb.chapters.angular import PRUNING as METHODS
 
-ctx, P, plan = start("angular", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device, s=s,
-                     F_form=F_form, aem_s=aem_s, tau=tau, f_form=f_form, shift_bn=shift_bn, s_sweep=s_sweep,
-                     tau_sweep=tau_sweep, prune_fractions=prune_fractions, score_runs=score_runs,
-                     score_epochs=score_epochs)
 PR = ctx.preset
 s, F_form, aem_s, tau, f_form = P.s, P.F_form, P.aem_s, P.tau, P.f_form
 s_sweep, tau_sweep, prune_fractions = P.s_sweep, P.tau_sweep, P.prune_fractions
@@ -113,11 +112,7 @@ def as_run(metrics):
     return SimpleNamespace(metrics={**metrics, "prediction": "angular"})
 
 
-def pct(values):
-    values = [100 * v for v in values if v == v]
-    if not values:
-        return "–"
-    return f"{np.mean(values):.2f}" if len(values) == 1 else f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+pct = report.mean_sd  # fractions over seeds -> "mean ± sd" in %
 
 
 # %% [markdown]
@@ -138,8 +133,8 @@ assert all(r.config.parent == m.config for r, m in zip(mislas2, mislas1))  # sta
 
 def angular_of(run) -> dict:
     """The run's angular (Eq. 1) test logits and per-class means of its linear and angular logits and
-    probabilities (:mod:`ltnb.derived`: computed from its features, or read from its recording)."""
-    out = {k: torch.from_numpy(v) for k, v in derived.get(run, "angular").items()}
+    probabilities (:mod:`ltnb.runs.derived`: computed from its features, or read from its recording)."""
+    out = {k: torch.from_numpy(v) for k, v in derived.read(run, "angular").items()}
     out["test_labels"] = torch.from_numpy(derived.test_labels(run)).long()
     return out
 
@@ -465,7 +460,7 @@ E.show(at6, "angular", "Figure 6")
 # class's test accuracy (first seed).
 
 # %% mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}} tags=["hide-input"]
-avh = torch.from_numpy(derived.get(mislas1[0], "avh")["test_avh"])
+avh = torch.from_numpy(derived.read(mislas1[0], "avh")["test_avh"])
 y_te = derived.test_labels(mislas1[0])
 avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
 acc_c = 100 * np.asarray(mislas1[0].metrics["per_class"])
@@ -543,6 +538,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("angular", ctx=ctx)

@@ -46,23 +46,22 @@ preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA;
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 tau = 1.0  # tau of tau-norm in the main table
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, baselines as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from ltnb import data, evidence as E, plots, report
-from ltnb.chapters import factors, start
+from ltnb import plots, report
+from ltnb.claims import evidence as E
+from ltnb.chapters import factors
 from ltnb.training.common import dataset as lt_dataset
 
-ctx, P, plan = start("baselines", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     tau=tau)
 
 # %% [markdown]
 # ## The training set
@@ -138,19 +137,15 @@ factors.note(plan, ctx, cols)
 
 # %% mystnb={"figure": {"caption": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}, "image": {"alt": "Per-class test accuracy of every baseline beside the balanced reference (dashed, left), and each method's accuracy minus the reference's (right), classes in size order with their training images."}} tags=["hide-input"]
 reference_runs = plan.fetch("balanced reference")["CE, balanced"]
-per_class = {name: 100 * np.mean([r.metrics["per_class"] for r in rs], axis=0) for name, rs in runs.items()}
-balanced_acc = 100 * np.mean([r.metrics["per_class"] for r in reference_runs], axis=0)
-names = list(data.dataset_info(ctx.dataset).classes) if ctx.num_classes <= 10 else None
-fig, axes = plots.against_reference(per_class, balanced_acc, counts, "test accuracy (%)", "Per-class accuracy",
-                                    names=names)
-plots.stamp(fig, ctx.stamp)
+fig, per_class, balanced_acc = plots.per_class_accuracy(runs, reference_runs, ctx)
 plt.show()
 
 # %% tags=["hide-input"]
 hardest = int(np.argmin(balanced_acc))
 third = "head" if hardest < len(counts) / 3 else "middle" if hardest < 2 * len(counts) / 3 else "tail"
 display(Markdown(
-    f"With balanced data the hardest class is class {hardest}" + (f" ({names[hardest]})" if names else "")
+    f"With balanced data the hardest class is class {hardest}"
+    + (f" ({plots.class_names(ctx)[hardest]})" if plots.class_names(ctx) else "")
     + f", at {balanced_acc[hardest]:.1f}%; at imbalance {ctx.imb:g} it has {int(counts[hardest]):,} training "
     f"images, in the {third} of the long tail, so a raw per-class curve reads its difficulty as part of the "
     "trend. What the imbalance costs CE, class by class (balanced minus long-tailed, points): "
@@ -175,7 +170,7 @@ def weight_norms(run):
 
 norms = {name: weight_norms(rs[0]) for name, rs in runs.items()}
 fig, axes = plots.against_reference(norms, weight_norms(reference_runs[0]), counts, r"$\|W_j\|$ / mean",
-                                    "Per-class classifier weight norms", names=names, log=True)
+                                    "Per-class classifier weight norms", names=plots.class_names(ctx), log=True)
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
@@ -210,16 +205,9 @@ plt.show()
 # (reading the best $\tau$ off it would be choosing on the test set).
 
 # %% mystnb={"figure": {"caption": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}, "image": {"alt": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}} tags=["hide-input"]
-sweep = plan.fetch("τ sweep")
-taus = list(sweep)
-fig, ax = plt.subplots(figsize=(5, 3))
-for split in ("accuracy", "many", "medium", "few"):
-    ys = [100 * np.mean([r.metrics[split] for r in sweep[t]]) for t in taus]
-    if not np.all(np.isnan(ys)):
-        ax.plot(taus, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
-ax.set(xlabel=r"$\tau$", ylabel="test accuracy (%)", title=r"$\tau$-norm on the CE backbone")
+fig, ax = plots.by_split_against(plan.fetch("τ sweep"), r"$\tau$", r"$\tau$-norm on the CE backbone",
+                                 plan.context(ctx, "τ sweep").stamp)
 ax.legend()
-plots.stamp(fig, plan.context(ctx, "τ sweep").stamp)
 plt.show()
 
 # %% [markdown]
@@ -247,6 +235,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("baselines", ctx=ctx)

@@ -62,12 +62,11 @@
 
 # %% tags=["parameters"]
 dataset = "fmnist"  # the data set whose recordings are read: fmnist (CIFAR is not recorded here)
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected, refuse_unknown as _refuse
+from ltnb import params as Pm
 
-_refuse(_injected(globals()), ["dataset"], "the claims page")  # a name papermill's -p added, not dataset
+Pm.refuse_unknown(Pm.injected(globals()), ["dataset"], "the claims page")  # a name papermill's -p added, not dataset
 
 import html
 
@@ -76,7 +75,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from ltnb import claims as C, evidence as E, params as Pm, plots, report, verdicts as V
+from ltnb import claims as C, params as Pm, plots, report
+from ltnb import stats as V
+from ltnb.claims import evidence as E
 from ltnb.reference import PAPERS
 
 dataset = Pm.read([Pm.Param("dataset", "fmnist", Pm.choice("fmnist", "cifar10", "cifar100"), "")],
@@ -129,7 +130,8 @@ if rows:
 # on 300 simulated methods of 5 normal seeds each, whose answer is known to be "no difference".
 
 # %% tags=["hide-input"]
-from ltnb import leaderboard as L, store
+from ltnb import store
+from ltnb.claims import scores as L
 from ltnb.chapters.leaderboard import entries
 
 aa_rows = {}

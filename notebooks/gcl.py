@@ -51,24 +51,23 @@ cloud = "log"  # cloud-size strategy of the main runs: log, cos, pow3 or pow4
 sampler = "cben"  # stage-2 sampler of the main runs: cben, class_balanced, effective_number, instance
 stage2 = "crt"  # stage-2 method of the main runs: crt, lws or tau_norm
 strategies = ["cos", "pow3", "pow4", "log"]  # Table 3 rows to train, each one stage-1 run
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, gcl as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data, evidence as E, gcl, plots, reference, report, samplers
-from ltnb.chapters import factors, start
-from ltnb.chapters.gcl import TABLE4
+from ltnb import plots, reference, report
+from ltnb.claims import evidence as E
+from ltnb.kernels import gcl, samplers
+from ltnb.chapters import factors
 
-ctx, P, plan = start("gcl", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     noise_mul=noise_mul, s=s, cloud=cloud, sampler=sampler, stage2=stage2, strategies=strategies)
 counts = ctx.counts
 
 
@@ -204,13 +203,8 @@ E.show(plan.context(ctx, "Table 5"), "gcl", "Tables 4 and 5")
 
 # %% mystnb={"figure": {"caption": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}, "image": {"alt": "Per-class test accuracy of CE, CE + mixup + cRT, GCL after stage 1 and the full GCL beside the balanced reference (dashed, left), and each minus the reference (right), classes in size order."}} tags=["hide-input"]
 pick = ["CE", "CE + mixup + cRT", "GCL (stage 1 only)", P.main]
-per_class = {k: 100 * np.mean([r.metrics["per_class"] for r in table1[k]], axis=0) for k in pick}
 reference_runs = plan.fetch("balanced reference")["CE, balanced"]
-balanced_acc = 100 * np.mean([r.metrics["per_class"] for r in reference_runs], axis=0)
-names = list(data.dataset_info(ctx.dataset).classes) if ctx.num_classes <= 10 else None
-fig, axes = plots.against_reference(per_class, balanced_acc, counts, "test accuracy (%)", "Per-class accuracy",
-                                    names=names)
-plots.stamp(fig, ctx.stamp)
+fig, per_class, balanced_acc = plots.per_class_accuracy({k: table1[k] for k in pick}, reference_runs, ctx)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -228,13 +222,13 @@ E.show(ctx, "gcl", "Per-class accuracy")
 
 # %% mystnb={"figure": {"caption": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}, "image": {"alt": "Figure 1 here: t-SNE of CE's features on the four classes whose training counts are nearest the paper's shares of the largest class (500, 200, 100 and 50 of 5,000), training images (left) and test images (right), first seed."}} tags=["hide-input"]
 from sklearn.manifold import TSNE
-from ltnb import derived
+from ltnb.runs import derived
 
 counts1 = np.asarray(ctx.counts)
 four = [int(np.argmin(np.abs(np.log(counts1 / (share * counts1.max()))))) for share in (0.10, 0.04, 0.02, 0.01)]
 ce0 = table1["CE"][0]
-tr = derived.get(ce0, "train_features")
-te = derived.get(ce0, "features")  # stored with a recording, else computed from a fresh run's network
+tr = derived.read(ce0, "train_features")
+te = derived.read(ce0, "features")  # stored with a recording, else computed from a fresh run's network
 sets = {"training images": (tr["train_features"], tr["train_feature_labels"]),
         "test images": (te["test_features"], te["test_labels"][te["feature_idx"]])}
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
@@ -274,8 +268,8 @@ plt.show()
 fig, axes = plt.subplots(2, 2, figsize=(7.5, 7))
 for row, name in zip(axes, ["CE", "GCL (stage 1 only)"]):
     run0 = table1[name][0]
-    tr = derived.get(run0, "train_features")
-    arr = derived.get(run0, "features")  # stored with a recording, else computed from a fresh run's network
+    tr = derived.read(run0, "train_features")
+    arr = derived.read(run0, "features")  # stored with a recording, else computed from a fresh run's network
     for ax, (where, z, y) in zip(row, [("training images", tr["train_features"], tr["train_feature_labels"]),
                                        ("test images", arr["test_features"], arr["test_labels"][arr["feature_idx"]])]):
         emb = tsne(z)
@@ -318,6 +312,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("gcl", ctx=ctx)

@@ -24,7 +24,7 @@
 # last epoch only.
 #
 # Every row is the very run its chapter trains with the chapter's default parameters
-# (`ltnb.leaderboard.entries` builds them; a test keeps them equal to the chapters' parameters),
+# (`ltnb.claims.scores.entries` builds them; a test keeps them equal to the chapters' parameters),
 # so a build that has made the chapters trains here only what is missing: extra seeds, the
 # runs a chapter's reduced preset skips, and the combinations marked **new**, which no paper tried.
 # L2A and ABS are post-hoc views of a stored run and cost no training.
@@ -41,12 +41,12 @@ methods = "all"  # all, or a list of method names such as ["CE", "GCL"]
 subset_seeds = "auto"  # other long-tailed subsets for the spread figure; auto: 1 and 2, or 1 under smoke
 subset_methods = ["CE", "LDAM-DRW", "Balanced Softmax"]  # methods trained on the other subsets too
 table_csv = ""  # a path: also write the table's numbers there (one CSV, a row per method and imbalance factor)
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, leaderboard as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import math
 from pathlib import Path
@@ -57,14 +57,12 @@ import seaborn as sns
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ltnb import leaderboard as L
-from ltnb import evidence as E, plots, report, store, verdicts as V
-from ltnb.evaluate import not_probabilities
-from ltnb.chapters import start
+from ltnb.claims import scores as L
+from ltnb import plots, report, store
+from ltnb import stats as V
+from ltnb.claims import evidence as E
+from ltnb.kernels.evaluate import not_probabilities
 
-ctx, P, plan = start("leaderboard", _passed, dataset=dataset, imb=imb, imbs=imbs, preset=preset, seed=seed,
-                     seeds=seeds, device=device, methods=methods, subset_seeds=subset_seeds,
-                     subset_methods=subset_methods, table_csv=table_csv)
 imbs, seeds, subset_seeds, spread, table_csv = P.imbs, P.seeds, P.subset_seeds, P.spread, P.table_csv
 K = ctx.num_classes
 chosen = {f: P.chosen for f in imbs}
@@ -356,15 +354,15 @@ from ltnb.chapters.leaderboard import DEPARTURES, setting_name
 dep = plan.fetch("paper vs code")
 at_d = plan.context(ctx, "paper vs code")  # cpu beside a main table at long: each row judged by its own seeds
 rows_d = {}
-for row_name, method, knob, book, code, chapter in DEPARTURES:
+for row_name, method, knob, book, code, chapter_of in DEPARTURES:
     if (row_name, "book") not in dep:
         continue
     b, c = ([100 * r.metrics["accuracy"] for r in dep[(row_name, side)]] for side in ("book", "code"))
     same = [r.config for r in dep[(row_name, "book")]] == [r.config for r in dep[(row_name, "code")]]
     diff, verdict, _ = L.versus(c, b, paired=L.shares_runs(dep[(row_name, "book")], dep[(row_name, "code")]))
-    rows_d[row_name] = {"chapter": chapter, "the book": setting_name(knob, book), "official code": setting_name(knob, code),
-                        "book (%)": cell(np.mean(b), np.std(b, ddof=1) if len(b) > 1 else math.nan),
-                        "code (%)": cell(np.mean(c), np.std(c, ddof=1) if len(c) > 1 else math.nan),
+    rows_d[row_name] = {"chapter": chapter_of, "the book": setting_name(knob, book), "official code": setting_name(knob, code),
+                        "book (%)": report.mean_sd(b, scale=1),
+                        "code (%)": report.mean_sd(c, scale=1),
                         "code − book": "same run" if same else f"{diff:+.2f}",
                         "beyond the noise": "identical settings here" if same else verdict}
 if rows_d:
@@ -615,7 +613,7 @@ if len(budgets_shown) >= 2:
         report.show(pd.DataFrame({f"{b} epochs": [vb[(c.id, b)].verdict for c in moving] for b in budgets_shown},
                                  index=pd.Index([f"{c.id}: {c.text}" for c in moving], name="claim")),
                     stamp_b,
-                    f"The table's claims whose verdict changes with the budget (every recorded seed at each budget)")
+                    "The table's claims whose verdict changes with the budget (every recorded seed at each budget)")
     print(f"{len(moving)} of {len(cl)} claims tested on this table change verdict with the budget, counting 'too few "
           "runs' (under 3 seeds a side) as a verdict of its own; the Claims page lists every claim at every recorded "
           "preset")

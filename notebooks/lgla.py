@@ -52,12 +52,12 @@ expert_type = "gc"  # gc: one K-group convolution, ic: K independent convolution
 randaugment = True  # RandAugment on the training batches of the multi-expert runs
 fusion = None  # ensemble weights, one per expert such as [1, 1, 2]; None: the mean of the experts
 sweep = "auto"  # auto: full sweeps under the paper preset, reduced ones otherwise; or full, reduced
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, lgla as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import types
 
@@ -67,14 +67,15 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import derived, evaluate, evidence as EV, experts as E, lgla, plots, reference, report, store, verdicts as V
-from ltnb.chapters import factors, start
+from ltnb import plots, reference, report, store
+from ltnb import stats as V
+from ltnb.claims import evidence as EV
+from ltnb.kernels import evaluate, experts as E, lgla
+from ltnb.runs import derived
+from ltnb.chapters import factors
 from ltnb.chapters.lgla import ABLATION, T4
 from ltnb.data import dataset_info, many_medium_few
 
-ctx, P, plan = start("lgla", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     experts=experts, tau=tau, expert_type=expert_type, randaugment=randaugment, fusion=fusion,
-                     sweep=sweep)
 K, TAU, FULL, OTHER, MAIN, fusion = P.experts, P.TAU, P.FULL, P.OTHER, P.MAIN, P.fusion
 counts = ctx.counts
 C = len(counts)
@@ -85,8 +86,8 @@ print(f"  LGLA: K = {K} experts ({expert_type}), tau = {TAU:g}, RandAugment {'on
 
 
 def test_expert_logits(run):
-    """Per-expert test logits ``(N, K, C)`` and labels (:mod:`ltnb.derived`: from the stored features, or the recording)."""
-    return (torch.from_numpy(derived.get(run, "experts")["test_expert_logits"]),
+    """Per-expert test logits ``(N, K, C)`` and labels (:mod:`ltnb.runs.derived`: from the stored features, or the recording)."""
+    return (torch.from_numpy(derived.read(run, "experts")["test_expert_logits"]),
             torch.from_numpy(derived.test_labels(run)).long())
 
 
@@ -103,8 +104,7 @@ def acc(rs, split="accuracy"):
 
 def cell(rs):
     """Overall accuracy (%) of the seeds' runs: the mean, and ± the std over seeds when there are several."""
-    a = 100 * np.array([r.metrics["accuracy"] for r in rs])
-    return f"{a.mean():.2f}" if len(a) == 1 else f"{a.mean():.2f} ± {a.std(ddof=1):.2f}"
+    return report.mean_sd([r.metrics["accuracy"] for r in rs])
 
 
 SPLITS = [s for s in ("many", "medium", "few") if len(many_medium_few(counts)[s])]
@@ -513,6 +513,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("lgla", ctx=ctx)

@@ -57,12 +57,12 @@ gamma = 1.2  # gamma of the re-weighting U_y, the paper's value on every data se
 iterations = None  # stage-2 SGD steps of MARR and DisAlign; None: the preset's stage-2 epochs at batch 512
 gammas = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0]  # Figure 4 sweep, each one cheap stage-2 run
 other_losses = True  # train the LDAM-DRW and Balanced Softmax rows of Table 2 if not stored; False: show them only when stored
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, marr as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -70,12 +70,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data, evidence as E, margins, plots, reference, report, store, verdicts as V
-from ltnb.chapters import factors, start
+from ltnb import data, plots, reference, report, store
+from ltnb import stats as V
+from ltnb.claims import evidence as E
+from ltnb.kernels import margins
+from ltnb.chapters import factors
 from ltnb.chapters.marr import BACKBONES, PAPER_NAME
 
-ctx, P, plan = start("marr", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     gamma=gamma, iterations=iterations, gammas=gammas, other_losses=other_losses)
 counts = ctx.counts
 K = len(counts)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
@@ -249,17 +250,10 @@ E.show(ctx, "marr", "Table 6")
 sweep = plan.fetch("Figure 4")
 ce4 = sweep.pop("CE")  # the CE line: the sweep's own preset
 at4 = plan.context(ctx, "Figure 4")
-sweep_g = list(sweep)
-fig, ax = plt.subplots(figsize=(5.5, 3))
-for split in ("accuracy", "many", "medium", "few"):
-    ys = [100 * np.mean([r.metrics[split] for r in sweep[g]]) for g in sweep_g]
-    if not np.all(np.isnan(ys)):
-        ax.plot(sweep_g, ys, marker="o", ms=3, label="overall" if split == "accuracy" else split)
+fig, ax = plots.by_split_against(sweep, r"$\gamma$", r"Figure 4: MARR against $\gamma$", at4.stamp, (5.5, 3))
 ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce4]), color="0.5", ls="--", lw=1, label="CE, no MARR")
 ax.axvline(P.gamma, color="0.7", lw=0.8)
-ax.set(xlabel=r"$\gamma$", ylabel="test accuracy (%)", title=r"Figure 4: MARR against $\gamma$")
 ax.legend(fontsize=7)
-plots.stamp(fig, at4.stamp)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -403,6 +397,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("marr", ctx=ctx)

@@ -39,12 +39,11 @@
 
 # %% tags=["parameters"]
 bench_dir = "results/bench"  # folder of make bench records, relative to the repository
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected, refuse_unknown as _refuse
+from ltnb import params as Pm
 
-_refuse(_injected(globals()), ["bench_dir"], "the performance page")  # a name papermill's -p added, not bench_dir
+Pm.refuse_unknown(Pm.injected(globals()), ["bench_dir"], "the performance page")  # a name papermill's -p added, not bench_dir
 
 import json
 
@@ -266,7 +265,7 @@ if variant and n_comp:
 # ## A measured paper-schedule run
 #
 # The estimate, checked end to end: one 200-epoch run of the `paper` preset through
-# `ltnb.runs.get_or_train` (data loading, the training loop, the final evaluation, storing the run),
+# `ltnb.runs.train.get_or_train` (data loading, the training loop, the final evaluation, storing the run),
 # then the stage-2 methods on its stored features. One seed; last-epoch test accuracy.
 
 # %% tags=["hide-input"]

@@ -58,33 +58,32 @@ preset = "auto"  # smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA;
 seed = 0  # one seed, or a list of seeds such as [0, 1, 2]
 device = "auto"  # cpu, cuda or auto
 whitening = True  # train the channel-whitening rows and figures; False: CE, LDAM and BET rows only
-epsilon = 1e-3  # epsilon of Eq. 13, added to the batch covariance
+epsilon = 0.001  # epsilon of Eq. 13, added to the batch covariance
 blocks = "auto"  # B3RS block number G; auto: Table 6, 1 for 10 classes and 10 for 100
 r_min = "auto"  # basic sampling ratio r_0 of Eq. 14; auto: Table 6, 0.05 for 10 classes and 0.01 for 100
 alpha = 2.0  # alpha of Eq. 14, tail images seen once every alpha epochs; Table 6: 2
 interval = "auto"  # BET interval T in iterations; auto: Table 6, 60 for 10 classes and 30 for 100
 b3rs_iterations = 10  # T2, B3RS iterations after every T-th random one; the paper gives none for CIFAR
 imbs = "auto"  # imbalance factors of Tables 1 and 2; auto: imb alone, or 1000, 500, 200, 100, 50, 10 under paper
-(_defined) = set(globals())  # the names above, before papermill's -p values (in brackets: not a parameter)
 
 # %% tags=["hide-input"]
-from ltnb.params import injected as _injected
+from ltnb.chapters import door, whitening as chapter
 
-_passed = _injected(globals())  # names papermill's -p added: start() refuses those the chapter does not take
+ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
+# the preset and device resolved, the runs planned and announced
 
 import numpy as np
 import matplotlib.pyplot as plt
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data as D, derived, evidence as E, plots, reference, report, samplers, whitening as W
-from ltnb.chapters import factors as factor_table, start
+from ltnb import data as D, plots, reference, report
+from ltnb.claims import evidence as E
+from ltnb.kernels import samplers, whitening as W
+from ltnb.runs import derived
+from ltnb.chapters import factors as factor_table
 from ltnb.training.common import dataset as lt_dataset
 
-ctx, P, plan = start("whitening", _passed, dataset=dataset, imb=imb, preset=preset, seed=seed, device=device,
-                     whitening=whitening, epsilon=epsilon, blocks=blocks, r_min=r_min, alpha=alpha,
-                     interval=interval, b3rs_iterations=b3rs_iterations, imbs=imbs)
 eps, G, r0, T, T2, alpha, whitening, factors = P.eps, P.G, P.r0, P.T, P.T2, P.alpha, P.whitening, P.factors
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
@@ -150,7 +149,7 @@ plt.show()
 fig2 = [("CE, balanced", "balanced data"), ("CE", "long-tailed data")] + ([("CW", "long-tailed, whitened")] if whitening else [])
 fig, axes = plt.subplots(1, len(fig2), figsize=(3.2 * len(fig2), 3.2))
 for ax, (name, title) in zip(np.atleast_1d(axes), fig2):
-    rho = W.channel_correlation(torch.from_numpy(derived.get(first[name], "features")["test_features"]))
+    rho = W.channel_correlation(torch.from_numpy(derived.read(first[name], "features")["test_features"]))
     im = ax.imshow(rho.numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set(title=f"{title}\nmean |ρ| off-diagonal {W.mean_abs_correlation(rho):.2f}", xticks=[], yticks=[])
     ax.grid(False)
@@ -259,8 +258,8 @@ E.show(ctx, "whitening", "Figures 5 and 6")
 
 
 def spectra(run):
-    """Singular values per stage (:mod:`ltnb.derived`: from the stored network, or the recording)."""
-    return {k.removeprefix(derived.SPECTRUM): v for k, v in derived.get(run, "spectra").items()}
+    """Singular values per stage (:mod:`ltnb.runs.derived`: from the stored network, or the recording)."""
+    return {k.removeprefix(derived.SPECTRUM): v for k, v in derived.read(run, "spectra").items()}
 
 
 def spectrum_figure(rows, title):
@@ -321,7 +320,7 @@ from threadpoolctl import threadpool_limits
 names8 = [n for n in ("CE", "CW", "LDAM-DRW", "CW & LDAM") if n in first]
 fig, axes = plt.subplots(1, len(names8), figsize=(3 * len(names8), 3.2))
 for ax, name in zip(np.atleast_1d(axes), names8):
-    arr = derived.get(first[name], "features")  # stored with a recording, else computed from a fresh run's network
+    arr = derived.read(first[name], "features")  # stored with a recording, else computed from a fresh run's network
     z, y = arr["test_features"], arr["test_labels"][arr["feature_idx"]]
     with threadpool_limits(1):  # sklearn's OpenMP threads beside torch's: one thread is many times faster here
         emb = TSNE(n_components=2, init="pca", perplexity=min(30, len(z) // 4), max_iter=500,
@@ -414,8 +413,8 @@ notes.append("Eq. 13 divides the covariance by the channel count C; here by the 
              "of the mean and of the covariance (momentum 0.1) are used, and the gradient goes through "
              "Σ^{-1/2} by divided differences (stable at equal eigenvalues). No affine transform after the "
              "whitening (none is mentioned).")
-notes.append(f"B3RS: Table 6's `r_min` is read as the basic ratio r₀ of Eq. 14 (Table 7 calls it the 'basic "
-             f"sampling ratio'), and Eq. 14's middle case is capped at 1/F (a balanced batch). Eq. 15 is "
+notes.append("B3RS: Table 6's `r_min` is read as the basic ratio r₀ of Eq. 14 (Table 7 calls it the 'basic "
+             "sampling ratio'), and Eq. 14's middle case is capped at 1/F (a balanced batch). Eq. 15 is "
              "garbled in the text; it is read as: classes at or under r_min get r_min, the others share "
              "1 − F′·r_min in proportion to their sizes, repeated until no class falls under r_min. Batches "
              "have a fixed composition (rounded by largest remainder, at least one image per class).")
@@ -439,6 +438,6 @@ display(Markdown("\n".join(f"* {n}" for n in notes)))
 # ## Things to try
 
 # %% tags=["hide-input"]
-from ltnb import exercises
+from ltnb.claims import exercises
 
 exercises.show("whitening", ctx=ctx)

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import angular, losses, models
+from ltnb.kernels import angular, losses, models
 
 PI = math.pi
 Z = torch.tensor([[1.0, 0.0]])

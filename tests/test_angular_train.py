@@ -4,9 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from ltnb import config, losses, runs
+from ltnb import config
+from ltnb.kernels import losses
+from ltnb.runs import train as runs
 from ltnb.training import images
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
 
 BASE = dict(dataset="fmnist", imb=100, preset="smoke")
 
@@ -23,7 +25,7 @@ def test_aem_scale_knob_multiplies_the_angular_logits(tmp_store):
     run = get_or_train(RunConfig(**BASE, loss="aem", extra=(("s", 16.0),)), device="cpu", progress=False)
     f, a = run.features(), run.arrays
     import torch
-    from ltnb import angular
+    from ltnb.kernels import angular
     ang = angular.angular_logits(torch.from_numpy(f["test"][a["feature_idx"]]), torch.from_numpy(a["weight"]))
     assert np.allclose(a["test_logits"][a["feature_idx"]], 16 * ang.numpy(), atol=1e-3)
     assert a["test_logits"].max() > math.pi  # scaled beyond Eq. 1's range

@@ -3,9 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ltnb import budget, record
-from ltnb.parallel import stack_speedup
-from ltnb.runs import RunConfig
+from ltnb import record
+from ltnb.runs import budget
+from ltnb.runs.parallel import stack_speedup
+from ltnb.runs.train import RunConfig
 
 CW = (("cw_eps", 0.001), ("whiten", True))
 

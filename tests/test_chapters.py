@@ -5,27 +5,40 @@ from pathlib import Path
 
 import pytest
 
-from ltnb import methods, params as Pm
-from ltnb.chapters import BOOK, module, plan_for, start
+from ltnb import chapters, methods, params as Pm
+from ltnb.chapters import BOOK, module, plan_for
+from ltnb.chapters.door import start
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def notebook_parameters(chapter: str) -> dict:
-    """The parameters cell of ``notebooks/CHAPTER.py`` as a dict of literal values, in order."""
+def parameters_cell(chapter: str) -> str:
+    """The parameters cell of ``notebooks/CHAPTER.py``, as text."""
     text = (ROOT / "notebooks" / f"{chapter}.py").read_text()
-    cell = text.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0]
-    # the cell's last line, _defined = set(globals()), is the snapshot that lets the chapter see what papermill adds
-    body = ast.parse(cell).body
-    assert ast.unparse(body[-1]) == "_defined = set(globals())", f"{chapter}: the parameters cell must end with it"
-    return {t.id: ast.literal_eval(node.value) for node in body[:-1] for t in node.targets}
+    return text.split('# %% tags=["parameters"]\n', 1)[1].split("\n# %%", 1)[0].strip()
 
 
 @pytest.mark.parametrize("chapter", BOOK)
 def test_the_notebook_parameters_cell_is_the_chapters_declaration(chapter):
-    declared = {p.name: p.default for p in module(chapter).PARAMETERS}
-    assert notebook_parameters(chapter) == declared
-    assert list(notebook_parameters(chapter)) == list(declared)  # same order: the cell reads as the declaration
+    """Each knob is declared once (ltnb/chapters/CHAPTER.py's PARAMETERS: default, reader, help); the papermill cell
+    is written from it, line for line, and reads back to the declared defaults."""
+    spec = module(chapter).PARAMETERS
+    assert parameters_cell(chapter) == chapters.parameters_cell(module(chapter))
+    ns = {}
+    exec(parameters_cell(chapter), ns)
+    assert {p.name: ns[p.name] for p in spec} == {p.name: p.default for p in spec}
+
+
+def test_a_chapter_door_is_one_call_that_names_its_module():
+    """The first cell after the parameters: the chapter's module imported by name (an editor's "go to definition"
+    reaches it) and one door call; no knob is written a second time."""
+    for chapter in BOOK:
+        text = (ROOT / "notebooks" / f"{chapter}.py").read_text()
+        assert f"from ltnb.chapters import door, {chapter} as chapter\n" in text, chapter
+        assert text.count("door.open(chapter, globals())") == 1, chapter
+        body = text.split("door.open(chapter, globals())", 1)[1]
+        for p in module(chapter).PARAMETERS:
+            assert f"{p.name}={p.name}" not in body, (chapter, p.name)
 
 
 @pytest.mark.parametrize("chapter", BOOK)
@@ -248,7 +261,7 @@ def test_a_knob_set_away_from_its_default_is_named_in_every_verdict_box(monkeypa
     on the defaults, so the box now names the knobs the reader set and says the verdicts do not test them."""
     from ltnb import report
     from ltnb.claims import CLAIMS
-    from ltnb.verdicts import Verdict
+    from ltnb.stats import Verdict
 
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path))
     opts = dict(dataset="fmnist", preset="smoke", device="cpu", verbose=False)

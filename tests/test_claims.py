@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ltnb import chapters, claims as C, evidence as E, samplers, verdicts as V
+from ltnb import chapters, claims as C
+from ltnb import stats as V
+from ltnb.claims import evidence as E
+from ltnb.kernels import samplers
 from ltnb.methods import REGISTRY
 from ltnb.reference import PAPERS
 
@@ -204,7 +207,7 @@ def test_the_runs_a_verdict_reads_are_data():
 
 def test_the_claims_side_cannot_train():
     """Every claim at the main setting is read in a fresh process, and nothing on that path imports the trainer
-    (ltnb.runs and the training loops): the claims read recordings through ltnb.derived.read, which has no trainer
+    (ltnb.runs.train and the training loops): the claims read recordings through ltnb.runs.derived.read, which has no trainer
     behind it, not a flag that switches one off."""
     import subprocess
     import sys
@@ -213,7 +216,7 @@ def test_the_claims_side_cannot_train():
             "from ltnb import claims as C, evidence as E\n"
             "s = E.Setting('fmnist', 100.0, 'cpu')\n"
             "vs = [E.evaluate(c, s) for c in C.CLAIMS]\n"
-            "bad = [m for m in ('ltnb.runs', 'ltnb.training.stage1', 'ltnb.training.stacked', 'ltnb.parallel')\n"
+            "bad = [m for m in ('ltnb.runs.train', 'ltnb.training.stage1', 'ltnb.training.stacked', 'ltnb.runs.parallel')\n"
             "       if m in sys.modules]\n"
             "print(len(vs), bad)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -221,7 +224,8 @@ def test_the_claims_side_cannot_train():
     assert r.stdout.split()[-1] == "[]", r.stdout
     import inspect
 
-    from ltnb import derived, readouts
+    from ltnb.claims import readouts
+    from ltnb.runs import derived
 
     assert "derived.get(" not in inspect.getsource(readouts)  # the claims read, never get (which may train)
     assert "get_or_train" not in inspect.getsource(derived.read)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ltnb import chapters, exercises as X, params as Pm
+from ltnb import chapters, params as Pm
+from ltnb.claims import exercises as X
 
 X_ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +62,7 @@ def test_a_chapter_reads_off_a_run_only_what_every_recording_keeps(path):
     lacks it. A direct read worked on a fresh run and stopped two exercises on a recorded one: '-p cloud cos' in
     gcl (KeyError 'test_features'), '-p experts 2' in lgla (KeyError 'test_labels', the K = 2 run being recorded
     for Fig. 7 without its test arrays)."""
-    from ltnb.recordings import KEPT
+    from ltnb.runs.recordings import KEPT
 
     assert _array_reads(path.read_text()) <= set(KEPT)
 
@@ -71,9 +72,10 @@ def test_an_exercise_names_no_split_column_its_factor_leaves_empty_and_states_pr
     the reader to those columns. An exercise's gaps are the runs' own (its premise), not words the table refutes."""
     import re
 
-    from ltnb import data, evidence
+    from ltnb import data
+    from ltnb.claims import evidence
     from ltnb.claims import Claim
-    from ltnb.exercises import EXERCISES
+    from ltnb.claims.exercises import EXERCISES
     from ltnb.methods import REGISTRY
 
     info = data.dataset_info("fmnist")

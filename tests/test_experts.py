@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import augment, data as D, experts, models
+from ltnb import augment, data as D
+from ltnb.kernels import experts, models
 from ltnb.presets import PRESETS
-from ltnb.training import stage1
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
+from ltnb.training import common
 
 
 def net(kind, K=3, seed=0):
@@ -174,6 +175,6 @@ def test_a_multi_expert_smoke_run_stores_what_the_chapter_reads(tmp_store):
 def test_build_model_picks_the_network():
     lt = type("LT", (), {"info": D.DATASETS["fmnist"]})()
     p = PRESETS["smoke"]
-    ic = stage1.build_model(RunConfig(preset="smoke", loss="ce", head="experts", extra=(("experts", 2), ("expert_type", "ic"))), lt, p)
+    ic = common.build_model(RunConfig(preset="smoke", loss="ce", head="experts", extra=(("experts", 2), ("expert_type", "ic"))), lt, p)
     assert isinstance(ic, experts.MultiExpertResNet) and ic.expert_type == "ic" and ic.num_experts == 2
-    assert isinstance(stage1.build_model(RunConfig(preset="smoke"), lt, p), models.Net)
+    assert isinstance(common.build_model(RunConfig(preset="smoke"), lt, p), models.Net)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import gcl, samplers
+from ltnb.kernels import gcl, samplers
 
 
 def test_cloud_size_log_by_hand():

@@ -5,9 +5,9 @@ import contextlib
 import pytest
 import torch
 
-from ltnb import graphs
+from ltnb.training import graphs
 from ltnb.presets import PRESETS
-from ltnb.runs import RunConfig
+from ltnb.runs.train import RunConfig
 from ltnb.training import batches, common, stage1
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import evaluate, logit_adjust, margins, models, samplers
+from ltnb.kernels import evaluate, logit_adjust, margins, models, samplers
 
 
 # ----------------------------------------------------------------- logit adjustment
@@ -137,7 +137,7 @@ def test_cosine_head_is_bounded_cosine():
 
 
 def test_mixup_loss_by_hand():
-    from ltnb.losses import mixup_loss
+    from ltnb.kernels.losses import mixup_loss
 
     logits = torch.tensor([[2.0, 0.0]])
     a, b = torch.tensor([0]), torch.tensor([1])

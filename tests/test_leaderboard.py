@@ -8,12 +8,13 @@ import pytest
 import torch
 from chapters import errors, figures, run_chapter
 
-from ltnb import angular, data as D, evaluate, lgla
-from ltnb import leaderboard as L
+from ltnb import data as D
+from ltnb.kernels import angular, evaluate, lgla
+from ltnb.claims import scores as L
 from ltnb.chapters.leaderboard import entries, select
 from ltnb.methods import with_subset
 from ltnb.params import ParameterError
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
 from ltnb.training.common import training_set
 
 BASE = dict(dataset="fmnist", imb=100.0, preset="smoke")

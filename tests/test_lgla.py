@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import lgla, logit_adjust
+from ltnb.kernels import lgla, logit_adjust
 from ltnb.data import lt_counts
 
 L = math.log

@@ -7,6 +7,7 @@ import torch
 
 from ltnb import record
 from ltnb.chapters import BOOK, MAIN_ONLY, SWEEPS_AT, Plan, moved, plan_for
+from ltnb.chapters import door
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, Context
 
@@ -66,7 +67,7 @@ def test_long_records_the_main_tables_and_nothing_else_at_long():
     for chapter, values in record.chapters.recorded_calls("long"):
         plan = plan_for(chapter, "long", dataset="fmnist", **values)
         mains |= {d.key for g in plan.groups.values() if g.main for cs in g.rows.values() for c in cs
-                  for d in record._with_dependencies(c)}
+                  for d in record.with_dependencies(c)}
     budget40 = {c.key for cs in plan_for("leaderboard", "cpu", dataset="fmnist").groups["budget"].rows.values()
                 for c in cs if c.preset == "long"}
     assert {it.key for it in at_long} <= mains | budget40
@@ -104,7 +105,7 @@ def _recordings_at_long(tmp_path, chapter):
             continue
         for cs in g.rows.values():
             for c in cs:
-                for d in record._with_dependencies(c):
+                for d in record.with_dependencies(c):
                     src = store.recorded_path(replace(d, preset="cpu"))
                     dst = root / "long" / d.key
                     if dst.exists():
@@ -145,8 +146,9 @@ def test_a_chapter_at_long_shows_its_main_tables_at_long_and_the_rest_at_cpu(tmp
 def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_only_preset(monkeypatch):
     """At long, LGLA's 'Ours (IC) beats LDAM-DRW' has no IC run (an ablation's row, recorded at cpu): its verdict
     comes from cpu, in a second box that says so, not 'not recorded' under the long stamp."""
-    from ltnb import claims, evidence
-    from ltnb.verdicts import Verdict
+    from ltnb import claims
+    from ltnb.claims import evidence
+    from ltnb.stats import Verdict
 
     a, b = claims.by_id("lgla-13"), claims.by_id("lgla-11")
     recorded_at = {("lgla-13", "cpu"), ("lgla-11", "long"), ("lgla-11", "cpu")}
@@ -178,9 +180,9 @@ def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordin
     from ltnb import chapters
 
     with redirect_stdout(io.StringIO()):
-        ctx, _, plan = chapters.start("baselines", preset="long", verbose=False)
+        ctx, _, plan = door.start("baselines", preset="long", verbose=False)
     text = chapters.schedules(plan, ctx)
     assert "score +" in text and "Spearman's ρ = +" in text and "rows of its main tables recorded at both" in text
     with redirect_stdout(io.StringIO()):
-        cpu, _, plan_cpu = chapters.start("baselines", preset="cpu", verbose=False)
+        cpu, _, plan_cpu = door.start("baselines", preset="cpu", verbose=False)
     assert chapters.schedules(plan_cpu, cpu) == ""  # one schedule: nothing to relate

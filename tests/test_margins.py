@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import margins, models
+from ltnb.kernels import margins, models
 
 
 def _linear(W, b):

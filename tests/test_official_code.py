@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltnb import gcl, lgla, losses, margins, samplers
+from ltnb.kernels import gcl, lgla, losses, margins, samplers
 from ltnb.config import RunConfig
-from ltnb.runs import get_or_train
+from ltnb.runs.train import get_or_train
 
 
 def test_gcl_focal_term_weights_each_image_by_one_minus_p():

@@ -1,7 +1,7 @@
 import pytest
 
-from ltnb import parallel
-from ltnb.runs import RunConfig, load
+from ltnb.runs import parallel
+from ltnb.runs.train import RunConfig, load
 
 
 def test_concurrent_runs_store_the_same_numbers_as_sequential(tmp_store, tmp_path, monkeypatch):

@@ -3,11 +3,14 @@ stop the chapter with a ParameterError that names the parameter, its value and w
 chapter does not take is refused with the ones it does take."""
 import time
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from ltnb import params as Pm
-from ltnb.chapters import BOOK, module, start
+from ltnb.chapters import BOOK, module
+from ltnb.chapters.door import start
 
 # knob -> (a value of the wrong type, one out of range), as papermill's -p hands them over (text) or -y (lists)
 COMMON = {"dataset": (3, "mnist"), "imb": ("abc", "0.5"), "preset": (3, "huge"), "seed": ("abc", "-1"),
@@ -105,13 +108,25 @@ def test_an_unknown_name_is_refused_with_the_closest_known_one():
         Pm.refuse_unknown({"sed", "colour"}, known)
 
 
-def test_injected_names_are_those_papermill_added_after_the_snapshot_and_only_once():
-    ns = {"imb": 100, "_i1": "", "In": []}
-    ns["_defined"] = set(ns)  # the parameters cell's last line
+def test_injected_names_are_the_values_a_notebook_holds_when_its_door_opens_and_only_once():
+    import math
+
+    ns = {"imb": 100, "_i1": "", "In": [], "exit": object(), "math": math, "floor": math.floor, "Path": Path}
     ns.update(imbalance=50, _i2="", imb=200)  # papermill's cell: one new name, one known one; IPython's history
-    assert Pm.injected(ns) == {"imbalance"}
-    ns.update(np=object())  # the rest of the notebook ran; the start cell run again by hand checks nothing
+    assert Pm.injected(ns) == {"imb", "imbalance"}  # the values: the door refuses those the chapter does not take
+    ns.update(np=object(), counts=[1])  # the rest of the notebook ran; the door cell run again by hand checks nothing
     assert Pm.injected(ns) == set()
+
+
+def test_the_door_refuses_a_name_papermill_added_that_the_chapter_does_not_take():
+    from ltnb.chapters import baselines, door
+
+    ns = {"dataset": "fmnist", "imb": 100, "preset": "smoke", "seed": 0, "device": "cpu", "tau": 1.0, "taau": 2.0}
+    with pytest.raises(Pm.ParameterError, match=r"unknown parameter taau \(did you mean tau\?\)"):
+        door.open(baselines, ns, verbose=False)
+    ns = {"dataset": "fmnist", "imb": 50, "preset": "smoke", "seed": 0, "device": "cpu", "tau": 1.0}
+    ctx, P, plan = door.open(baselines, ns, verbose=False)
+    assert ctx.imb == 50 and ctx.preset.name == "smoke" and P.tau == 1.0
 
 
 @pytest.mark.parametrize("chapter", BOOK)

@@ -1,8 +1,8 @@
 """Every chapter planned, without training, for the parameters a reader would try: what it reads is covered.
 
 A chapter reads its plan's non-optional groups (:meth:`ltnb.chapters.Plan.fetch`, which trains what is
-missing through :func:`ltnb.runs.get_or_train`) and the derived arrays its groups name (:func:`ltnb.derived.get`,
-which trains a recorded run that lacks them). Before anything trains, :func:`ltnb.chapters.start` announces what
+missing through :func:`ltnb.runs.train.get_or_train`) and the derived arrays its groups name (:func:`ltnb.runs.derived.get`,
+which trains a recorded run that lacks them). Before anything trains, :func:`ltnb.chapters.door.open` announces what
 will train: the missing runs and :func:`ltnb.chapters.recorded_to_retrain`. For each parameter set of
 :func:`reader_parameter_sets` this file checks, with an empty run store so that only the committed recordings
 count and with training replaced by a recorder:
@@ -22,7 +22,9 @@ import functools
 
 import pytest
 
-from ltnb import chapters, derived, params as Pm, runs, store
+from ltnb import chapters, params as Pm, store
+from ltnb.chapters import door
+from ltnb.runs import derived, train as runs
 from ltnb.training import features as T_features, images as T_images, stage1 as T_stage1
 
 COMMON = {"dataset", "imb", "preset", "seed", "device"}
@@ -120,7 +122,7 @@ def reader_parameter_sets() -> list[tuple[str, dict]]:
                 continue
             values = BY_HAND.get((name, p.name), None)
             sets += [{p.name: v} for v in (other_values(p.read, p.default) if values is None else values)]
-        from ltnb.exercises import EXERCISES
+        from ltnb.claims.exercises import EXERCISES
 
         sets += [dict(ex.params) for ex in EXERCISES.get(name, [])]  # every exercise at the end of the chapter
         seen = []
@@ -158,7 +160,7 @@ def _read_once(cfg, path, recorded):
     return _read_original(cfg, path, recorded)
 
 
-_read_original = store._read
+_read_original = store.read_at
 
 
 @pytest.fixture
@@ -167,7 +169,7 @@ def planning(tmp_path, monkeypatch):
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
     monkeypatch.delenv("LTNB_RECORDED", raising=False)
     monkeypatch.delenv("LTNB_PRESET", raising=False)
-    monkeypatch.setattr(store, "_read", lambda cfg, path, recorded=False: _read_once(cfg, path, recorded))
+    monkeypatch.setattr(store, "read_at", lambda cfg, path, recorded=False: _read_once(cfg, path, recorded))
 
     for target, attr in ((runs, "get_or_train"), (runs, "train"), (T_stage1, "train_stage1"),
                          (T_features, "train_stage2"), (T_images, "stage2_on_images")):
@@ -176,7 +178,7 @@ def planning(tmp_path, monkeypatch):
 
 
 def _plan(name, values):
-    _, _, plan = chapters.start(name, verbose=False, **values)
+    _, _, plan = door.start(name, verbose=False, **values)
     return plan
 
 
@@ -231,7 +233,7 @@ def _needed(plan) -> tuple[set[str], set[str], list[str]]:
         for row, kinds in group.derived.items():
             for c in group.rows[row]:
                 if kinds and store.source(c) == "recorded":
-                    lacking = [k for k in kinds if derived._stored(store.load(c), k) is None]
+                    lacking = [k for k in kinds if derived.stored(store.load(c), k) is None]
                     if lacking:  # derived.get trains the run into the store to compute them
                         besides.add(c.key)
     return missing, besides, gaps

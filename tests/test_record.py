@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ltnb import chapters, record, store
+from ltnb.claims import replicates
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = (("baselines", {}),)
@@ -61,7 +62,7 @@ def test_the_budget_skips_what_no_longer_fits_and_counts_a_parent_that_would_tra
     out = record.record("smoke", minutes=0.5, calls=SMALL, tiers=(1,), stack=1)
     assert out["trained now"] == 0
     backbone = next(it.config for it in items if it.config.stage2).parent
-    from ltnb.runs import get_or_train
+    from ltnb.runs.train import get_or_train
 
     get_or_train(backbone, device="cpu", progress=False)  # trained earlier, e.g. by a chapter
     out = record.record("smoke", minutes=0.5, calls=SMALL, tiers=(1,), stack=1)
@@ -125,7 +126,7 @@ def test_record_can_stack_compatible_runs(dirs):
 
 
 def test_a_slice_trains_the_fullest_stacks_of_a_tier_first(dirs, monkeypatch):
-    from ltnb import parallel
+    from ltnb.runs import parallel
     from ltnb.training.stacked import groups
 
     class Stop(Exception):
@@ -163,7 +164,7 @@ def test_the_seed_groups_add_seeds_of_runs_the_book_shows_in_their_order():
     lb = [it for it in seeds if it.tier == 5]
     assert {it.config.seed for it in lb} == {2, 3, 4}
     for it in seeds:  # seed 1 of the same run is planned by the chapters: reseeding gives their key
-        assert record._reseeded(it.config, 1).key in known or record._reseeded(it.config, 1).key in \
+        assert replicates.reseeded(it.config, 1).key in known or replicates.reseeded(it.config, 1).key in \
             {s.key for s in seeds}
     cpu20 = record.seed_items("cpu20", "fmnist")
     assert cpu20 and {it.tier for it in cpu20} == {6} and {it.config.seed for it in cpu20} == {1, 2}

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import presets, record, runs, store
-from ltnb.runs import RunConfig, get_or_train
+from ltnb import presets, record, store
+from ltnb.runs import train as runs
+from ltnb.runs.train import RunConfig, get_or_train
 from ltnb.training import checkpoint, images, stacked, stage1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def test_a_run_stopped_after_epoch_k_resumes_to_the_numbers_of_a_run_never_stopp
 
 
 def test_a_stack_stopped_after_epoch_k_resumes_every_member_as_checkpointed(tmp_path, monkeypatch, four_epochs):
-    from ltnb.parallel import train_many
+    from ltnb.runs.parallel import train_many
 
     cfgs = [few(seed=5), few(seed=6, loss="gcl", mixup_alpha=1.0, drw=True, extra=GCL)]
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "whole"))
@@ -157,7 +158,7 @@ def test_a_checkpoint_that_does_not_match_its_key_is_refused_and_left_untouched(
 
 
 def test_ctrl_c_in_an_epoch_keeps_the_last_one_and_says_so_in_one_line(tmp_store, monkeypatch, capfd, four_epochs):
-    from ltnb.parallel import train_many
+    from ltnb.runs.parallel import train_many
 
     cfg = few(seed=8)
     steps, step = [], stage1.train_step
@@ -238,7 +239,7 @@ def test_a_submitit_job_preempted_mid_run_is_requeued_and_resumes_from_its_check
     """submitit's local executor: the job is sent the pre-emption signal (USR2, as its controller does at a timeout)
     after epoch 1; submitit asks it for its checkpoint, requeues it, and the requeued job finishes from epoch 1."""
     submitit = pytest.importorskip("submitit")
-    from ltnb.parallel import Requeueable
+    from ltnb.runs.parallel import Requeueable
 
     marker = tmp_path / "paused"
     for k, v in {"LTNB_RUNS": tmp_path / "runs", "LTNB_RECORDED": tmp_path / "rec", "LTNB_PAUSE_AFTER_EPOCH": 1,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ltnb.runs import RunConfig
+from ltnb.runs.train import RunConfig
 
 FIXTURE = json.loads((Path(__file__).parent / "data" / "chapter_runs.json").read_text())
 

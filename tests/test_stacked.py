@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import models
+from ltnb.kernels import models
 from ltnb.presets import PRESETS
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
 from ltnb.training import common, stacked, stage1
 
 GCL = (("cloud", "log"), ("noise_mul", 0.5), ("s", 30.0))
@@ -108,7 +108,7 @@ def test_only_compatible_runs_stack():
 
 
 def test_train_many_stacks_and_stores_each_run_under_its_own_key(tmp_store):
-    from ltnb.parallel import train_many
+    from ltnb.runs.parallel import train_many
 
     runs = train_many(CFGS + [RunConfig(preset="smoke", stage2="crt")], stack=3, device="cpu", progress=False)
     assert [r.config for r in runs[:3]] == CFGS

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ltnb import record, store
-from ltnb.runs import CorruptRun, RunConfig, get_or_train
+from ltnb.runs.train import CorruptRun, RunConfig, get_or_train
 from ltnb.store import StoreNotWritable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def test_a_store_that_cannot_take_a_run_fails_before_training(tmp_path, monkeypa
 
 
 SCRIPT = """
-import sys, ltnb.runs as R
+import sys, ltnb.runs.train as R
 real = R.train
 def counted(*a, **k):
     open(sys.argv[1], "a").write("trained\\n")
@@ -177,7 +177,7 @@ def test_a_recording_is_small_loads_as_float32_and_is_checked(trained, tmp_path,
 
 def test_a_recording_keeps_a_subset_of_training_features_when_a_figure_reads_them(trained, tmp_path, monkeypatch):
     """GCL's Figs. 1 and 3 draw training features beside test ones: the recording keeps the first 50 of each class."""
-    from ltnb import derived
+    from ltnb.runs import derived
 
     monkeypatch.setenv("LTNB_RUNS", str(trained))
     monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
@@ -197,7 +197,7 @@ def test_a_recording_keeps_a_subset_of_training_features_when_a_figure_reads_the
 def test_recording_a_run_again_for_one_chapter_keeps_the_arrays_another_chapter_reads(trained, tmp_path, monkeypatch):
     """Re-exporting a run with one call's kinds once dropped the derived arrays other chapters read (a book then
     trained the run again for them): a recording keeps what it had."""
-    from ltnb import derived
+    from ltnb.runs import derived
 
     monkeypatch.setenv("LTNB_RUNS", str(trained))
     monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "rec"))
@@ -206,4 +206,4 @@ def test_recording_a_run_again_for_one_chapter_keeps_the_arrays_another_chapter_
     record.export(run, kinds=("train_features",))
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "empty"))
     rec = store.load(CFG)
-    assert derived._stored(rec, "angular") is not None and derived._stored(rec, "train_features") is not None
+    assert derived.stored(rec, "angular") is not None and derived.stored(rec, "train_features") is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ltnb import record, store
-from ltnb.runs import CorruptRun, RunConfig, get_or_train
+from ltnb.runs.train import CorruptRun, RunConfig, get_or_train
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = RunConfig(preset="smoke")  # CE at the smoke preset: a run of the book's plans (the baselines chapter)
@@ -127,12 +127,12 @@ def test_show_counts_threads_in_english(dirs):
 HOLD = """
 import sys, time
 from ltnb import store
-from ltnb.runs import RunConfig
+from ltnb.runs.train import RunConfig
 with store.training_lock(RunConfig(preset="smoke", seed=13)):
     print("holding", flush=True)
     time.sleep(600)
 """
-WAIT = "from ltnb.runs import RunConfig, get_or_train; get_or_train(RunConfig(preset='smoke', seed=13), progress=False)"
+WAIT = "from ltnb.runs.train import RunConfig, get_or_train; get_or_train(RunConfig(preset='smoke', seed=13), progress=False)"
 
 
 def test_a_process_waiting_on_a_stuck_lock_names_it_and_the_command_to_stop_it_works(tmp_store, tmp_path):

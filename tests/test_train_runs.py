@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import data as D, runs
+from ltnb import data as D
+from ltnb.runs import train as runs
 from ltnb.presets import PRESETS
 from ltnb.training import common, stage1
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
 
 
 def test_learning_rate_warmup_and_steps():
@@ -91,7 +92,7 @@ def test_fast_path_matches_the_plain_path():
     lt = common.dataset("fmnist", 100)
     cfg = RunConfig(preset="smoke")
     torch.manual_seed(0)
-    model = stage1.build_model(cfg, lt, PRESETS["smoke"]).eval()
+    model = common.build_model(cfg, lt, PRESETS["smoke"]).eval()
     x, _ = D.DeviceImages(lt.test, "cpu").batch(torch.arange(256), augment=False)
     with torch.no_grad():
         plain = model(x)
@@ -238,7 +239,8 @@ def test_a_stage2_run_on_a_parent_that_is_only_recorded_trains_the_parent_into_t
 
 
 def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_only_read(tmp_path, monkeypatch):
-    from ltnb import derived, record
+    from ltnb import record
+    from ltnb.runs import derived
 
     cfg = RunConfig(preset="smoke", seed=4)
     monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))
@@ -257,7 +259,8 @@ def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_on
 def test_test_labels_of_a_recording_without_test_arrays_come_from_the_run_trained_for_them(tmp_path, monkeypatch):
     """LGLA's K = 2 run is recorded for Fig. 7 without test arrays; '-p experts 2' read its test labels straight
     off the recording and stopped (KeyError). derived.test_labels trains it, as derived.get does."""
-    from ltnb import derived, record
+    from ltnb import record
+    from ltnb.runs import derived
 
     cfg = RunConfig(preset="smoke", seed=5)
     monkeypatch.setenv("LTNB_RECORDED", str(tmp_path / "recorded"))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ltnb import verdicts as V
+from ltnb import stats as V
 
 SIZES = np.array([5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50])  # head first, as the long-tailed sets
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from ltnb import models, samplers, whitening as W
+from ltnb.kernels import models, samplers, whitening as W
 from ltnb.presets import PRESETS
 from ltnb.training import batches, common, stage1
-from ltnb.runs import RunConfig, get_or_train
+from ltnb.runs.train import RunConfig, get_or_train
 
 R3 = math.sqrt(3)
 
@@ -113,7 +113,7 @@ def test_channel_singular_values_by_hand():
 
 
 def test_layer_features_of_a_whitened_resnet():
-    model = stage1.build_model(RunConfig(preset="smoke", extra=(("whiten", True), ("cw_eps", 1e-3))),
+    model = common.build_model(RunConfig(preset="smoke", extra=(("whiten", True), ("cw_eps", 1e-3))),
                               common.dataset("fmnist", 100), PRESETS["smoke"])
     assert isinstance(model.backbone, W.WhitenedBackbone) and model.head.weight.shape == (10, 16)
     feats = W.layer_features(model, torch.randn(20, 1, 28, 28))

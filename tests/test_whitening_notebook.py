@@ -4,7 +4,7 @@ import json
 import pytest
 from chapters import errors, figures, run_chapter
 
-from ltnb.runs import RunConfig
+from ltnb.runs.train import RunConfig
 
 ROWS = ("CE", "LDAM-DRW", "CW", "CW & LDAM", "BET", "BET & CW", "BET & LDAM", "BET & LDAM & CW")
 

@@ -2,23 +2,23 @@
 
 Each chapter module declares ``PARAMETERS`` (the notebook's parameters cell: names, defaults and
 how each is read), ``resolve(ctx, values)`` (its own checks and derived settings) and
-``plan(ctx, P)`` (its runs as named groups of table rows, one config per seed). A notebook calls
-:func:`start`; the recorder calls :func:`plan_for` with the same builders, so there is no second
-list of runs to keep in sync.
+``plan(ctx, P)`` (its runs as named groups of table rows, one config per seed). A notebook opens
+with :func:`ltnb.chapters.door.open` (which may train); the recorder and the claims call :func:`plan_for`
+(data: it trains nothing) with the same builders, so there is no second list of runs to keep in sync.
 """
 from __future__ import annotations
 
 import importlib
-import os
-import re
+import json
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
-import torch
+from scipy import stats
 
 from ltnb import data, params as Pm, store
 from ltnb.config import RunConfig
-from ltnb.presets import PRESETS, Context, resolve_dataset, resolve_device
+from ltnb.presets import PRESETS, Context, check_device, resolve_dataset, resolve_device
+from ltnb.runs import derived
 
 # The chapters of the book, in the order of its table of contents, and the parameter sets whose runs are
 # recorded with the repository: every chapter at its defaults, and the README's used-by command.
@@ -37,34 +37,36 @@ TIERS = {1: "main tables", 2: "seeds and subsets", 3: "ablations and sweeps",
          6: "the budget axis's core set: seeds 1 and 2"}
 
 
-def _device(value):
-    """'auto', 'cpu', 'cuda' or 'cuda:N', and CUDA (that GPU) present when asked for: checked here, where the
-    error names the parameter, instead of in torch at the first run."""
-    v = value.strip() if isinstance(value, str) else value
-    if not isinstance(v, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", v):
-        raise ValueError(f"{_device.allowed} (N the index of a GPU, such as 0)")
-    if v.startswith("cuda"):
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0:
-            raise ValueError("'auto' or 'cpu' here: this machine has no CUDA device")
-        if ":" in v and int(v.split(":")[1]) >= n:
-            raise ValueError(f"'auto', 'cpu', 'cuda' or 'cuda:N' with N below {n}: this machine has {n} GPU"
-                             f"{'s' if n > 1 else ''}")
-    return v
-
-
-_device.allowed = "'auto', 'cpu', 'cuda' or 'cuda:N'"
-
 SEED = Pm.number(low=0, high=2 ** 32 - 1, integer=True)
+
+
+DATASET = Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS),
+                   "cifar10, cifar100, fmnist or auto: CIFAR-10 if present, else fmnist")
+PRESET = Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS),
+                  "smoke, cpu, cpu20, long, cpu80, paper or auto: paper on CUDA; else long where all its runs are "
+                  "recorded, else cpu")
+DEVICE = Pm.Param("device", "auto", check_device, "cpu, cuda or auto")
 
 
 def common(imb=100, seed=0) -> list[Pm.Param]:
     """The parameters every chapter has: data set, imbalance factor, preset, seeds, device."""
-    return [Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
-            Pm.Param("imb", imb, Pm.number(low=1), "imbalance factor n_max / n_min, at least 1"),
-            Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), ", ".join(PRESETS) + " or auto"),
-            Pm.Param("seed", seed, Pm.one_or_list(SEED), "one seed, or a list of seeds such as [0, 1, 2]"),
-            Pm.Param("device", "auto", _device, "cpu, cuda or auto")]
+    return [DATASET, Pm.Param("imb", imb, Pm.number(low=1), "imbalance factor n_max / n_min, at least 1"), PRESET,
+            Pm.Param("seed", seed, Pm.one_or_list(SEED), "one seed, or a list of seeds such as [0, 1, 2]"), DEVICE]
+
+
+def literal(value) -> str:
+    """``value`` as the parameters cell writes it: strings in double quotes, lists item by item."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def parameters_cell(chapter) -> str:
+    """The papermill parameters cell of ``chapter`` (its module), written from its declaration: one line a knob,
+    its default and its help. The notebooks carry it verbatim (a test keeps them equal)."""
+    return "\n".join(f"{p.name} = {literal(p.default)}  # {p.help}" for p in chapter.PARAMETERS)
 
 
 def check_imb(dataset: str, imb: float, name: str = "imb") -> None:
@@ -81,7 +83,7 @@ class Group:
     rows: dict[str, list[RunConfig]]
     tier: int = 1  # 1: a main table, 2: more seeds and subsets, 3: ablations and sweeps
     optional: bool = False  # shown when stored or recorded, never trained by the chapter
-    derived: dict = field(default_factory=dict)  # row -> kinds of ltnb.derived arrays the chapter reads of its runs
+    derived: dict = field(default_factory=dict)  # row -> kinds of ltnb.runs.derived arrays the chapter reads of its runs
     # row -> kinds recorded for the claims the chapter prints (read from the recordings, never trained for)
     for_claims: dict = field(default_factory=dict)
     record: bool = False  # an optional group the recorder trains all the same (hours of CPU: the budget axis)
@@ -102,7 +104,7 @@ class Plan:
     def add(self, name: str, rows: dict[str, list[RunConfig]], tier: int = 1, optional: bool = False,
             derived: dict | None = None, for_claims: dict | None = None, record: bool = False,
             own_presets: bool = False) -> None:
-        """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.derived`) read of it.
+        """Add a group; ``derived`` maps a row to the kinds of derived arrays (:mod:`ltnb.runs.derived`) read of it.
         ``record``: an optional group (the chapter shows what exists) that ``make record`` trains.
         ``own_presets``: its rows are at presets of their own (left there under :data:`MAIN_ONLY`)."""
         if name in self.groups:
@@ -138,24 +140,15 @@ class Plan:
         return list(out.values())
 
     def fetch(self, name: str) -> dict:
-        """The runs of group ``name``: row -> runs per seed. Missing runs are trained, unless the group is
-        optional: then a row appears only when all its runs are stored or recorded."""
-        from ltnb.runs import get_or_train
-
+        """The runs of the optional group ``name`` that exist: row -> runs per seed, a row only when all its runs
+        are stored or recorded. A plan from :func:`plan_for` is data: it trains nothing (the chapter's door,
+        :func:`ltnb.chapters.door.open`, returns a plan that fetches its other groups too)."""
         g = self.groups[name]
-        if g.optional:
-            found = {row: [store.load(c) for c in cfgs] for row, cfgs in g.rows.items()}
-            return {row: rs for row, rs in found.items() if all(rs)}
-        return {row: [get_or_train(c, device=self.device) for c in cfgs] for row, cfgs in g.rows.items()}
-
-    def row(self, name: str, row: str) -> list:
-        """The runs of one row of group ``name``."""
-        return self.fetch_rows(name, [row])[row]
-
-    def fetch_rows(self, name: str, rows) -> dict:
-        g = self.groups[name]
-        sub = Plan({name: Group({r: g.rows[r] for r in rows}, g.tier, g.optional)}, self.device)
-        return sub.fetch(name)
+        if not g.optional:
+            raise RuntimeError(f"group {name!r} of a plan from plan_for: this plan reads only (open the chapter "
+                               "with ltnb.chapters.door.open to fetch or train its runs)")
+        found = {row: [store.load(c) for c in cfgs] for row, cfgs in g.rows.items()}
+        return {row: rs for row, rs in found.items() if all(rs)}
 
 
 def module(name: str):
@@ -164,7 +157,7 @@ def module(name: str):
     return importlib.import_module(f"ltnb.chapters.{name}")
 
 
-def _context(chapter, values: dict, preset_name: str, dataset: str, device) -> tuple[Context, SimpleNamespace]:
+def context_of(chapter, values: dict, preset_name: str, dataset: str, device) -> tuple[Context, SimpleNamespace]:
     """The chapter's context under ``preset_name`` and its resolved parameters (``chapter.resolve``)."""
     frame = getattr(chapter, "frame", None)
     imb, seeds = frame(values, preset_name) if frame else (values["imb"], values["seed"])
@@ -185,7 +178,7 @@ MAIN_ONLY = ("cpu20", "long", "cpu80")
 SWEEPS_AT = "cpu"
 
 
-def _build(chapter, ctx: Context, P) -> Plan:
+def build(chapter, ctx: Context, P) -> Plan:
     """The chapter's plan at ``ctx``; under :data:`MAIN_ONLY`, its groups other than the main tables at cpu."""
     plan = chapter.plan(ctx, P)
     if ctx.preset.name in MAIN_ONLY:
@@ -206,8 +199,8 @@ def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **valu
     chapter = module(name)
     read = Pm.read(chapter.PARAMETERS, values)
     ds, _ = resolve_dataset(read.get("dataset", dataset) if dataset == "auto" else dataset)
-    ctx, P = _context(chapter, read, preset, ds, resolve_device(device))
-    plan = _build(chapter, ctx, P)
+    ctx, P = context_of(chapter, read, preset, ds, resolve_device(device))
+    plan = build(chapter, ctx, P)
     plan.device = ctx.device
     return plan
 
@@ -218,59 +211,10 @@ SETTING_PARAMETERS = ("dataset", "imb", "imbs", "preset", "seed", "seeds", "devi
                       "subset_seeds", "table_csv")
 
 
-def start(name: str, injected=(), verbose: bool = True, **values):
-    """A chapter's first cell: read and check every parameter, pick the preset, build the plan, announce.
-
-    ``injected``: the names papermill's cell added (:func:`ltnb.params.injected`); one the chapter does not
-    take is refused, naming those it takes. ``preset="auto"`` is ``$LTNB_PRESET`` when set; on CUDA ``paper``;
-    otherwise the longest schedule whose runs are all recorded with every array the chapter reads (``paper``, then
-    ``long``, then ``cpu``), else ``cpu``, which trains what is missing (a reader who wants ``long`` trained asks for
-    it). Nothing trains here: a bad value fails in seconds. Returns (context, resolved parameters, plan).
-    """
-    chapter = module(name)
-    Pm.refuse_unknown(injected, [p.name for p in chapter.PARAMETERS], f"the {name} chapter")
-    read = Pm.read(chapter.PARAMETERS, values)
-    dev = resolve_device(read["device"])
-    ds, dwhy = resolve_dataset(read["dataset"])
-    for key in ("imb", "imbs"):  # a factor that leaves a class empty fails here; 'auto' is checked by the chapter
-        value = read.get(key)
-        for f in value if isinstance(value, list) else [value] if isinstance(value, float) else []:
-            check_imb(ds, f, key)
-    if not data.available(ds):
-        data.load(ds, train=True)  # fails in seconds with the instructions, before any training
-    candidates, why = _presets(read["preset"], dev)
-    for i, preset_name in enumerate(candidates):
-        ctx, P = _context(chapter, read, preset_name, ds, dev)
-        plan = _build(chapter, ctx, P)
-        plan.device = dev
-        if len(candidates) == 1:
-            break
-        if recorded_everywhere(plan) and not recorded_to_retrain(plan):  # nothing to train; and say which longer
-            # schedules were passed over, so no reader wonders
-            why = f"auto: its runs are recorded at {preset_name}" + (
-                f"; not all yet at {' or '.join(candidates[:i])}" if i else "")
-            break
-    else:  # (the message said 'its runs are recorded at cpu' here too, while the box counted runs to train)
-        why = f"auto: not every run of these parameters is recorded, so {candidates[-1]} trains what is missing here"
-    defaults = Pm.read(chapter.PARAMETERS, {})
-    changed = tuple((k, v) for k, v in read.items() if k not in SETTING_PARAMETERS and v != defaults[k])
-    ctx = Context(ctx.dataset, ctx.imb, ctx.preset, ctx.seeds, dev,
-                  (f"preset {ctx.preset.name} ({why})", f"dataset {ds} ({dwhy})"), changed)
-    missing = [c for c in plan.configs() if not store.exists(c)]
-    retrained = recorded_to_retrain(plan)
-    if missing or retrained:
-        store.check_writable()  # before anything trains: a finished run must be storable
-    if verbose:
-        announce(ctx, plan, missing, retrained)
-    return ctx, P, plan
-
-
 def recorded_to_retrain(plan: Plan) -> list[RunConfig]:
     """Runs the chapter trains besides its missing ones: what those start from when it is not in the run store (a
     recording keeps neither the network nor the features a stage-2 run starts from), and recorded runs whose
-    derived arrays a figure reads and the recording lacks (:func:`ltnb.derived.get` then trains the run)."""
-    from ltnb import derived
-
+    derived arrays a figure reads and the recording lacks (the chapter's fetch then trains the run into the store)."""
     shown = {c.key for c in plan.configs()}
     out = {}
 
@@ -291,30 +235,15 @@ def recorded_to_retrain(plan: Plan) -> list[RunConfig]:
                 kinds = g.derived.get(row, ())
                 if kinds and store.source(c) == "recorded":
                     run = store.load(c)
-                    if any(derived._stored(run, k) is None for k in kinds):
+                    if any(derived.stored(run, k) is None for k in kinds):
                         out[c.key] = c
     return list(out.values())
-
-
-def _presets(asked: str, dev: torch.device) -> tuple[list[str], str]:
-    if asked != "auto":
-        return [asked], "asked for"
-    env = os.environ.get("LTNB_PRESET")
-    if env:
-        if env not in PRESETS:
-            raise Pm.ParameterError(f"$LTNB_PRESET={env!r}: must be one of {sorted(PRESETS)}")
-        return [env], "auto: $LTNB_PRESET"
-    if dev.type == "cuda":
-        return ["paper"], "auto: CUDA present"
-    return ["paper", "long", "cpu"], "auto"  # the longest schedule whose runs are all recorded, else cpu
 
 
 def schedules(plan: Plan, ctx: Context) -> str:
     """One computed sentence that relates a chapter's two schedules under :data:`MAIN_ONLY`: its main tables' runs at
     ``ctx``'s preset against the same runs at :data:`SWEEPS_AT`, where both are recorded (mean over the seeds each
     has): how far the levels sit apart and whether the order carries over (Spearman's ρ). Empty when nothing moved."""
-    from scipy import stats
-
     if ctx.preset.name not in MAIN_ONLY or not moved(plan, ctx):
         return ""
     pairs = {}
@@ -340,39 +269,3 @@ def schedules(plan: Plan, ctx: Context) -> str:
             f"against the other rows at {SWEEPS_AT}, never against the {ctx.preset.name} table.")
 
 
-def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
-    """The chapter's first lines: the stamp, what is in force, and where its numbers come from."""
-    from IPython.display import HTML, display
-
-    print(f"ltnb · {ctx.stamp}")
-    for n in ctx.notes:
-        print(f"  {n}")
-    if ctx.dataset == "fmnist":
-        print("  Fashion-MNIST-LT is not CIFAR: compare trends with the papers, not numbers.")
-    total = len(plan.configs())
-    recorded = sum(store.source(c) == "recorded" for c in plan.configs())
-    p = ctx.preset
-    device = store.trained_on(plan.configs(tiers=(1,)))
-    others = moved(plan, ctx)
-    todo = list(missing) + list(retrained)
-    if todo:
-        from ltnb.budget import one_after_another
-
-        mins = one_after_another(todo, p.name, ctx.device.type) / 60
-        print(f"  {len(todo)} run{'s' if len(todo) > 1 else ''} to train here, one after another: about "
-              f"{max(1, round(mins))} min, estimated from the recorded runs of the same kinds (`make plan`)")
-    display(HTML(
-        '<div class="ltnb-provenance"><b>Where these numbers come from.</b> '
-        f"Preset <code>{p.name}</code>: ResNet-32 at width {p.width:g}, {p.epochs} epochs, batch {p.batch_size}; "
-        f"{len(ctx.seeds)} seed{'s' if len(ctx.seeds) > 1 else ''} ({', '.join(map(str, ctx.seeds))}); "
-        f"{ctx.dataset}-LT at imbalance {ctx.imb:g}. "
-        f"{total} runs: {recorded} read from the recordings, {total - recorded - len(missing)} from the run store, "
-        f"{len(missing)} to train here on {ctx.device.type}."
-        + (f" Besides, {len(retrained)} run{'s' if len(retrained) > 1 else ''} that these start from or whose "
-           "figures need more than a recording keeps (the network, the features) train into the run store."
-           if retrained else "")
-        + (f" Main-table runs trained on {device}." if device else "")
-        + (f" Preset <code>{p.name}</code> is recorded for the main tables only: the other {len(others)} groups "
-           f"({'; '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
-           "network; each table's and figure's stamp names its preset." if others else "")
-        + (f" {schedules(plan, ctx)}" if others else "") + "</div>"))

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ltnb import angular, params as Pm
+from ltnb import params as Pm
 from ltnb.chapters import Plan, common, factors
+from ltnb.kernels import angular
 from ltnb.methods import balanced_reference, get
 
 FORMS = ("sine", "concave", "linear")

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import pandas as pd
+
+from ltnb import store
+from ltnb.report import mean_sd
+from ltnb.chapters import plan_for, recorded_calls
+from ltnb.runs import derived
 
 GROUP = "paper's factors"  # the plan group of every chapter: its main table's rows at the paper's other factors
 
@@ -80,23 +84,14 @@ def _has(runs, kinds) -> bool:
     the kinds recorded for it (asking for another trains the run), a run in the store computes any."""
     if not kinds:
         return True
-    from ltnb import derived
 
-    return all(not getattr(r, "recorded", False) or all(derived._stored(r, k) is not None for k in kinds)
+    return all(not getattr(r, "recorded", False) or all(derived.stored(r, k) is not None for k in kinds)
                for r in runs)
 
 
 def missing(columns: dict[float, dict | None]) -> list[float]:
     """The factors of ``columns`` whose runs are not all recorded or stored."""
     return [f for f, runs in columns.items() if runs is None]
-
-
-def _cell(values) -> str:
-    values = [v for v in values if v == v]  # an empty split is NaN
-    if not values:
-        return "–"
-    m = 100 * float(np.mean(values))
-    return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} ± {100 * float(np.std(values, ddof=1)):.2f}"
 
 
 def table(columns: dict[float, dict | None], splits=("accuracy", "few"),
@@ -116,7 +111,7 @@ def table(columns: dict[float, dict | None], splits=("accuracy", "few"),
         head = f"imb {f:g}"
         for s in splits:
             keys.append((head, s))
-            data[(head, s)] = [_cell([r.metrics.get(s, float("nan")) for r in runs[row]]) if row in runs else "–"
+            data[(head, s)] = [mean_sd([r.metrics.get(s, float("nan")) for r in runs[row]]) if row in runs else "–"
                                for row in rows]
         printed = paper(f) if paper else None
         if printed:
@@ -145,8 +140,6 @@ def missing_note(plan, ctx, columns: dict[float, dict | None], name: str = GROUP
     gone = missing(columns)
     if not gone:
         return None
-    from ltnb import store
-    from ltnb.chapters import plan_for, recorded_calls
 
     group = plan.groups[name]
     preset = plan.preset_of(name, ctx.preset.name)

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ltnb import gcl, params as Pm, samplers
+from ltnb import params as Pm
 from ltnb.chapters import Plan, common, factors
+from ltnb.kernels import gcl, samplers
 from ltnb.methods import balanced_reference, get
 
 STAGE2 = ("crt", "lws", "tau_norm")
 PARAMETERS = common() + [
     Pm.Param("noise_mul", 0.5, Pm.number(low=0), "lambda, the noise multiplier of the official CIFAR code"),
     Pm.Param("s", 30.0, Pm.number(low=0, low_open=True), "scale of the cosine logits in stage 1"),
-    Pm.Param("cloud", "log", Pm.choice(*gcl.CLOUD_STRATEGIES), "cloud-size strategy of the main runs"),
-    Pm.Param("sampler", "cben", Pm.choice(*samplers.SAMPLERS), "stage-2 sampler of the main runs"),
-    Pm.Param("stage2", "crt", Pm.choice(*STAGE2), "re-training method of the main runs: crt, lws or tau_norm"),
+    Pm.Param("cloud", "log", Pm.choice(*gcl.CLOUD_STRATEGIES), "cloud-size strategy of the main runs: log, cos, pow3 or pow4"),
+    Pm.Param("sampler", "cben", Pm.choice(*samplers.SAMPLERS), "stage-2 sampler of the main runs: cben, class_balanced, effective_number, instance"),
+    Pm.Param("stage2", "crt", Pm.choice(*STAGE2), "stage-2 method of the main runs: crt, lws or tau_norm"),
     Pm.Param("strategies", ["cos", "pow3", "pow4", "log"], Pm.list_of(Pm.choice(*gcl.CLOUD_STRATEGIES), distinct=True),
              "Table 3 rows to train, each one stage-1 run"),
 ]

@@ -6,24 +6,24 @@ import difflib
 from pathlib import Path
 from types import SimpleNamespace
 
-from ltnb import params as Pm, samplers
-from ltnb.chapters import SEED, Plan, _device
+from ltnb import params as Pm
+from ltnb.chapters import DATASET, DEVICE, PRESET, SEED, Plan, check_imb
+from ltnb.kernels import lgla, samplers
 from ltnb.methods import Method, get
-from ltnb.presets import BUDGETS, PRESETS
-from ltnb import data
+from ltnb.presets import BUDGETS
 
 PARAMETERS = [
-    Pm.Param("dataset", "auto", Pm.choice("auto", *data.DATASETS), "cifar10, cifar100, fmnist or auto"),
+    DATASET,
     Pm.Param("imb", "auto", Pm.or_("auto", Pm.number(low=1)),
              "one imbalance factor, as in every chapter: imbs of that one factor; auto: imbs decides"),
     Pm.Param("imbs", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1), distinct=True)),
              "imbalance factors, the first the main table's; auto: 100 under cpu and smoke, 100, 50 and 10 under paper"),
-    Pm.Param("preset", "auto", Pm.choice("auto", *PRESETS), ", ".join(PRESETS) + " or auto"),
+    PRESET,
     Pm.Param("seed", "auto", Pm.or_("auto", Pm.one_or_list(SEED)),
              "one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides"),
     Pm.Param("seeds", "auto", Pm.or_("auto", Pm.list_of(SEED, distinct=True)),
              "training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper"),
-    Pm.Param("device", "auto", _device, "cpu, cuda or auto"),
+    DEVICE,
     Pm.Param("methods", "all", Pm.or_("all", Pm.list_of(Pm.text, distinct=True)),
              'all, or a list of method names such as ["CE", "GCL"]'),
     Pm.Param("subset_seeds", "auto", Pm.or_("auto", Pm.list_of(Pm.number(low=1, integer=True), min_length=0,
@@ -115,8 +115,6 @@ def frame(values, preset: str):
 
 
 def resolve(ctx, values):
-    from ltnb.chapters import check_imb
-
     P = SimpleNamespace(**values)
     P.imbs, P.seeds = _imbs(values, ctx.preset.name), list(ctx.seeds)
     Pm.check("seeds", P.seeds, len(P.seeds) >= 1, "at least one seed")
@@ -183,8 +181,6 @@ def budget_rows(ctx, P) -> dict:
 def departures(ctx, P, base) -> dict:
     """Both sides of every documented departure whose method is on the table: (row, "book" | "code") -> configs.
     Where the two settings give the same run (LGLA's groups on some counts), the code side is the book's run."""
-    from ltnb import lgla
-
     shown = {get(m).name for m in (dict((n, m) for n, m in ROWS + WHITENING_ROWS)[e.name] for e in P.chosen)}
     rows = {}
     for row, method, knob, book, code, _ in DEPARTURES:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ltnb import margins, params as Pm
+from ltnb import params as Pm
 from ltnb.chapters import Plan, common, factors
+from ltnb.kernels import margins
 from ltnb.methods import balanced_reference, get
 
 PARAMETERS = common() + [

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ltnb import params as Pm, samplers, whitening as W
-from ltnb.chapters import Plan, common, factors
+from ltnb import params as Pm
+from ltnb.chapters import Plan, check_imb, common, factors
+from ltnb.kernels import samplers, whitening as W
 from ltnb.methods import bet_knobs, get
 
 PARAMETERS = common() + [
@@ -31,8 +32,6 @@ METHODS = {  # row: (the paper's key, the registry's method)
 
 
 def resolve(ctx, values):
-    from ltnb.chapters import check_imb
-
     P = SimpleNamespace(**values)
     P.eps = W.check_eps(P.epsilon)
     C = ctx.num_classes

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from ltnb import augment, data as D, gcl, samplers
+from ltnb import augment, data as D
 from ltnb.config import RunConfig
+from ltnb.kernels import gcl, samplers
 from ltnb.presets import Preset
 
 

@@ -7,7 +7,7 @@ position, every random generator it draws from (torch's, numpy's and python's gl
 is ``$LTNB_RUNS/.checkpoints/<key>.pt`` (``stack-<hash>.pt`` for a stack), with a small ``.json`` beside it
 saying which runs and epoch it holds; both are replaced in one rename. A run asked for again loads it and
 continues from the next epoch; on the same machine and thread count its numbers equal an uninterrupted run's.
-``ltnb.runs.get_or_train`` removes the checkpoint once the run is stored. Ctrl-C leaves the last one and says so
+``ltnb.runs.train.get_or_train`` removes the checkpoint once the run is stored. Ctrl-C leaves the last one and says so
 (:func:`reporting`).
 
 A trainer stops at an epoch boundary, its checkpoint written, and raises :class:`Stopped` when

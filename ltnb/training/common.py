@@ -12,8 +12,8 @@ import torch
 from tqdm import tqdm
 
 from ltnb import data as D
-from ltnb import evaluate
-from ltnb.config import RunConfig
+from ltnb.config import COSINE_LOSSES, RunConfig
+from ltnb.kernels import evaluate, experts, lgla, models, whitening
 from ltnb.presets import Preset
 
 FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angles)
@@ -23,6 +23,19 @@ FEATURES_PER_CLASS = 50  # test features kept per class for figures (t-SNE, angl
 def dataset(name: str, imb: float, subset_seed: int = 0) -> D.LongTailed:
     """The long-tailed training set and the balanced test set (cached in the process)."""
     return D.long_tailed(name, imb, subset_seed=subset_seed)
+
+
+def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
+    """The stage-1 network of ``cfg``: cosine head for LDAM and GCL, angular head for AEM, LGLA's
+    multi-expert ResNet-32 for head ``experts``, else ``cfg.head``."""
+    if cfg.head == "experts":
+        return experts.multi_expert_resnet32(lt.info.num_classes, lt.info.shape[0], p.width, cfg.knob("experts", 3),
+                                             cfg.knob("expert_type", "gc"), cfg.knob("s", lgla.SCALE))
+    head = "cosine" if cfg.loss in COSINE_LOSSES else "angular" if cfg.loss == "aem" else cfg.head
+    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
+    if cfg.knob("whiten", False):  # the whitening chapter: channel whitening (Eq. 13) before the head
+        model.backbone = whitening.WhitenedBackbone(model.backbone, cfg.knob("cw_eps", whitening.DEFAULT_EPS))
+    return model
 
 
 def training_set(cfg: RunConfig) -> D.LongTailed:

@@ -7,14 +7,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltnb import data as D, gcl, margins, models, samplers
+from ltnb import data as D
 from ltnb.config import COSINE_LOSSES, RunConfig
+from ltnb.kernels import gcl, margins, models, samplers
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.store import Run
 from ltnb.training import checkpoint
-from ltnb.training.common import (class_means, new_history, predict, progress_bar, record_epoch, summary,
-                                  training_set)
-from ltnb.training.stage1 import build_model
+from ltnb.training.common import (
+    build_model,
+    class_means,
+    new_history,
+    predict,
+    progress_bar,
+    record_epoch,
+    summary,
+    training_set,
+)
 
 
 def frozen_classifier(parent: Run, train_features: tuple | None = None):

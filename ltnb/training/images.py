@@ -7,14 +7,23 @@ import time
 import numpy as np
 import torch
 
-from ltnb import angular, data as D, evaluate, losses, models, samplers
+from ltnb import data as D
 from ltnb.config import RunConfig
+from ltnb.kernels import angular, evaluate, losses, models, samplers
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.store import Run
 from ltnb.training import checkpoint
-from ltnb.training.common import (autocast, class_means, new_history, predict, progress_bar, record_epoch, summary,
-                                  training_set)
-from ltnb.training.stage1 import build_model
+from ltnb.training.common import (
+    autocast,
+    build_model,
+    class_means,
+    new_history,
+    predict,
+    progress_bar,
+    record_epoch,
+    summary,
+    training_set,
+)
 
 STREAMS: dict = {}  # the stage-2 feature streams of the last backbones and seeds, shared by every head trained on them
 STREAMS_KEPT = 8  # a few MB each on CIFAR (10 epochs x ~12k images x 64 floats): every seed of two backbones

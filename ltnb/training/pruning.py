@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ltnb import angular, data as D
+from ltnb import data as D
 from ltnb.config import RunConfig
+from ltnb.kernels import angular
 
 
 def pruning_scores(method: str, scoring_runs) -> torch.Tensor:

@@ -18,16 +18,36 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltnb import data as D, evaluate, models, whitening
+from ltnb import data as D
 from ltnb.config import RunConfig
-from ltnb.graphs import GraphedStep
+from ltnb.kernels import evaluate, models, whitening
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.training import checkpoint
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
-from ltnb.training.common import (autocast, compile_mode, fast_default, learning_rate, memory_layout, progress_bar,
-                                  training_set)
-from ltnb.training.stage1 import (HeadGradientNorms, batch_loss, build_model, cuda_graphs_default, finish, graphable,
-                                  make_batch, make_loss, set_lr, sgd, step_inputs)
+from ltnb.training.common import (
+    autocast,
+    compile_mode,
+    fast_default,
+    learning_rate,
+    memory_layout,
+    progress_bar,
+    training_set,
+)
+from ltnb.training.graphs import GraphedStep
+from ltnb.training.loop import Loop
+from ltnb.training.stage1 import (
+    HeadGradientNorms,
+    batch_loss,
+    build_model,
+    cuda_graphs_default,
+    finish,
+    graphable,
+    make_batch,
+    make_loss,
+    set_lr,
+    sgd,
+    step_inputs,
+)
 
 # knobs that change the network, the training set or the number of steps: runs stack only when they agree
 SHAPE_KNOBS = ("whiten", "cw_eps", "per_class", "subset_seed", "prune", "prune_fraction", "score_runs",
@@ -192,8 +212,6 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
     cast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed else autocast(dev, fast))
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
     epochs = min(p.epochs, int(cfgs[0].knob("stop_epoch", p.epochs)))
-    histories = [{"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": [], "test_per_class": [],
-                  "head_grad_norm": []} for _ in cfgs]
     state = {"loss_fns": [None] * K}
     noises = [{"draws": iter(())} for _ in cfgs]
     totals = torch.zeros(K, 2, device=dev)
@@ -216,32 +234,11 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
         total.backward()
         opt.step()
 
-    recorded = GraphedStep(step) if graphed else None
     loss_of_phase: dict = {}
     bar = progress_bar(epochs, f"{K} stacked runs {cfgs[0].dataset} imb {cfgs[0].imb:g}", progress)
-    t0, seen, n_step, eval_seconds = time.time(), 0, 0, 0.0
-    start, resumed, failed_before = 0, [], False
-    saved = ckpt.load() if ckpt is not None else None
-    if saved is not None:  # as fit() resumes a run alone: the stacked network, each member's generators and logs
-        net.load_state_dict(saved["model"])
-        checkpoint.load_optimizer(opt, saved["opt"])
-        for hg, (total, count) in zip(head_grads, saved["head_grads"]):
-            hg.total.copy_(total)
-            hg.steps.copy_(count)
-        checkpoint.set_rng_state(saved["rng"], gens)
-        histories, start, seen, n_step = saved["history"], saved["epoch"], saved["seen"], saved["n_step"]
-        eval_seconds, t0 = saved["eval_seconds"], time.time() - saved["elapsed"]
-        resumed, failed_before = ckpt.resumed_at, saved["cuda_graphs_failed"]
-        bar.update(start)
-
-    def snapshot() -> dict:
-        return {"model": net.state_dict(), "opt": opt.state_dict(), "rng": checkpoint.rng_state(gens),
-                "head_grads": [[hg.total, hg.steps] for hg in head_grads], "history": histories, "epoch": epoch + 1,
-                "seen": seen, "n_step": n_step, "eval_seconds": eval_seconds, "elapsed": time.time() - t0,
-                "cuda_graphs_failed": bool(recorded is not None and recorded.failed)}
-
-    for epoch in range(start, epochs):
-        t_epoch = time.time()
+    loop = Loop(net, opt, head_grads, gens, epochs, bar, ckpt, stacked=True)  # as fit() resumes a run alone
+    recorded = loop.graph = GraphedStep(step) if graphed else None
+    for epoch in loop.epochs():
         net.train()
         phase = tuple(bool(c.drw and epoch >= p.drw_epoch()) for c in cfgs)
         if recorded is None or phase not in loss_of_phase:
@@ -255,7 +252,7 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
         totals.zero_()
         n_ep = 0
         for i in range(len(draws[0])):
-            set_lr(opt, learning_rate(n_step, steps, p))
+            set_lr(opt, learning_rate(loop.n_step, steps, p))
             inps = [step_inputs(d[i]) for d in draws]
             n = len(draws[0][i]["idx"])
             if recorded is not None and n == p.batch_size:
@@ -263,8 +260,7 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
             else:
                 step(inps)
             n_ep += n
-            n_step += 1
-        seen += n_ep * K
+            loop.n_step += 1
         evals = [(float("nan"), [])] * K
         if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < epochs:
             t = time.time()
@@ -272,28 +268,14 @@ def fit_stacked(cfgs: list[RunConfig], lt: D.LongTailed, p: Preset, device="auto
             evals = [(float((lg.argmax(1) == y).float().mean()), evaluate.per_class_accuracy(
                 evaluate.confusion_matrix(lg.argmax(1).numpy(), y.numpy(), lt.info.num_classes)).tolist())
                 for lg in logits]
-            eval_seconds += time.time() - t
-        sums = totals.tolist()  # syncs once an epoch
-        for k, h in enumerate(histories):
-            h["epoch"].append(epoch + 1)
-            h["loss"].append(sums[k][0] / max(n_ep, 1))
-            h["train_acc"].append(sums[k][1] / max(n_ep, 1))
-            h["lr"].append(float(opt.param_groups[0]["lr"]))
-            h["test_acc"].append(evals[k][0])
-            h["test_per_class"].append(evals[k][1])
-            h["head_grad_norm"].append(head_grads[k].pop())
-        bar.update(1)
-        checkpoint.boundary(ckpt, epoch + 1, epochs, time.time() - t_epoch, snapshot)
-    bar.close()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.time() - t0 - eval_seconds
+            loop.eval_seconds += time.time() - t
+        loop.epoch_done(epoch, n_ep, totals.tolist(), evals)  # syncs once an epoch
+    end = loop.finish(dev, graphed)
     unstack_into(net.backbone, [convolutional(n.backbone) for n in nets])
-    for k, h in enumerate(histories):
-        h.update(eval_seconds=eval_seconds / K, seconds=seconds / K, images_per_second=seen / max(seconds, 1e-9),
-                 precision="bf16 autocast" if fast else "fp32", compile="off",
-                 cuda_graphs=graphed and not recorded.failed and not failed_before, stacked=K,
-                 **({"resumed_at": resumed} if resumed else {}))
+    histories = loop.histories
+    for h in histories:  # the loop's seconds shared out; images per second those of the stack
+        h.update(end, eval_seconds=end["eval_seconds"] / K, seconds=end["seconds"] / K,
+                 precision="bf16 autocast" if fast else "fp32", compile="off", stacked=K)
     return [(n.to(dev), h) for n, h in zip(nets, histories)]
 
 

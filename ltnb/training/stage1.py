@@ -9,16 +9,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ltnb import angular, data as D, evaluate, experts, gcl, lgla, logit_adjust, losses, models, whitening
-from ltnb.config import COSINE_LOSSES, RunConfig
-from ltnb.graphs import GraphedStep
+from ltnb import data as D
+from ltnb.config import RunConfig
+from ltnb.kernels import angular, evaluate, gcl, lgla, logit_adjust, losses
 from ltnb.presets import PRESETS, Preset, resolve_device
 from ltnb.training import checkpoint
-from ltnb.training.pruning import pruned
 from ltnb.training.batches import epoch_draws, epoch_plan, gcl_noise_draws, steps_per_epoch
-from ltnb.training.common import (FEATURES_PER_CLASS, autocast, class_means, compile_mode, fast_default,
-                                  feature_subset, head_arrays, learning_rate, memory_layout, predict, progress_bar,
-                                  summary, training_set)
+from ltnb.training.common import (
+    FEATURES_PER_CLASS,
+    autocast,
+    build_model,
+    class_means,
+    compile_mode,
+    fast_default,
+    feature_subset,
+    head_arrays,
+    learning_rate,
+    memory_layout,
+    predict,
+    progress_bar,
+    summary,
+    training_set,
+)
+from ltnb.training.graphs import GraphedStep
+from ltnb.training.loop import Loop
+from ltnb.training.pruning import pruned
 
 
 class HeadGradientNorms:
@@ -41,19 +56,6 @@ class HeadGradientNorms:
         self.total.zero_()
         self.steps.zero_()
         return out
-
-
-def build_model(cfg: RunConfig, lt: D.LongTailed, p: Preset) -> torch.nn.Module:
-    """The stage-1 network of ``cfg``: cosine head for LDAM and GCL, angular head for AEM, LGLA's
-    multi-expert ResNet-32 for head ``experts``, else ``cfg.head``."""
-    if cfg.head == "experts":
-        return experts.multi_expert_resnet32(lt.info.num_classes, lt.info.shape[0], p.width, cfg.knob("experts", 3),
-                                             cfg.knob("expert_type", "gc"), cfg.knob("s", lgla.SCALE))
-    head = "cosine" if cfg.loss in COSINE_LOSSES else "angular" if cfg.loss == "aem" else cfg.head
-    model = models.resnet32(lt.info.num_classes, lt.info.shape[0], p.width, head)
-    if cfg.knob("whiten", False):  # the whitening chapter: channel whitening (Eq. 13) before the head
-        model.backbone = whitening.WhitenedBackbone(model.backbone, cfg.knob("cw_eps", whitening.DEFAULT_EPS))
-    return model
 
 
 # ------------------------------------------------------------------ losses: one builder per RunConfig.loss
@@ -244,8 +246,6 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     opt = sgd(model, p, dev)
     labels_cpu = lt.train.labels
     steps = steps_per_epoch(cfg, len(labels_cpu), lt.info.num_classes, p)
-    history = {"epoch": [], "loss": [], "train_acc": [], "lr": [], "test_acc": [], "test_per_class": [],
-               "head_grad_norm": []}
     # a recorded graph cannot keep autocast's cache of cast weights between replays
     cast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if graphed else autocast(dev, fast))
     test = D.DeviceImages(lt.test, dev) if p.eval_every else None
@@ -257,31 +257,11 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
     def step(inp: dict, module=None) -> None:
         train_step(module or net, opt, train, inp, state["loss_fn"], cfg.mixup_alpha, cast, layout, totals, noise)
 
-    recorded = GraphedStep(step) if graphed else None
     compiled_once = False
     loss_of_phase: dict = {}
-    t0, seen, n_step, eval_seconds = time.time(), 0, 0, 0.0
-    start, resumed, failed_before = 0, [], False
-    saved = ckpt.load() if ckpt is not None else None
-    if saved is not None:  # after everything above drew its random numbers: the generators as epoch `start` left them
-        model.load_state_dict(saved["model"])
-        checkpoint.load_optimizer(opt, saved["opt"])
-        for buf, value in zip((head_grads.total, head_grads.steps), saved["head_grads"]):
-            buf.copy_(value)
-        checkpoint.set_rng_state(saved["rng"], [gen])
-        history, start, seen, n_step = saved["history"], saved["epoch"], saved["seen"], saved["n_step"]
-        eval_seconds, t0 = saved["eval_seconds"], time.time() - saved["elapsed"]
-        resumed, failed_before = ckpt.resumed_at, saved["cuda_graphs_failed"]
-        bar.update(start)
-
-    def snapshot() -> dict:  # what the next epoch reads
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "rng": checkpoint.rng_state([gen]),
-                "head_grads": [head_grads.total, head_grads.steps], "history": history, "epoch": epoch + 1,
-                "seen": seen, "n_step": n_step, "eval_seconds": eval_seconds, "elapsed": time.time() - t0,
-                "cuda_graphs_failed": bool(recorded is not None and recorded.failed)}
-
-    for epoch in range(start, epochs):
-        t_epoch = time.time()
+    loop = Loop(model, opt, [head_grads], [gen], epochs, bar, ckpt)  # resumes from the checkpoint, if any
+    recorded = loop.graph = GraphedStep(step) if graphed else None
+    for epoch in loop.epochs():
         model.train()
         phase = bool(cfg.drw and epoch >= p.drw_epoch())  # what make_loss's result depends on
         if recorded is None:
@@ -297,7 +277,7 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
         totals.zero_()
         n_ep = 0
         for st in draws:
-            set_lr(opt, learning_rate(n_step, steps, p))
+            set_lr(opt, learning_rate(loop.n_step, steps, p))
             inp = step_inputs(st)
             n = len(st["idx"])
             if recorded is not None and n == p.batch_size:
@@ -316,34 +296,14 @@ def fit(cfg: RunConfig, lt: D.LongTailed, p: Preset, device="auto", progress: bo
             else:  # eager: the CPU, or the last, smaller batch of an epoch
                 step(inp)
             n_ep += n
-            n_step += 1
-        seen += n_ep
+            loop.n_step += 1
         test_acc, test_pc = float("nan"), []
         if test is not None and (epoch + 1) % p.eval_every == 0 and epoch + 1 < epochs:
             test_acc, test_pc, secs = evaluate_epoch(model, test, p, lt.info.num_classes)
-            eval_seconds += secs
-        tot_loss, tot_correct = totals.tolist()  # syncs once an epoch
-        history["epoch"].append(epoch + 1)
-        history["loss"].append(tot_loss / max(n_ep, 1))
-        history["train_acc"].append(tot_correct / max(n_ep, 1))
-        history["lr"].append(float(opt.param_groups[0]["lr"]))
-        history["test_acc"].append(test_acc)
-        history["test_per_class"].append(test_pc)
-        history["head_grad_norm"].append(head_grads.pop())
-        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['train_acc'][-1]:.3f}")
-        bar.update(1)
-        checkpoint.boundary(ckpt, epoch + 1, epochs, time.time() - t_epoch, snapshot)
-    bar.close()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    history["eval_seconds"] = eval_seconds  # the per-epoch test evaluations, not counted as training
-    history["seconds"] = time.time() - t0 - eval_seconds
-    history["images_per_second"] = seen / max(history["seconds"], 1e-9)
-    history["precision"] = "bf16 autocast" if fast else "fp32"
-    history["compile"] = mode
-    history["cuda_graphs"] = graphed and not recorded.failed and not failed_before
-    if resumed:
-        history["resumed_at"] = resumed  # the epochs it was resumed after, in the metrics (not the history)
+            loop.eval_seconds += secs
+        loop.epoch_done(epoch, n_ep, [totals.tolist()], [(test_acc, test_pc)])  # syncs once an epoch
+    history = loop.histories[0]
+    history.update(loop.finish(dev, graphed), precision="bf16 autocast" if fast else "fp32", compile=mode)
     return model, history
 
 

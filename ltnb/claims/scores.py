@@ -13,21 +13,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ltnb import angular, derived, evaluate, reference
-from ltnb.presets import PRESETS
+from ltnb import reference, stats as V
 from ltnb.config import RunConfig
+from ltnb.data import dataset_info
+from ltnb.kernels import angular, evaluate, models
 from ltnb.methods import Method
+from ltnb.presets import PRESETS
+from ltnb.runs import derived
+from ltnb.stats import critical_rho, spearman
 from ltnb.store import Run
+from ltnb.training.common import build_model
 
 # ------------------------------------------------------------------ scoring
 
-def _angular_of(run: Run, reader=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _angular_of(run: Run) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Test angular logits, their labels, and the per-class mean angular probabilities on the training images, read
-    with ``reader`` (default :func:`ltnb.derived.get`, which trains a recording that lacks them; the claims pass
-    :func:`ltnb.derived.read`, which never trains)."""
-    reader = reader or derived.get
-    d = reader(run, "angular")
-    labels = derived.test_labels(run, train=reader is derived.get)
+    by :func:`ltnb.runs.derived.read`, which never trains (a chapter fetches its runs with the arrays it reads)."""
+    d = derived.read(run, "angular")
+    labels = derived.test_labels(run)
     return (torch.from_numpy(d["test_angular_logits"]), torch.from_numpy(labels).long(),
             torch.from_numpy(d["train_class_probs_angular"]))
 
@@ -37,19 +40,19 @@ def abs_strength(num_classes: int) -> tuple[float, str]:
     return (0.25, "sine") if num_classes != 100 else (0.1, "linear")
 
 
-def score(entry: Method, run: Run, reader=None) -> dict:
-    """Last-epoch test metrics of ``entry`` from its run: the run's own, or a post-hoc view of its features (read with
-    ``reader``, see :func:`_angular_of`)."""
+def score(entry: Method, run: Run) -> dict:
+    """Last-epoch test metrics of ``entry`` from its run: the run's own, or a post-hoc view of its features (read from
+    the run's files, never trained: see :func:`_angular_of`)."""
     counts = run.metrics["counts"]
     if entry.view == "run":
         return run.metrics
     if entry.view == "l2a_s2":
         return {**run.metrics["angular"], "counts": counts}
     if entry.view == "l2a":
-        logits, y, _ = _angular_of(run, reader)
+        logits, y, _ = _angular_of(run)
         return evaluate.metrics(logits, y, counts)[0]
     if entry.view == "abs":
-        te, y_te, train_probs = _angular_of(run, reader)
+        te, y_te, train_probs = _angular_of(run)
         s, form = abs_strength(te.shape[1])
         bias = angular.abs_bias(train_probs)
         after = angular.abs_calibrate(te.softmax(1), angular.abs_gamma(bias, s, form))
@@ -88,9 +91,6 @@ def throughput_spread(rates: dict) -> tuple[float, float, int]:
 
 def parameters(cfg: RunConfig) -> int:
     """Trainable parameters of the network that predicts (the stage-1 network; stage 2 keeps its size)."""
-    from ltnb import models
-    from ltnb.data import dataset_info
-    from ltnb.training.stage1 import build_model
 
     stage1 = cfg.parent or cfg
     shape = SimpleNamespace(info=dataset_info(stage1.dataset))  # all build_model reads of the data
@@ -165,10 +165,8 @@ def shares_runs(runs_a, runs_b) -> bool:
 
 
 def versus(a, b, paired: bool = False) -> tuple[float, str, object]:
-    """Mean of ``a`` minus mean of ``b`` (one value per run) judged by their own seeds (:func:`ltnb.verdicts.compare`:
+    """Mean of ``a`` minus mean of ``b`` (one value per run) judged by their own seeds (:func:`ltnb.stats.compare`:
     Welch, or paired): (difference, "above" | "below" | "indistinguishable" | "too few runs (N seeds)", verdict)."""
-    from ltnb import verdicts as V
-
     v = V.compare(a, b, paired=paired)
     word = {V.HOLDS: "above", V.FAILS: "below", V.NOISE: "indistinguishable"}.get(
         v.verdict, f"too few runs ({min(v.seeds)} seed{'s' if min(v.seeds) != 1 else ''})")
@@ -220,8 +218,6 @@ def budget_ranks(table: pd.DataFrame) -> pd.DataFrame:
 def rank_correlations(table: pd.DataFrame, against=None) -> pd.DataFrame:
     """Spearman's ρ between each budget's accuracies and those at ``against`` (default: the longest budget), over
     the methods run at both; with the number of methods and the two-sided 5% critical value."""
-    from ltnb.verdicts import critical_rho, spearman
-
     against = max(table.columns) if against is None else against
     rows = []
     for b in table.columns:
@@ -251,9 +247,7 @@ def gap_sign_changes(table: pd.DataFrame, reference: str = "CE") -> pd.DataFrame
 def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str:
     """Who is best, said only beyond the noise: ``values`` maps a method to its values, one per run. The method with
     the highest mean (``highest``; else the lowest), with every other whose gap to it the runs' own seeds cannot
-    tell (:func:`ltnb.verdicts.compare`, Welch; 'too few runs' counts as cannot tell). One sentence."""
-    from ltnb import verdicts as V
-
+    tell (:func:`ltnb.stats.compare`, Welch; 'too few runs' counts as cannot tell). One sentence."""
     vals = {k: [x for x in v if x == x] for k, v in values.items()}
     vals = {k: v for k, v in vals.items() if v}
     if not vals:

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltnb import angular
+from ltnb.kernels import angular
 
 
 class BasicBlock(nn.Module):

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ltnb import chapters, store
+from ltnb.claims import Claim, evidence, knob_words
+from ltnb.runs.budget import measured_pool, one_after_another
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -102,8 +106,6 @@ def command(chapter: str, params: dict) -> str:
 
 def to_train(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist"):
     """The runs the chapter would train with ``params`` here: missing ones, and recorded ones it must retrain."""
-    from ltnb import chapters, store
-
     plan = chapters.plan_for(chapter, preset, dataset=dataset, device="cpu", **params)
     missing = [c for c in plan.configs() if not store.exists(c)]
     return missing + chapters.recorded_to_retrain(plan)
@@ -113,8 +115,6 @@ def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist
     """(runs to train, estimated seconds on this machine's CPU, one after another as a chapter trains them):
     ``make plan``'s estimate, from the times of the runs of the same kinds in ``pool`` (default: every run at
     ``preset``, recorded or stored)."""
-    from ltnb.budget import one_after_another
-
     cfgs = to_train(chapter, params, preset, dataset)
     return len(cfgs), one_after_another(cfgs, preset, "cpu", pool)
 
@@ -122,8 +122,6 @@ def cost(chapter: str, params: dict, preset: str = "cpu", dataset: str = "fmnist
 def premise(ex: Exercise, setting) -> str:
     """The gaps an exercise starts from, as the book's runs give them at ``setting`` (every recorded seed, the same
     rule as the verdicts): "Here, at long · imb 100: GCL − cRT = −1.40 points (too few runs: 2 seeds)"."""
-    from ltnb import evidence
-    from ltnb.claims import Claim, knob_words
 
     parts = []
     for a, b, kb in ex.premise:
@@ -142,8 +140,6 @@ def show(chapter: str, preset: str = "cpu", ctx=None) -> None:
     chapter's main setting (``ctx``; default: the longest preset CE is recorded at, imbalance 100)."""
     from IPython.display import Markdown, display
 
-    from ltnb import evidence
-    from ltnb.budget import measured_pool
 
     if ctx is not None:
         setting = evidence.Setting(ctx.dataset, float(ctx.imb), ctx.preset.name)

@@ -2,7 +2,8 @@
 
 A run in the user's store keeps its features and network, so these are computed when asked
 for; a recording (:mod:`ltnb.record`) keeps the small part of a run and stores the kinds its
-chapters read, computed here, instead of the features. :func:`get` serves both alike.
+chapters read, computed here, instead of the features. :func:`read` serves both alike and never trains;
+:func:`ltnb.runs.train.arrays` trains the run into the store where a recording lacks a kind.
 
 Kinds:
 
@@ -19,13 +20,14 @@ Kinds:
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
-from ltnb import angular, data as D, experts as E, whitening as W
+from ltnb import data as D
+from ltnb.kernels import angular, experts as E, whitening as W
 from ltnb.presets import PRESETS
 from ltnb.store import Run
+from ltnb.training.common import FEATURES_PER_CLASS, build_model, dataset, feature_subset
 
 KINDS = ("angular", "avh", "experts", "spectra", "features", "train_features")
 NAMES = {
@@ -81,9 +83,6 @@ def _experts(run: Run) -> dict:
 
 
 def _spectra(run: Run) -> dict:
-    from ltnb.training.common import dataset
-    from ltnb.training.stage1 import build_model
-
     cfg = run.config
     lt = dataset(cfg.dataset, cfg.imb)
     images, _ = D.DeviceImages(lt.test, "cpu").batch(torch.arange(min(SPECTRUM_IMAGES, len(lt.test))), augment=False)
@@ -99,8 +98,6 @@ def _features(run: Run) -> dict:
 
 
 def _train_features(run: Run) -> dict:
-    from ltnb.training.common import FEATURES_PER_CLASS, feature_subset
-
     z, y = _split(run, "train")
     keep = feature_subset(y, FEATURES_PER_CLASS)
     return {"train_feature_idx": keep, "train_features": z[keep].numpy().astype(np.float32),
@@ -118,7 +115,7 @@ def compute(run: Run, kind: str) -> dict[str, np.ndarray]:
     return COMPUTE[kind](run)
 
 
-def _stored(run: Run, kind: str) -> dict | None:
+def stored(run: Run, kind: str) -> dict | None:
     a = run.arrays
     if kind == "spectra":
         found = {k: v for k, v in a.items() if k.startswith(SPECTRUM)}
@@ -142,7 +139,7 @@ def read(run: Run, kind: str) -> dict[str, np.ndarray]:
     read through this (they cannot train: nothing on this path imports the trainer)."""
     key = (str(run.path), kind)
     if key not in _CACHE:
-        found = _stored(run, kind)
+        found = stored(run, kind)
         if found is None and run.recorded:
             raise NotRecorded(f"the recording of run {run.config.key} has no {kind}: arrays (a chapter that shows them "
                               f"trains the run again; python -m ltnb.record --retrain {run.config.key} does too)")
@@ -150,24 +147,8 @@ def read(run: Run, kind: str) -> dict[str, np.ndarray]:
     return _CACHE[key]
 
 
-def test_labels(run: Run, train: bool = True) -> np.ndarray:
-    """The run's test labels: a fresh run and a recording of test arrays keep them; a recording without them is
-    read (or, with ``train``, trained) as :func:`get` reads its features, so that labels always come from the run
-    they label."""
+def test_labels(run: Run, reader=read) -> np.ndarray:
+    """The run's test labels: a fresh run and a recording of test arrays keep them; else read with its features by
+    ``reader`` (:func:`read`, or :func:`ltnb.runs.train.arrays`, which trains), so labels come from the run they label."""
     a = run.arrays
-    if "test_labels" in a:
-        return a["test_labels"]
-    return (get if train else read)(run, "features")["test_labels"]
-
-
-def get(run: Run, kind: str) -> dict[str, np.ndarray]:
-    """The arrays of ``kind`` for ``run`` as a chapter reads them: :func:`read`, and where a recording lacks them,
-    the run trained into the run store (saying so) and the arrays computed from that."""
-    try:
-        return read(run, kind)
-    except NotRecorded:
-        from ltnb.runs import get_or_train
-
-        full = get_or_train(run.config, full=True)
-        _CACHE[(str(run.path), kind)] = read(full, kind)
-        return _CACHE[(str(run.path), kind)]
+    return a["test_labels"] if "test_labels" in a else reader(run, "features")["test_labels"]

@@ -9,33 +9,33 @@ import math
 import numpy as np
 import torch
 
+from ltnb import store
+from ltnb.claims.scores import abs_strength, score
+from ltnb.kernels import angular, evaluate, samplers
+from ltnb.methods import get
+from ltnb.runs import derived
+
 TAIL, HEAD = slice(-3, None), slice(0, 3)  # the angular paper's head / tail by class index on ten classes
 
 
 def _score(method: str, run, knobs=()) -> dict:
-    from ltnb import derived, evaluate
-    from ltnb.leaderboard import score
-    from ltnb.methods import get
 
     kw = dict(knobs)
     if "s_abs" in kw:  # ABS at another strength (angular Table 5), post hoc on the stage-1 run
-        from ltnb import angular
 
         a = derived.read(run, "angular")
         te = torch.from_numpy(a["test_angular_logits"]).float()
         gamma = angular.abs_gamma(angular.abs_bias(torch.from_numpy(a["train_class_probs_angular"])),
                                   kw["s_abs"], kw.get("form_abs", "sine"))
         after = angular.abs_calibrate(te.softmax(1), gamma)
-        return evaluate.metrics(after.log(), torch.from_numpy(derived.test_labels(run, train=False)).long(),
+        return evaluate.metrics(after.log(), torch.from_numpy(derived.test_labels(run)).long(),
                                 run.metrics["counts"])[0]
-    return score(get(method) if isinstance(method, str) else method, run, reader=derived.read)
+    return score(get(method) if isinstance(method, str) else method, run)
 
 
 # ------------------------------------------------------------------ what is read off a run
 
 def _angular(run) -> dict:
-    from ltnb import derived
-
     return derived.read(run, "angular")
 
 
@@ -47,8 +47,6 @@ def _received(run, kind: str) -> np.ndarray:
 
 
 def _received_abs(run) -> np.ndarray:
-    from ltnb import angular
-    from ltnb.leaderboard import abs_strength
 
     a = _angular(run)
     te = torch.from_numpy(a["test_angular_logits"]).float()
@@ -64,8 +62,6 @@ def _norms(run) -> np.ndarray:
 
 
 def _lws_scale(run) -> np.ndarray:
-    from ltnb import store
-
     if "scales" in run.arrays:  # MiSLAS stores its learned scales
         return np.asarray(run.arrays["scales"], dtype=float)
     parent = store.load(run.config.parent)  # LWS folds f_j into W_j: the scale is the norm ratio to its backbone
@@ -73,8 +69,6 @@ def _lws_scale(run) -> np.ndarray:
 
 
 def _expert_logits(run) -> torch.Tensor:
-    from ltnb import derived
-
     return torch.from_numpy(derived.read(run, "experts")["test_expert_logits"]).float()
 
 
@@ -82,11 +76,9 @@ def _per_class_mean(values, labels, C: int) -> np.ndarray:
     return np.array([values[labels == c].mean() for c in range(C)])
 
 
-def _features(run, split: str = "test") -> np.ndarray:
+def features_of(run, split: str = "test") -> np.ndarray:
     """The run's unit-length feature subset: 50 test images per class, or (``split="train"``) the first 50 training
-    images of each class (:mod:`ltnb.derived`'s ``train_features``)."""
-    from ltnb import derived
-
+    images of each class (:mod:`ltnb.runs.derived`'s ``train_features``)."""
     if split == "train":
         z = np.asarray(derived.read(run, "train_features")["train_features"], dtype=float)
     else:  # stored with a recording that kept them, else computed from the run's files
@@ -94,9 +86,7 @@ def _features(run, split: str = "test") -> np.ndarray:
     return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
 
 
-def _feature_labels(run, split: str = "test") -> np.ndarray:
-    from ltnb import derived
-
+def feature_labels(run, split: str = "test") -> np.ndarray:
     if split == "train":
         return np.asarray(derived.read(run, "train_features")["train_feature_labels"])
     f = derived.read(run, "features")
@@ -105,14 +95,12 @@ def _feature_labels(run, split: str = "test") -> np.ndarray:
 
 def _spread(run) -> np.ndarray:
     """Each class's mean distance of its (unit-length) test features to their class mean."""
-    z, y = _features(run), _feature_labels(run)
+    z, y = features_of(run), feature_labels(run)
     return np.array([np.linalg.norm(z[y == c] - z[y == c].mean(0), axis=1).mean() for c in np.unique(y)])
 
 
 def _expert_accuracy(run, k: int) -> np.ndarray:
-    from ltnb import derived
-
-    v, y = _expert_logits(run), np.asarray(derived.test_labels(run, train=False))
+    v, y = _expert_logits(run), np.asarray(derived.test_labels(run))
     return 100 * _per_class_mean(v[:, k].argmax(1).numpy() == y, y, v.shape[2])
 
 
@@ -159,9 +147,7 @@ REFERENCE_OF = {"weight_norm_expert_first": "weight_norm", "weight_norm_expert_l
 
 
 def _avh(run) -> np.ndarray:
-    from ltnb import derived
-
-    return _per_class_mean(np.asarray(derived.read(run, "avh")["test_avh"]), np.asarray(derived.test_labels(run, train=False)),
+    return _per_class_mean(np.asarray(derived.read(run, "avh")["test_avh"]), np.asarray(derived.test_labels(run)),
                            len(run.metrics["counts"]))
 
 
@@ -240,7 +226,5 @@ def _disagree(run) -> np.ndarray:
 EXPERT_STATS = {"expert_disagreement": (_disagree, "share of test images on which the experts disagree")}
 
 
-def _sampler_tail_share(counts, kind: str) -> float:
-    from ltnb import samplers
-
+def sampler_tail_share(counts, kind: str) -> float:
     return float(samplers.class_weights(np.asarray(counts), kind)[TAIL].sum())

@@ -1,5 +1,5 @@
 """Multi-expert CIFAR ResNet-32 (LGLA, RIDE, NCL): a shared stem and first stage, one set of later
-stages and one cosine classifier per expert. Re-exported by :mod:`ltnb.models`.
+stages and one cosine classifier per expert. Re-exported by :mod:`ltnb.kernels.models`.
 
 Two ways to build the experts' stages (LGLA Sec. 4.4):
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltnb.models import BasicBlock
+from ltnb.kernels.models import BasicBlock
 
 EXPERT_TYPES = ("gc", "ic")
 

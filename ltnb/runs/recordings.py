@@ -2,7 +2,7 @@
 
 A recording (``results/runs/<preset>/<key>/``) holds the run's config, its metrics with the per-epoch
 history (floats to six significant digits), and a compressed ``arrays.npz`` of its small arrays in
-float16 with the derived arrays its chapters read (:mod:`ltnb.derived`); never the network or the
+float16 with the derived arrays its chapters read (:mod:`ltnb.runs.derived`); never the network or the
 features. :mod:`ltnb.store` reads it like a stored run, checked against its key.
 """
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ltnb import derived, store
+from ltnb import store
 from ltnb.config import RunConfig
+from ltnb.runs import derived
 
 # the arrays a recording keeps of a run (float ones in float16); everything else is dropped or derived
 KEPT = ("confusion", "weight", "bias", "scales", "omega", "beta", "v", "final_factor", "train_mean_logits",
@@ -97,7 +98,7 @@ def check(preset: str | None = None) -> list[str]:
             problems.append(f"the recorded run {path} cannot be used (its config.json is of key {cfg.key}). {restore}")
             continue
         try:
-            store._read(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
+            store.read_at(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
         except store.CorruptRun as err:  # its message names the run and what to do
             problems.append(str(err))
     return problems

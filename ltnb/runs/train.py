@@ -1,10 +1,8 @@
 """Runs: train a config once, store it, and reuse it whenever it is asked for again."""
 from __future__ import annotations
 
-from ltnb.config import (COSINE_LOSSES, KERNEL_VERSION, STAGE2_METHODS, RunConfig,  # noqa: F401 (the API)
-                         scoring_configs)
-from ltnb.store import (CorruptRun, Run, StoreNotWritable, load, recorded_root, save, store_root,  # noqa: F401
-                        training_lock)
+from ltnb.config import COSINE_LOSSES, KERNEL_VERSION, STAGE2_METHODS, RunConfig, scoring_configs  # noqa: F401 (the API)
+from ltnb.store import CorruptRun, Run, StoreNotWritable, load, recorded_root, save, store_root, training_lock  # noqa: F401
 from ltnb.training import checkpoint, features, images, stage1
 
 IMAGE_STAGE2 = ("mislas", "alas")  # stage 2 on images through the frozen backbone; the others on stored features

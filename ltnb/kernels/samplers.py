@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
 # CBEN's (a, b) of Eq. 14: as GCL's Sec. 4.2 prints them, and as the official sampler (CBEffectNumSampler) sets them
 CBEN_AB = {"paper": (0.999, 0.0009), "code": (0.9999, 1e-5)}
 

@@ -3,13 +3,15 @@
 A model has ``K`` experts; the first ``K - 1`` are each tuned towards one group of
 classes (local adjustment, LLA), the last towards an inverted long tail (global
 adjustment, GLA). Tables are indexed ``[expert, class]``; classes are the columns of
-the logits. Re-exported by :mod:`ltnb.logit_adjust`.
+the logits. Re-exported by :mod:`ltnb.kernels.logit_adjust`.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ltnb.kernels.experts import EXPERT_TYPES
 
 EXPERT_LOSSES = ("ce", "balanced_softmax", "cla")  # Softmax, BALMS and CLA experts (Table 5)
 SCALE = 30.0  # s of the cosine classifiers (official CIFAR code: NormedLinear logits times 30)
@@ -170,8 +172,6 @@ def make_expert_loss(loss: str, counts, experts: int, tau: float, aaw: bool, sca
 
 def check(experts: int, expert_type: str, tau: float, fusion=None) -> None:
     """Fail early, with what to do, on a bad LGLA parameter."""
-    from ltnb.experts import EXPERT_TYPES
-
     if not isinstance(experts, (int, np.integer)) or isinstance(experts, bool) or experts < 2:
         raise ValueError(f"experts (K) must be an integer >= 2 (K - 1 local experts and one global), got {experts!r}")
     if expert_type not in EXPERT_TYPES:

@@ -18,10 +18,10 @@ import numpy as np
 
 from ltnb import data, store
 from ltnb.config import RunConfig
-from ltnb.parallel import stack_speedup
 from ltnb.presets import PRESETS
+from ltnb.runs.parallel import stack_speedup
+from ltnb.training.common import COMPILE_MIN_EPOCHS
 from ltnb.training.stage1 import graphable
-
 
 # One single-network stage-1 run, when none is measured here. cpu: measured on 2 cores (one thread a run);
 # paper on cuda: 93 s of training measured on an H100 (about the same on an H200) and ~30 s evaluating every
@@ -152,8 +152,6 @@ def _experts_factor(cfg: RunConfig) -> float:
 def _same_network(measured: dict, kind: str, preset: str, eager: bool, device: str) -> list[float]:
     """Seconds per epoch measured at another preset of the same network and batch (the budget axis), over the
     gain of compiling where this preset compiles and that one did not."""
-    from ltnb.training.common import COMPILE_MIN_EPOCHS
-
     p = PRESETS[preset]
     compiles = lambda q: device == "cpu" and q.epochs >= COMPILE_MIN_EPOCHS  # noqa: E731
     for name, q in PRESETS.items():

@@ -1,14 +1,14 @@
 """Which runs a claim reads, where: the setting a claim is read at, each method's run config there (through the
 method registry, :mod:`ltnb.methods`), and the runs a verdict compares, as data. Nothing here loads or trains a run:
-:mod:`ltnb.evidence` reads them, :mod:`ltnb.replicates` plans more seeds of them."""
+:mod:`ltnb.claims.evidence` reads them, :mod:`ltnb.claims.replicates` plans more seeds of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ltnb import data, store
 from ltnb.chapters.angular import AUTO_PRUNE, paper_pruning_rows
+from ltnb.claims.readouts import REFERENCE_OF
 from ltnb.methods import get
-from ltnb.readouts import REFERENCE_OF
 
 REFERENCE = "CE, balanced"  # the balanced reference: CE on a balanced subset as large as the long-tailed set
 

@@ -1,8 +1,8 @@
 """What the runs say about each claim of :mod:`ltnb.claims`: the quantities read off a run, the settings a
-claim is read at, its verdict (:mod:`ltnb.verdicts`' rules) and the boxes the chapters print.
+claim is read at, its verdict (:mod:`ltnb.stats`' rules) and the boxes the chapters print.
 
 Per-class trends are read against the balanced reference (``CE, balanced``: CE on a balanced subset as large
-as the long-tailed set, same network and schedule); see :mod:`ltnb.verdicts`. Nothing here trains: a run or
+as the long-tailed set, same network and schedule); see :mod:`ltnb.stats`. Nothing here trains: a run or
 an array that is not stored or recorded leaves the claim "not recorded" at that setting.
 """
 from __future__ import annotations
@@ -13,13 +13,39 @@ from dataclasses import replace
 
 import numpy as np
 
-from ltnb.claim_runs import (REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded,  # noqa: F401 (API)
-                             runs_read, shares_runs)
-from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words  # noqa: F401 (the API)
-from ltnb.readouts import (EXPERT_STATS, FEATURE_STATS, METRICS, PER_CLASS, REFERENCE_OF, _feature_labels, _features,
-                           _sampler_tail_share)
-from ltnb.verdicts import (FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABLE, VERDICTS,  # noqa: F401 (API)
-                           Verdict, against_reference, compare, counts, dispersion, trend_per_seed)
+from ltnb import claims, data, report, store
+from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
+from ltnb.chapters.angular import AUTO_PRUNE
+from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words, paper_gap  # noqa: F401 (the API)
+from ltnb.claims.readouts import (
+    EXPERT_STATS,
+    FEATURE_STATS,
+    METRICS,
+    PER_CLASS,
+    REFERENCE_OF,
+    feature_labels,
+    features_of,
+    sampler_tail_share,
+)
+from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
+from ltnb.presets import PRESETS
+from ltnb.stats import (  # noqa: F401 (API)
+    FAILS,
+    HOLDS,
+    MISSING,
+    NOISE,
+    SMALLER,
+    TOO_FEW,
+    UNTESTABLE,
+    VERDICTS,
+    Verdict,
+    against_reference,
+    compare,
+    counts,
+    dispersion,
+    fdr,
+    trend_per_seed,
+)
 
 EXACT = ("trainable_parameters", "tail_sampling_share")  # compared exactly: counts, and the samplers' class shares
 SCALARS = (*METRICS, *FEATURE_STATS, *EXPERT_STATS, *EXACT)  # what a "less" / "more" claim can compare
@@ -42,8 +68,6 @@ _LOADED: dict = {}
 def _load(cfg):
     """A stored or recorded run, read once per process (a page reads each run many times; its arrays are read once
     per :class:`ltnb.store.Run`)."""
-    from ltnb import store
-
     key = (cfg.key, store.source(cfg), str(store.store_root()))
     if key not in _LOADED:
         _LOADED[key] = store.load(cfg)
@@ -63,7 +87,7 @@ def evaluate(claim, setting: Setting) -> Verdict:
     """The verdict on ``claim`` (:class:`ltnb.claims.Claim`) from the runs recorded or stored at ``setting``."""
     if claim.kind == "untestable":
         return Verdict(UNTESTABLE, claim.why)
-    try:  # the readouts read through ltnb.derived.read: a recording that lacks arrays raises, nothing trains
+    try:  # the readouts read through ltnb.runs.derived.read: a recording that lacks arrays raises, nothing trains
         return _evaluate(claim, setting)
     except FileNotFoundError as err:  # a view that needs arrays the recording does not keep (named by key, not path)
         found = re.search(r"([0-9a-f]{16}) has no (\S+?):", str(err))
@@ -107,15 +131,12 @@ def _aligned(va: dict, vb: dict, paired: bool) -> tuple[list, list]:
 
 
 def _evaluate(c, s: Setting) -> Verdict:
-    from ltnb.claims import paper_gap
-
     kind, q = c.kind, c.quantity
     if q == "tail_sampling_share":  # a property of the samplers on this setting's class counts: exact
-        from ltnb import data
 
         info = data.dataset_info(s.dataset)
         n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
-        va, vb = _sampler_tail_share(n, c.a), _sampler_tail_share(n, c.b)
+        va, vb = sampler_tail_share(n, c.a), sampler_tail_share(n, c.b)
         ok = va < vb if kind == "less" else va > vb
         return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({c.a}) against {vb:.3f} ({c.b}), exact")
     if kind == "trend":
@@ -166,9 +187,9 @@ def _evaluate(c, s: Setting) -> Verdict:
             split = "train" if q.startswith("train_") else "test"
 
             def one(r):
-                x = _features(r, split)
+                x = features_of(r, split)
                 if labelled:
-                    x = np.column_stack([x, _feature_labels(r, split)])
+                    x = np.column_stack([x, feature_labels(r, split)])
                 return float(np.mean(stat(x))) if labelled == "items" else float(stat(x))
         else:
             (fn, label) = EXPERT_STATS[q]
@@ -216,8 +237,6 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
     holds at each, does not hold where b beats a beyond the noise at any, too few runs where any fraction has fewer
     than 3 seeds a side, else inside the noise. Its p value is the smallest over the fractions times their number
     (Bonferroni), for the Claims page's false discovery rate."""
-    from ltnb.chapters.angular import AUTO_PRUNE
-
     fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(s) else AUTO_PRUNE.get(s.preset, AUTO_PRUNE["cpu"]))[0]
     fn, unit = METRICS[c.metric]
 
@@ -248,10 +267,8 @@ _AT: dict = {}
 
 def verdicts_at(setting: Setting) -> tuple[dict, dict]:
     """Every claim's verdict at ``setting`` (every recorded seed), after the false discovery rate is controlled over
-    the setting's tests (:func:`ltnb.verdicts.fdr`), and the summary of that control: what the Claims page and every
+    the setting's tests (:func:`ltnb.stats.fdr`), and the summary of that control: what the Claims page and every
     chapter's boxes print, so that they agree. Computed once per process and setting."""
-    from ltnb import claims
-    from ltnb.verdicts import fdr
 
     key = (replace(setting, seeds=SEEDS_READ), _store_state())
     if key not in _AT:
@@ -262,8 +279,6 @@ def verdicts_at(setting: Setting) -> tuple[dict, dict]:
 
 
 def _store_state():
-    from ltnb import store
-
     return str(store.store_root()), str(store.recorded_root())
 
 
@@ -272,8 +287,6 @@ def show(ctx, chapter: str, figure: str, also=()) -> None:
     claims ``also`` names, made in other chapters' papers about the same runs), each with its verdict at the
     chapter's setting; a claim the paper makes at other imbalance factors than the chapter's (``Claim.imbs``) is
     shown apart, as "beyond the paper"."""
-    from ltnb import claims, report
-
     setting = Setting.of(ctx)
     at = verdicts_at(setting)[0]
     rows = [(c, at[c.id]) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
@@ -299,8 +312,6 @@ def _at_sweeps_preset(rows, ctx, setting):
     own headed "beyond the paper"."""
     from dataclasses import replace
 
-    from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
-    from ltnb.presets import PRESETS
 
     at_sweeps = replace(setting, preset=SWEEPS_AT)
     there = [(c, verdicts_at(at_sweeps)[0][c.id]) for c, v in rows
@@ -323,8 +334,6 @@ def _at_sweeps_preset(rows, ctx, setting):
 
 def recorded_settings(dataset: str = "fmnist", presets=None) -> list[Setting]:
     """Every (preset, imbalance factor) at which CE's first seed is stored or recorded: where claims can be read."""
-    from ltnb import store
-    from ltnb.presets import PRESETS
 
     out = []
     for preset in presets or PRESETS:

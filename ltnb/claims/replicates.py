@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
-from ltnb.claim_runs import Setting, config_of, runs_read
 from ltnb.claims import CLAIMS
+from ltnb.claims.reads import Setting, config_of, runs_read
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS
 

@@ -13,9 +13,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ltnb import runs
 from ltnb.paths import repo_root
 from ltnb.presets import resolve_device
+from ltnb.runs import train as runs
+from ltnb.training import checkpoint
+from ltnb.training.checkpoint import Checkpoint
+from ltnb.training.stacked import groups, train_stacked
 
 try:  # optional (the cluster executors)
     from submitit.helpers import Checkpointable
@@ -48,8 +51,6 @@ def quiet_worker() -> None:
 
 def interrupted(err: KeyboardInterrupt) -> None:
     """One line after Ctrl-C (unless a trainer in this process said it): what was kept and how to resume."""
-    from ltnb.training import checkpoint
-
     if not getattr(err, "reported", False):
         err.reported = True
         kept = checkpoint.pending()
@@ -87,8 +88,6 @@ def stack_speedup(k: int, device: str = "cuda", bench_dir: Path | None = None) -
 def train_stack(cfgs, device="auto", progress: bool = True) -> None:
     """Train compatible stage-1 runs as one stacked network and store each under its own key; an interrupted
     stack continues from its checkpoint (every member's), which goes once they are stored."""
-    from ltnb.training.checkpoint import Checkpoint
-    from ltnb.training.stacked import train_stacked
 
     todo = [c for c in cfgs if runs.load(c) is None]
     if len(todo) == 1:
@@ -117,8 +116,6 @@ def train_many(configs, workers: int = 1, device="auto", progress: bool = True, 
 
 
 def _train_many(configs, workers, device, progress, stack) -> list[runs.Run]:
-    from ltnb.training.stacked import groups
-
     configs = list(configs)
     stack = default_stack(device) if stack is None else int(stack)
     missing = [c for c in dict.fromkeys(configs) if runs.load(c) is None]

@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ltnb.losses import check_form, profile
+from ltnb.kernels.losses import check_form, profile
 
 GRAD_EPS = 1e-6  # 1 - cos^2 is kept above this in arccos's gradient: at most 1/sqrt(1e-6) = 1000
 PRUNING = ("random", "classwise", "el2n", "avh")

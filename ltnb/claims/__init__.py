@@ -1,5 +1,5 @@
 """The five papers' checkable claims, as data: each in the book's own short words, where the paper makes it,
-the runs that test it (through :mod:`ltnb.methods`) and the statistic that decides (:mod:`ltnb.verdicts`).
+the runs that test it (through :mod:`ltnb.methods`) and the statistic that decides (:mod:`ltnb.stats`).
 
 Kinds (``kind``) and what they read:
 
@@ -17,6 +17,8 @@ Kinds (``kind``) and what they read:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ltnb import reference
 
 KINDS = ("beats", "beats_few", "gain", "trend", "flatter", "less", "more", "untestable")
 
@@ -287,8 +289,6 @@ def paper_gap(claim: Claim, imb: float = 100.0) -> tuple[float, str]:
     """The gap the paper prints for a "beats" or "gain" claim on CIFAR-10-LT, in points and in the claimed direction,
     and where ("CIFAR-10-LT Table 2, imb 100"); NaN where its table lacks a side (or the claim sets knobs). Read at
     ``imb`` where the paper makes the claim there, else at the first factor it names (100 if none)."""
-    from ltnb import reference
-
     if claim.kind not in ("beats", "beats_few", "gain") or claim.ka or claim.kb:
         return float("nan"), ""
     names = PRINTED.get(claim.paper, {})
