@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from ltnb import store
+from ltnb.claims import summary
 from ltnb.paths import repo_root
 
 VOLATILE_METADATA = ("papermill", "execution")
@@ -91,6 +92,8 @@ def main(argv=None) -> int:
                 totals[k] += counts.get(k, 0)
             print(f"== {name}: {counts.get('runs', 0)} runs ({counts.get('recorded', 0)} from the recordings), "
                   f"{time.time() - t0:.0f} s", flush=True)
+        for path in summary.write(root):  # the overview pages' reproducibility summaries, counted from the verdicts
+            print(f"wrote {path.relative_to(root)}", flush=True)
     r = subprocess.run([Path(sys.executable).parent / "jupyter-book", "build", "--all", str(root)], cwd=root)
     if r.returncode:
         return r.returncode

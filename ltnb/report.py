@@ -24,7 +24,7 @@ def mean_sd(values, scale: float = 100.0) -> str:
     return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} ± {float(np.std(values, ddof=1)):.2f}"
 
 
-def literaturemean_sd(key: str | None, dataset: str, imb: float) -> str:
+def literature_cell(key: str | None, dataset: str, imb: float) -> str:
     """The numbers the five papers report for ``key`` in this setting, e.g. ``77.0 (lgla T1)``."""
     if key is None or float(imb) != int(imb):
         return ""
@@ -35,7 +35,7 @@ def literaturemean_sd(key: str | None, dataset: str, imb: float) -> str:
     return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples())
 
 
-def ecemean_sd(rs, view: str = "run") -> str:
+def ece_cell(rs, view: str = "run") -> str:
     """ECE (%) over the seeds, or '–' where the scores are not probabilities (:func:`evaluate.not_probabilities`)."""
     r = rs[0]
     if not_probabilities(getattr(getattr(r, "config", None), "stage2", None), r.metrics.get("prediction"), view):
@@ -61,10 +61,10 @@ def accuracy_table(runs: dict[str, list[Run]], keys: dict[str, str] | None = Non
         row = {"method": name}
         for s in splits:
             row[s] = mean_sd([r.metrics.get(s, float("nan")) for r in rs])
-        row["ECE"] = ecemean_sd(rs)
+        row["ECE"] = ece_cell(rs)
         row["seeds"] = len(rs)
         if literature_dataset:
-            row[f"reported on {literature_dataset}-LT"] = literaturemean_sd(
+            row[f"reported on {literature_dataset}-LT"] = literature_cell(
                 (keys or {}).get(name), literature_dataset, imb)
         row.update((extra or {}).get(name, {}))
         rows.append(row)

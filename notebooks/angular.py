@@ -85,7 +85,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data, plots, reference, report
+from ltnb import chapters, data, plots, reference, report
 from ltnb.claims import evidence as E
 from ltnb.kernels import angular, evaluate, losses
 from ltnb.runs import derived
@@ -266,45 +266,6 @@ display(Markdown(report.ECE_NOTE + " The claim on calibration below reads the EC
 E.show(ctx, "angular", "Table 1")
 
 # %% [markdown]
-# ### Table 1 at the paper's imbalance factors
-#
-# The paper prints Table 1 at 100, 50 and 10. MiSLAS's two stages at the factors other than `imb` are the
-# runs this chapter's plan builds when it is called at that factor (same configs, same seeds), each read
-# also with L2A; they are read from the recordings or the run store, never trained here. A factor shows
-# once all its runs are there.
-
-# %% tags=["hide-input"]
-paper1_all = reference.reported(paper="angular", table="Table 1", dataset=lit)
-
-
-def table1_at(f, runs):
-    """Table 1's four rows at factor ``f`` from its MiSLAS stage-1 and stage-2 runs."""
-    if runs is None:
-        return None
-    at_f = np.array(data.lt_counts(data.dataset_info(ctx.dataset).train_per_class, K, f))
-    m1, m2 = runs["CE + mixup"], runs["MiSLAS"]
-    return {"MiSLAS_S1": m1, "L2A_S1": [l2a(r, at_f) for r in m1],
-            "MiSLAS_S2": m2, "L2A_S2": [as_run(r.metrics["angular"]) for r in m2]}
-
-
-def paper1_at(f):
-    out = {}
-    for name in table1:
-        vals = paper1_all[(paper1_all["imb"] == f) & (paper1_all["method"] == name)].set_index("split")["value"]
-        if len(vals):
-            out[name] = f"{vals['tail']:.2f} / {vals['overall']:.2f}"
-    return out
-
-
-own1 = plan.context(ctx, factors.GROUP).preset == ctx.preset  # else the group's own rows at its preset
-cols1 = {f: table1 if f == ctx.imb and own1 else table1_at(f, runs)
-         for f, runs in factors.gather(plan, ctx.imb, {}).items()}
-report.show(factors.table(cols1, splits=("tail", "accuracy"), paper=paper1_at,
-                          paper_label=f"paper, {lit}-LT: tail / overall"), factors.stamp(ctx, cols1, plan),
-            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%) on the tail classes and overall")
-factors.note(plan, ctx, cols1)
-
-# %% [markdown]
 # ## Table 2: every angular variant beside the paper
 #
 # **ABS** re-weights L2A's stage-1 probabilities ($s$ and $\mathcal F$ as set above).
@@ -380,7 +341,74 @@ report.show(pd.DataFrame(rows5).set_index("s"), ctx.stamp, "Table 5: ABS accurac
 E.show(ctx, "angular", "Table 5")
 
 # %% [markdown]
-# ## Table 6: ALAS against $\tau$, linear and concave $f$
+# ## Figure 12: angular hardness against per-class accuracy
+#
+# Mean AVH of the test images of each class under the MiSLAS stage-1 network against that
+# class's test accuracy (first seed).
+
+# %% mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}} tags=["hide-input"]
+avh = torch.from_numpy(derived.read(mislas1[0], "avh")["test_avh"])
+y_te = derived.test_labels(mislas1[0])
+avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
+acc_c = 100 * np.asarray(mislas1[0].metrics["per_class"])
+ok = ~np.isnan(avh_c)
+r = np.corrcoef(avh_c[ok], acc_c[ok])[0, 1] if ok.sum() > 2 else float("nan")
+fig, ax = plt.subplots(figsize=(4.5, 3.2))
+sc = ax.scatter(avh_c, acc_c, c=np.arange(K), cmap="viridis", s=18)
+fig.colorbar(sc, ax=ax, label="class index (head → tail)")
+ax.set(xlabel="mean AVH of the class's test images", ylabel="class test accuracy (%)",
+       title=f"Figure 12: AVH against accuracy, Pearson r = {r:.2f}")
+fig.tight_layout()
+plots.stamp(fig, f"{ctx.stamp} (first seed)")
+plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "angular", "Figure 12")
+
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
+# %% [markdown]
+# ### Table 1 at the paper's imbalance factors
+#
+# The paper prints Table 1 at 100, 50 and 10. MiSLAS's two stages at the factors other than `imb` are the
+# runs this chapter's plan builds when it is called at that factor (same configs, same seeds), each read
+# also with L2A; they are read from the recordings or the run store, never trained here. A factor shows
+# once all its runs are there.
+
+# %% tags=["hide-input"]
+paper1_all = reference.reported(paper="angular", table="Table 1", dataset=lit)
+
+
+def table1_at(f, runs):
+    """Table 1's four rows at factor ``f`` from its MiSLAS stage-1 and stage-2 runs."""
+    if runs is None:
+        return None
+    at_f = np.array(data.lt_counts(data.dataset_info(ctx.dataset).train_per_class, K, f))
+    m1, m2 = runs["CE + mixup"], runs["MiSLAS"]
+    return {"MiSLAS_S1": m1, "L2A_S1": [l2a(r, at_f) for r in m1],
+            "MiSLAS_S2": m2, "L2A_S2": [as_run(r.metrics["angular"]) for r in m2]}
+
+
+def paper1_at(f):
+    out = {}
+    for name in table1:
+        vals = paper1_all[(paper1_all["imb"] == f) & (paper1_all["method"] == name)].set_index("split")["value"]
+        if len(vals):
+            out[name] = f"{vals['tail']:.2f} / {vals['overall']:.2f}"
+    return out
+
+
+own1 = plan.context(ctx, factors.GROUP).preset == ctx.preset  # else the group's own rows at its preset
+cols1 = {f: table1 if f == ctx.imb and own1 else table1_at(f, runs)
+         for f, runs in factors.gather(plan, ctx.imb, {}).items()}
+report.show(factors.table(cols1, splits=("tail", "accuracy"), paper=paper1_at,
+                          paper_label=f"paper, {lit}-LT: tail / overall"), factors.stamp(ctx, cols1, plan),
+            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%) on the tail classes and overall")
+factors.note(plan, ctx, cols1)
+
+# %% [markdown]
+# ### Table 6: ALAS against $\tau$, linear and concave $f$
 #
 # ALAS stage-2 runs on the stored MiSLAS stage-1 network (ATL_ALAS), angular predictions. The
 # paper prints CIFAR-100-LT.
@@ -400,9 +428,10 @@ for t in tau_sweep:
         row[f"paper, cifar100-LT, {form} f"] = f"{v:.2f}" if v is not None else "–"
     rows6.append(row)
 report.show(pd.DataFrame(rows6).set_index("τ"), plan.context(ctx, "Table 6").stamp, "Table 6: ALAS accuracy (%) against τ")
+E.show(plan.context(ctx, "Table 6"), "angular", "Table 6")
 
 # %% [markdown]
-# ## Figure 6: long-tailed data pruning
+# ### Figure 6: long-tailed data pruning
 #
 # A fraction of the training images is removed, then CE (no mixup) is trained from scratch on
 # what is left, on the preset's schedule. **Random** prunes from the whole set, **class-wise
@@ -452,31 +481,6 @@ extra_p["nothing pruned (CE)"] = {"training images kept": f"{int(counts.sum()):,
 report.show(report.accuracy_table({"nothing pruned (CE)": ce6, **rows_p}, splits=SPLITS, extra=extra_p).fillna("–"),
             at6.stamp, "Figure 6 data: accuracy (%) after pruning")
 E.show(at6, "angular", "Figure 6")
-
-# %% [markdown]
-# ## Figure 12: angular hardness against per-class accuracy
-#
-# Mean AVH of the test images of each class under the MiSLAS stage-1 network against that
-# class's test accuracy (first seed).
-
-# %% mystnb={"figure": {"caption": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}, "image": {"alt": "Each class's mean angular visual hardness (AVH) on the test set against its test accuracy."}} tags=["hide-input"]
-avh = torch.from_numpy(derived.read(mislas1[0], "avh")["test_avh"])
-y_te = derived.test_labels(mislas1[0])
-avh_c = np.array([avh[torch.from_numpy(y_te == c)].mean().item() if (y_te == c).any() else np.nan for c in range(K)])
-acc_c = 100 * np.asarray(mislas1[0].metrics["per_class"])
-ok = ~np.isnan(avh_c)
-r = np.corrcoef(avh_c[ok], acc_c[ok])[0, 1] if ok.sum() > 2 else float("nan")
-fig, ax = plt.subplots(figsize=(4.5, 3.2))
-sc = ax.scatter(avh_c, acc_c, c=np.arange(K), cmap="viridis", s=18)
-fig.colorbar(sc, ax=ax, label="class index (head → tail)")
-ax.set(xlabel="mean AVH of the class's test images", ylabel="class test accuracy (%)",
-       title=f"Figure 12: AVH against accuracy, Pearson r = {r:.2f}")
-fig.tight_layout()
-plots.stamp(fig, f"{ctx.stamp} (first seed)")
-plt.show()
-
-# %% tags=["hide-input"]
-E.show(ctx, "angular", "Figure 12")
 
 # %% [markdown]
 # ## What differs from the paper, and why

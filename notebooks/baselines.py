@@ -57,7 +57,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from ltnb import plots, report
+from ltnb import chapters, plots, report
 from ltnb.claims import evidence as E
 from ltnb.chapters import factors
 from ltnb.training.common import dataset as lt_dataset
@@ -107,24 +107,6 @@ params = {name: {"trainable params (stage 2)": f"{rs[0].metrics['trainable_param
           for name, rs in runs.items() if rs[0].metrics["stage"] == 2}
 table = report.accuracy_table(runs, KEYS, literature_dataset=lit, imb=ctx.imb, extra=params)
 report.show(table.fillna(""), ctx.stamp, "Last-epoch test accuracy (%)")
-
-# %% [markdown]
-# ### At the papers' imbalance factors
-#
-# The papers' CIFAR main tables print 200, 100, 50 and 10 between them. The same baselines at the factors
-# other than `imb` are the runs this chapter's plan builds when it is called at that factor (same configs,
-# same seeds); they are read from the recordings or the run store, never trained here. A factor shows once
-# all its runs are there, with what the papers report at that factor beside.
-
-# %% tags=["hide-input"]
-def reported(f):
-    return {row: report.literature_cell(k, lit, f) or "–" for row, k in KEYS.items()}
-
-
-cols = factors.gather(plan, ctx.imb, runs)
-report.show(factors.table(cols, paper=reported, paper_label=f"reported on {lit}-LT"), factors.stamp(ctx, cols, plan),
-            "The baselines at the papers' imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
-factors.note(plan, ctx, cols)
 
 # %% [markdown]
 # ## Per-class accuracy, and what the imbalance costs each class
@@ -197,8 +179,29 @@ fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
 
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
 # %% [markdown]
-# ## How $\tau$ trades head for tail
+# ### At the papers' imbalance factors
+#
+# The papers' CIFAR main tables print 200, 100, 50 and 10 between them. The same baselines at the factors
+# other than `imb` are the runs this chapter's plan builds when it is called at that factor (same configs,
+# same seeds); they are read from the recordings or the run store, never trained here. A factor shows once
+# all its runs are there, with what the papers report at that factor beside.
+
+# %% tags=["hide-input"]
+def reported(f):
+    return {row: report.literature_cell(k, lit, f) or "–" for row, k in KEYS.items()}
+
+
+cols = factors.gather(plan, ctx.imb, runs)
+report.show(factors.table(cols, paper=reported, paper_label=f"reported on {lit}-LT"), factors.stamp(ctx, cols, plan),
+            "The baselines at the papers' imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
+factors.note(plan, ctx, cols)
+
+# %% [markdown]
+# ### How $\tau$ trades head for tail
 #
 # $\tau$-norm has one knob. Kang et al. choose it on a validation set; this book has none,
 # so the table above uses the fixed `tau` parameter and this curve only shows the trade-off

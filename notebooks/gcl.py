@@ -63,7 +63,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import plots, reference, report
+from ltnb import chapters, plots, reference, report
 from ltnb.claims import evidence as E
 from ltnb.kernels import gcl, samplers
 from ltnb.chapters import factors
@@ -138,61 +138,6 @@ lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 t1 = report.accuracy_table(table1, KEYS, literature_dataset=lit, imb=ctx.imb)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 E.show(ctx, "gcl", "Table 1")
-
-# %% [markdown]
-# ### Table 1 at the paper's imbalance factors
-#
-# The paper prints Table 1 at 200, 100 and 50. The same rows at the factors other than `imb` are the runs
-# this chapter's plan builds when it is called at that factor (same configs, same seeds); they are read from
-# the recordings or the run store, never trained here. A factor shows once all its runs are there.
-
-# %% tags=["hide-input"]
-t1_paper = reference.reported(paper="gcl", table="Table 1", dataset=lit)
-
-
-def paper1(f):
-    printed = t1_paper[t1_paper["imb"] == f]
-    by_key = dict(zip(printed["key"], printed["value"]))
-    return {row: f"{by_key[k]:g}" for row, k in KEYS.items() if k in by_key}
-
-
-cols1 = factors.gather(plan, ctx.imb, table1)
-report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1, plan),
-            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
-factors.note(plan, ctx, cols1)
-
-# %% [markdown]
-# ## Table 3: cloud-size strategies
-#
-# Each strategy is a separate stage-1 run followed by the same CBEN cRT.
-
-# %% tags=["hide-input"]
-paper3 = dict(zip(["cos", "pow3", "pow4", "log"], paper_rows("Table 3")))
-table3 = plan.fetch("Table 3")
-extra3 = {name: {"paper, CIFAR-10-LT imb 100": f"{paper3[st]:g}"} for st, name in zip(P.strategies, table3)}
-at3 = plan.context(ctx, "Table 3")  # the ablations: at the cpu preset when the chapter runs at one recorded for its main tables only
-report.show(report.accuracy_table(table3, extra=extra3), at3.stamp, "Table 3: cloud-size strategy (CBEN + cRT)")
-E.show(at3, "gcl", "Table 3")
-
-# %% [markdown]
-# ## Table 4: stage-2 samplers, and Table 5: re-training methods
-#
-# All on the same GCL backbone (strategy `cloud`). cRT re-trains the cosine classifier with
-# the clouded loss; LWS and $\tau$-norm are Kang et al.'s. For a cosine classifier every
-# $\lVert W_j\rVert$ is the same, so $\tau$-norm cannot change a prediction: it equals the
-# stage-1 model here by construction.
-
-# %% tags=["hide-input"]
-paper4 = paper_rows("Table 4")
-table4 = plan.fetch("Table 4")
-extra4 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table4, paper4)}
-report.show(report.accuracy_table(table4, extra=extra4), plan.context(ctx, "Table 4").stamp, "Table 4: sampler for cRT")
-
-paper5 = paper_rows("Table 5")
-table5 = plan.fetch("Table 5")
-extra5 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table5, paper5)}
-report.show(report.accuracy_table(table5, extra=extra5), plan.context(ctx, "Table 5").stamp, "Table 5: re-training method")
-E.show(plan.context(ctx, "Table 5"), "gcl", "Tables 4 and 5")
 
 # %% [markdown]
 # ## Per-class accuracy
@@ -281,6 +226,64 @@ plt.show()
 
 # %% tags=["hide-input"]
 E.show(ctx, "gcl", "Figure 3")
+
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
+# %% [markdown]
+# ### Table 1 at the paper's imbalance factors
+#
+# The paper prints Table 1 at 200, 100 and 50. The same rows at the factors other than `imb` are the runs
+# this chapter's plan builds when it is called at that factor (same configs, same seeds); they are read from
+# the recordings or the run store, never trained here. A factor shows once all its runs are there.
+
+# %% tags=["hide-input"]
+t1_paper = reference.reported(paper="gcl", table="Table 1", dataset=lit)
+
+
+def paper1(f):
+    printed = t1_paper[t1_paper["imb"] == f]
+    by_key = dict(zip(printed["key"], printed["value"]))
+    return {row: f"{by_key[k]:g}" for row, k in KEYS.items() if k in by_key}
+
+
+cols1 = factors.gather(plan, ctx.imb, table1)
+report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1, plan),
+            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
+factors.note(plan, ctx, cols1)
+
+# %% [markdown]
+# ### Table 3: cloud-size strategies
+#
+# Each strategy is a separate stage-1 run followed by the same CBEN cRT.
+
+# %% tags=["hide-input"]
+paper3 = dict(zip(["cos", "pow3", "pow4", "log"], paper_rows("Table 3")))
+table3 = plan.fetch("Table 3")
+extra3 = {name: {"paper, CIFAR-10-LT imb 100": f"{paper3[st]:g}"} for st, name in zip(P.strategies, table3)}
+at3 = plan.context(ctx, "Table 3")  # the ablations: at the cpu preset when the chapter runs at one recorded for its main tables only
+report.show(report.accuracy_table(table3, extra=extra3), at3.stamp, "Table 3: cloud-size strategy (CBEN + cRT)")
+E.show(at3, "gcl", "Table 3")
+
+# %% [markdown]
+# ### Table 4: stage-2 samplers, and Table 5: re-training methods
+#
+# All on the same GCL backbone (strategy `cloud`). cRT re-trains the cosine classifier with
+# the clouded loss; LWS and $\tau$-norm are Kang et al.'s. For a cosine classifier every
+# $\lVert W_j\rVert$ is the same, so $\tau$-norm cannot change a prediction: it equals the
+# stage-1 model here by construction.
+
+# %% tags=["hide-input"]
+paper4 = paper_rows("Table 4")
+table4 = plan.fetch("Table 4")
+extra4 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table4, paper4)}
+report.show(report.accuracy_table(table4, extra=extra4), plan.context(ctx, "Table 4").stamp, "Table 4: sampler for cRT")
+
+paper5 = paper_rows("Table 5")
+table5 = plan.fetch("Table 5")
+extra5 = {label: {"paper, CIFAR-10-LT imb 100": f"{v:g}"} for label, v in zip(table5, paper5)}
+report.show(report.accuracy_table(table5, extra=extra5), plan.context(ctx, "Table 5").stamp, "Table 5: re-training method")
+E.show(plan.context(ctx, "Table 5"), "gcl", "Tables 4 and 5")
 
 # %% [markdown]
 # ## Choices, and what differs from the paper

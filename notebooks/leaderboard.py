@@ -58,7 +58,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from ltnb.claims import scores as L
-from ltnb import plots, report, store
+from ltnb import chapters, plots, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels.evaluate import not_probabilities
@@ -230,35 +230,6 @@ if n_rate >= 2 and hi > 1.5 * lo:
           f"gap under {hi / lo:.1f}× between two methods says more about the machine than about the methods")
 
 # %% [markdown]
-# ## The spread over seeds and over long-tailed subsets
-#
-# The long-tailed subset is itself random: which images of each class are kept depends on the
-# seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
-# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
-# other subsets (subset 0 included).
-
-# %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
-if spread:
-    f = imbs[0]
-    fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
-    for i, e in enumerate(spread):
-        by_seed = [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "seeds")]]
-        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "subsets")]]
-        ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
-        ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
-                label="subsets" if i == 0 else None)
-        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
-              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
-    ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
-    ax.set_ylabel("overall accuracy (%)")
-    ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
-    ax.legend(fontsize=7)
-    plots.stamp(fig, plan.context(ctx, "subsets").stamp)
-    plt.show()
-else:
-    print("subset_methods is empty: no spread figure")
-
-# %% [markdown]
 # ## What picking the epoch on the test set adds
 #
 # The unified codebases and the official scripts of LDAM-DRW, GCL and MiSLAS report the best test
@@ -340,8 +311,40 @@ display(Markdown("\n".join(
     "* " + L.best_beyond_noise({m: prior_runs[m][p] for m in prior_runs}, f"under {label}")
     for p, label in (("forward 50", "forward 50"), ("uniform", "the balanced test set"), ("backward 50", "backward 50")))))
 
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
 # %% [markdown]
-# ## The papers as written against their official code
+# ### The spread over seeds and over long-tailed subsets
+#
+# The long-tailed subset is itself random: which images of each class are kept depends on the
+# seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
+# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
+# other subsets (subset 0 included).
+
+# %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
+if spread:
+    f = imbs[0]
+    fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
+    for i, e in enumerate(spread):
+        by_seed = [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "seeds")]]
+        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "subsets")]]
+        ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
+        ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
+                label="subsets" if i == 0 else None)
+        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
+              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
+    ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
+    ax.set_ylabel("overall accuracy (%)")
+    ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
+    ax.legend(fontsize=7)
+    plots.stamp(fig, plan.context(ctx, "subsets").stamp)
+    plt.show()
+else:
+    print("subset_methods is empty: no spread figure")
+
+# %% [markdown]
+# ### The papers as written against their official code
 #
 # Every place where the book follows a paper's text (or its own choice where the text is silent)
 # and the official code does something else is a knob with both settings. Both sides train on the

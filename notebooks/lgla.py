@@ -67,7 +67,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import plots, reference, report, store
+from ltnb import chapters, plots, reference, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as EV
 from ltnb.kernels import evaluate, experts as E, lgla
@@ -212,71 +212,6 @@ if len(quoted):
                 .set_index("method"), ctx.stamp, "Table 1, the paper's other rows (quoted, not re-run)")
 
 # %% [markdown]
-# ### Table 1 at the paper's imbalance factors
-#
-# The paper prints Table 1 at 100 and 50. The rows this chapter trains (LGLA, BALMS and the three single
-# networks) at the factor other than `imb` are the runs its plan builds when it is called at that factor
-# (same configs, same seeds); they are read from the recordings or the run store, never trained here. A
-# factor shows once all its runs are there; a row only stored at this chapter's factor reads '–' elsewhere.
-
-# %% tags=["hide-input"]
-t1_all = reference.reported(paper="lgla", table="Table 1", dataset=lit)
-AS_SHOWN = {"BALMS": f"BALMS ({K} experts, {expert_type.upper()})"}
-
-
-def paper1(f):
-    printed = dict(zip(*t1_all[t1_all["imb"] == f][["method", "value"]].values.T))
-    return {row: f"{printed[PAPER_ROW[row]]:g}" for row in table1 if PAPER_ROW.get(row) in printed}
-
-
-cols1 = {f: None if runs is None else {AS_SHOWN.get(row, row): rs for row, rs in runs.items()}
-         for f, runs in factors.gather(plan, ctx.imb, table1).items()}
-if same_preset(factors.GROUP):  # else the group's own rows at its preset stand for this factor's
-    cols1[ctx.imb] = table1
-report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1, plan),
-            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
-factors.note(plan, ctx, cols1)
-
-# %% [markdown]
-# ## Table 5: the ablation of CLA and AAW
-#
-# All rows are the same multi-expert network with RandAugment; only the loss differs. The
-# paper's column is CIFAR-100-LT at 100 (its only setting for this table).
-
-# %% tags=["hide-input"]
-t5_paper = dict(zip(*reference.reported(paper="lgla", table="Table 5")[["method", "value"]].values.T))
-t5 = report.accuracy_table(table5_runs, extra={n: {"paper, CIFAR-100-LT imb 100": f"{t5_paper[n]:g}"}
-                                               for n in table5_runs})
-report.show(t5, plan.context(ctx, "Table 5").stamp, f"Table 5: ablation, {K} experts ({expert_type.upper()})")
-missing5 = [n for n in ABLATION if n not in table5_runs]
-if missing5:
-    print(f"Not trained under sweep 'reduced' and not stored: {', '.join(missing5)} (sweep full trains them).")
-
-# %% [markdown]
-# ## Table 4: with and without RandAugment
-#
-# The three multi-expert rows, each trained with and without RandAugment; NCL is quoted.
-# A column is measured where its runs are stored or the sweep trains them (the chapter with
-# `-p randaugment False` trains the main runs without it).
-
-# %% tags=["hide-input"]
-t4_paper = reference.reported(paper="lgla", table="Table 4")
-runs4 = {**plan.fetch("Table 4"), **plan.fetch("Table 4, stored only")}
-rows4 = []
-for name, (loss, aaw) in T4.items():
-    row = {"method": name if name != "Ours (GC)" else f"LGLA ({expert_type.upper()})"}
-    for ra, col in ((False, "w/o RandAugment"), (True, "w/ RandAugment")):
-        rs = runs4.get((name, ra))
-        row[f"{col} (measured)"] = cell(rs) if rs else "–"
-        paper = t4_paper[(t4_paper["method"] == name) & t4_paper["setting"].str.endswith(col)]["value"]
-        row[f"{col} (paper, CIFAR-100-LT 100)"] = f"{paper.iloc[0]:g}"
-    rows4.append(row)
-ncl = t4_paper[t4_paper["method"] == "NCL"]["value"].tolist()
-rows4.append({"method": "NCL (quoted)", "w/o RandAugment (measured)": "", "w/o RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[0]:g}",
-              "w/ RandAugment (measured)": "", "w/ RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[1]:g}"})
-report.show(pd.DataFrame(rows4).set_index("method"), plan.context(ctx, "Table 4").stamp, "Table 4: RandAugment on and off, overall accuracy (%)")
-
-# %% [markdown]
 # ## Figure 3: what each expert learned
 #
 # Left: the L2 norm of every class's weight vector in each expert's classifier and the mean
@@ -379,8 +314,77 @@ fig.tight_layout()
 plots.stamp(fig, f"{at6.stamp} · K = {K6} (first seed)")
 plt.show()
 
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
 # %% [markdown]
-# ## Figure 7: the number of experts
+# ### Table 1 at the paper's imbalance factors
+#
+# The paper prints Table 1 at 100 and 50. The rows this chapter trains (LGLA, BALMS and the three single
+# networks) at the factor other than `imb` are the runs its plan builds when it is called at that factor
+# (same configs, same seeds); they are read from the recordings or the run store, never trained here. A
+# factor shows once all its runs are there; a row only stored at this chapter's factor reads '–' elsewhere.
+
+# %% tags=["hide-input"]
+t1_all = reference.reported(paper="lgla", table="Table 1", dataset=lit)
+AS_SHOWN = {"BALMS": f"BALMS ({K} experts, {expert_type.upper()})"}
+
+
+def paper1(f):
+    printed = dict(zip(*t1_all[t1_all["imb"] == f][["method", "value"]].values.T))
+    return {row: f"{printed[PAPER_ROW[row]]:g}" for row in table1 if PAPER_ROW.get(row) in printed}
+
+
+cols1 = {f: None if runs is None else {AS_SHOWN.get(row, row): rs for row, rs in runs.items()}
+         for f, runs in factors.gather(plan, ctx.imb, table1).items()}
+if same_preset(factors.GROUP):  # else the group's own rows at its preset stand for this factor's
+    cols1[ctx.imb] = table1
+report.show(factors.table(cols1, paper=paper1, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols1, plan),
+            "Table 1 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
+factors.note(plan, ctx, cols1)
+
+# %% [markdown]
+# ### Table 5: the ablation of CLA and AAW
+#
+# All rows are the same multi-expert network with RandAugment; only the loss differs. The
+# paper's column is CIFAR-100-LT at 100 (its only setting for this table).
+
+# %% tags=["hide-input"]
+t5_paper = dict(zip(*reference.reported(paper="lgla", table="Table 5")[["method", "value"]].values.T))
+t5 = report.accuracy_table(table5_runs, extra={n: {"paper, CIFAR-100-LT imb 100": f"{t5_paper[n]:g}"}
+                                               for n in table5_runs})
+report.show(t5, plan.context(ctx, "Table 5").stamp, f"Table 5: ablation, {K} experts ({expert_type.upper()})")
+missing5 = [n for n in ABLATION if n not in table5_runs]
+if missing5:
+    print(f"Not trained under sweep 'reduced' and not stored: {', '.join(missing5)} (sweep full trains them).")
+
+# %% [markdown]
+# ### Table 4: with and without RandAugment
+#
+# The three multi-expert rows, each trained with and without RandAugment; NCL is quoted.
+# A column is measured where its runs are stored or the sweep trains them (the chapter with
+# `-p randaugment False` trains the main runs without it).
+
+# %% tags=["hide-input"]
+t4_paper = reference.reported(paper="lgla", table="Table 4")
+runs4 = {**plan.fetch("Table 4"), **plan.fetch("Table 4, stored only")}
+rows4 = []
+for name, (loss, aaw) in T4.items():
+    row = {"method": name if name != "Ours (GC)" else f"LGLA ({expert_type.upper()})"}
+    for ra, col in ((False, "w/o RandAugment"), (True, "w/ RandAugment")):
+        rs = runs4.get((name, ra))
+        row[f"{col} (measured)"] = cell(rs) if rs else "–"
+        paper = t4_paper[(t4_paper["method"] == name) & t4_paper["setting"].str.endswith(col)]["value"]
+        row[f"{col} (paper, CIFAR-100-LT 100)"] = f"{paper.iloc[0]:g}"
+    rows4.append(row)
+ncl = t4_paper[t4_paper["method"] == "NCL"]["value"].tolist()
+rows4.append({"method": "NCL (quoted)", "w/o RandAugment (measured)": "", "w/o RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[0]:g}",
+              "w/ RandAugment (measured)": "", "w/ RandAugment (paper, CIFAR-100-LT 100)": f"{ncl[1]:g}"})
+report.show(pd.DataFrame(rows4).set_index("method"), plan.context(ctx, "Table 4").stamp, "Table 4: RandAugment on and off, overall accuracy (%)")
+EV.show(plan.context(ctx, "Table 4"), "lgla", "Table 4")
+
+# %% [markdown]
+# ### Figure 7: the number of experts
 #
 # LGLA with $K$ experts ($K - 1$ groups), everything else fixed. The full sweep trains
 # $K = 2, \dots, 7$; the reduced one trains $K = 2$ and the main $K$, and shows the other $K$ where
@@ -400,8 +404,11 @@ fig.tight_layout()
 plots.stamp(fig, plan.context(ctx, "Figure 7").stamp)
 plt.show()
 
+# %% tags=["hide-input"]
+EV.show(plan.context(ctx, "Figure 7"), "lgla", "Figure 7")
+
 # %% [markdown]
-# ## Figure 8: independent against group-convolution experts
+# ### Figure 8: independent against group-convolution experts
 #
 # The same loss with the experts' stages built as $K$ independent convolutions (IC) or as one
 # $K$-group convolution (GC). Both have the same parameters; they differ only where the

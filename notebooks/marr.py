@@ -70,7 +70,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data, plots, reference, report, store
+from ltnb import chapters, data, plots, reference, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels import margins
@@ -199,27 +199,6 @@ if len(quoted):
                 "Table 2, the paper's other rows (quoted, not re-run)")
 
 # %% [markdown]
-# ### Table 2 at the paper's imbalance factors
-#
-# The paper prints Table 2 at 200 and 100. The same rows at the factor other than `imb` are the runs this
-# chapter's plan builds when it is called at that factor (same configs, same seeds); they are read from the
-# recordings or the run store, never trained here. A factor shows once all its runs are there.
-
-# %% tags=["hide-input"]
-t2_all = reference.reported(paper="marr", table="Table 2", dataset=lit)
-
-
-def paper2(f):
-    printed = dict(zip(*t2_all[t2_all["imb"] == f][["method", "value"]].values.T))
-    return {row: f"{printed[PAPER_NAME[row]]:g}" for row in table2 if PAPER_NAME.get(row) in printed}
-
-
-cols2 = factors.gather(plan, ctx.imb, table2)
-report.show(factors.table(cols2, paper=paper2, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols2, plan),
-            "Table 2 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
-factors.note(plan, ctx, cols2)
-
-# %% [markdown]
 # ## Table 6: accuracy against trainable parameters
 #
 # The four learnable decision-boundary methods on the same stored backbone: the count is that
@@ -237,27 +216,6 @@ extra6 = {name: {"#Param. (formula)": FORMULA[name],
 report.show(report.accuracy_table(table6, splits=("accuracy", "few"), extra=extra6), ctx.stamp,
             "Table 6: accuracy (%) and trainable parameters")
 E.show(ctx, "marr", "Table 6")
-
-# %% [markdown]
-# ## Figure 4: accuracy against $\gamma$
-#
-# MARR with every other setting fixed; $\gamma = 0$ is no re-weighting at all (the paper
-# reports a gain over CE there on CIFAR-100-LT at 200, 45.2% against 41.0%; the verdict below
-# reads this book's runs). Read as a curve, not as a choice: the book has no validation set, so
-# $\gamma$ stays at the paper's value.
-
-# %% mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}} tags=["hide-input"]
-sweep = plan.fetch("Figure 4")
-ce4 = sweep.pop("CE")  # the CE line: the sweep's own preset
-at4 = plan.context(ctx, "Figure 4")
-fig, ax = plots.by_split_against(sweep, r"$\gamma$", r"Figure 4: MARR against $\gamma$", at4.stamp, (5.5, 3))
-ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce4]), color="0.5", ls="--", lw=1, label="CE, no MARR")
-ax.axvline(P.gamma, color="0.7", lw=0.8)
-ax.legend(fontsize=7)
-plt.show()
-
-# %% tags=["hide-input"]
-E.show(at4, "marr", "Figure 4")
 
 # %% [markdown]
 # ## Figure 6: class-wise accuracy and F1, before and after
@@ -321,8 +279,53 @@ display(Markdown(
     f"{V.critical_rho(K):.2f}). The largest shift goes to class {int(np.argmax(shift))} "
     f"({names[int(np.argmax(shift))]})."))
 
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+
 # %% [markdown]
-# ## Table 7: MARR on backbones trained at other imbalance factors
+# ### Table 2 at the paper's imbalance factors
+#
+# The paper prints Table 2 at 200 and 100. The same rows at the factor other than `imb` are the runs this
+# chapter's plan builds when it is called at that factor (same configs, same seeds); they are read from the
+# recordings or the run store, never trained here. A factor shows once all its runs are there.
+
+# %% tags=["hide-input"]
+t2_all = reference.reported(paper="marr", table="Table 2", dataset=lit)
+
+
+def paper2(f):
+    printed = dict(zip(*t2_all[t2_all["imb"] == f][["method", "value"]].values.T))
+    return {row: f"{printed[PAPER_NAME[row]]:g}" for row in table2 if PAPER_NAME.get(row) in printed}
+
+
+cols2 = factors.gather(plan, ctx.imb, table2)
+report.show(factors.table(cols2, paper=paper2, paper_label=f"paper, {lit}-LT"), factors.stamp(ctx, cols2, plan),
+            "Table 2 at the paper's imbalance factors: last-epoch test accuracy (%), overall and on the few classes (where the data set has any)")
+factors.note(plan, ctx, cols2)
+
+# %% [markdown]
+# ### Figure 4: accuracy against $\gamma$
+#
+# MARR with every other setting fixed; $\gamma = 0$ is no re-weighting at all (the paper
+# reports a gain over CE there on CIFAR-100-LT at 200, 45.2% against 41.0%; the verdict below
+# reads this book's runs). Read as a curve, not as a choice: the book has no validation set, so
+# $\gamma$ stays at the paper's value.
+
+# %% mystnb={"figure": {"caption": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}, "image": {"alt": "MARR's accuracy against \u03b3, overall and by split; the dashed line is CE without MARR, the grey line the chapter's \u03b3."}} tags=["hide-input"]
+sweep = plan.fetch("Figure 4")
+ce4 = sweep.pop("CE")  # the CE line: the sweep's own preset
+at4 = plan.context(ctx, "Figure 4")
+fig, ax = plots.by_split_against(sweep, r"$\gamma$", r"Figure 4: MARR against $\gamma$", at4.stamp, (5.5, 3))
+ax.axhline(100 * np.mean([r.metrics["accuracy"] for r in ce4]), color="0.5", ls="--", lw=1, label="CE, no MARR")
+ax.axvline(P.gamma, color="0.7", lw=0.8)
+ax.legend(fontsize=7)
+plt.show()
+
+# %% tags=["hide-input"]
+E.show(at4, "marr", "Figure 4")
+
+# %% [markdown]
+# ### Table 7: MARR on backbones trained at other imbalance factors
 #
 # The paper trains the standard network on CIFAR-100-LT at 200, 100 and 50 and reports MARR's
 # accuracy "on CIFAR-100-LT(200)". Read here as: the CE backbone is trained at the factor in
@@ -350,6 +353,7 @@ report.show(report.accuracy_table(table7, extra=extra7), plan.context(ctx, "Tabl
             f"Table 7: MARR fitted on the imb {ctx.imb:g} training set, by backbone")
 factors.note(plan, ctx, {f: runs for f, runs in cols7.items() if f != ctx.imb}, name=BACKBONES,
              label="the backbone trained at imb")
+E.show(plan.context(ctx, "Table 7"), "marr", "Table 7")
 
 # %% [markdown]
 # ## What differs from the paper, and why

@@ -77,7 +77,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from ltnb import data as D, plots, reference, report
+from ltnb import chapters, data as D, plots, reference, report
 from ltnb.claims import evidence as E
 from ltnb.kernels import samplers, whitening as W
 from ltnb.runs import derived
@@ -135,6 +135,9 @@ ax.set(yscale="log", xlabel="class index (head → tail)", ylabel="share of a ba
 ax.legend(loc="lower left")
 plots.stamp(fig, ctx.stamp)
 plt.show()
+
+# %% tags=["hide-input"]
+E.show(ctx, "whitening", "Figure 4")
 
 # %% [markdown]
 # ## Figure 2: channel correlation of the features before the classifier
@@ -356,6 +359,9 @@ printed = paper_values(ctx.imb)
 extra = {name: {paper_col: f"{printed[key]:.1f}" if key in printed else "–"} for name, (key, _) in METHODS.items()}
 report.show(report.accuracy_table(main, extra=extra), ctx.stamp, f"{TABLE} (measured), last-epoch test accuracy (%)")
 E.show(ctx, "whitening", "Tables 1 and 2")
+
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
 
 # %% [markdown]
 # ### Tables 1 and 2 at the paper's imbalance factors

@@ -204,7 +204,7 @@ def test_preset_auto_says_which_runs_are_recorded(tmp_path, monkeypatch):
         start("marr", imb=3)  # no run is recorded at imb 3
     assert "preset cpu (auto: not every run of these parameters is recorded, so cpu trains what is missing here)" \
         in out.getvalue()
-    import ltnb.chapters as C
+    from ltnb.chapters import door as C
 
     everywhere = C.recorded_everywhere  # as if long were not recorded yet, whatever the recordings hold today
     monkeypatch.setattr(C, "recorded_everywhere", lambda plan, tiers=(1, 2, 3): everywhere(plan, tiers)
@@ -218,7 +218,7 @@ def test_preset_auto_says_which_runs_are_recorded(tmp_path, monkeypatch):
 def test_preset_auto_passes_over_long_where_a_recording_lacks_what_the_chapter_reads(tmp_path, monkeypatch):
     """A long recording made for another chapter (the budget axis) may lack the arrays this chapter reads: auto must
     not pick long and then retrain it (the LGLA chapter started to)."""
-    import ltnb.chapters as C
+    from ltnb.chapters import door as C
 
     monkeypatch.delenv("LTNB_PRESET", raising=False)
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
@@ -239,7 +239,7 @@ def test_preset_auto_takes_long_where_every_run_is_recorded_at_long(tmp_path, mo
     import io
     from contextlib import redirect_stdout
 
-    import ltnb.chapters as C
+    from ltnb.chapters import door as C
 
     monkeypatch.delenv("LTNB_PRESET", raising=False)
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))

@@ -26,7 +26,8 @@ def test_every_claim_is_well_formed():
             continue
         assert c.chapter in chapters.BOOK, (c.id, c.chapter)
         for name in (c.a, c.b, c.method):  # methods of the registry (the samplers' shares name samplers)
-            known = samplers.SAMPLERS if c.quantity == "tail_sampling_share" else REGISTRY
+            known = {"tail_sampling_share": samplers.SAMPLERS,
+                     "batch_imbalance": (*samplers.SAMPLERS, "b3rs")}.get(c.quantity, REGISTRY)
             assert not name or name in known, (c.id, name)
         if c.kind == "trend":
             assert c.method and c.quantity in E.PER_CLASS and c.direction in ("head", "tail"), c.id
@@ -213,7 +214,7 @@ def test_the_claims_side_cannot_train():
     import sys
 
     code = ("import sys\n"
-            "from ltnb import claims as C, evidence as E\n"
+            "from ltnb import claims as C\nfrom ltnb.claims import evidence as E\n"
             "s = E.Setting('fmnist', 100.0, 'cpu')\n"
             "vs = [E.evaluate(c, s) for c in C.CLAIMS]\n"
             "bad = [m for m in ('ltnb.runs.train', 'ltnb.training.stage1', 'ltnb.training.stacked', 'ltnb.runs.parallel')\n"
@@ -229,3 +230,16 @@ def test_the_claims_side_cannot_train():
 
     assert "derived.get(" not in inspect.getsource(readouts)  # the claims read, never get (which may train)
     assert "get_or_train" not in inspect.getsource(derived.read)
+
+
+def test_each_overview_page_opens_with_its_summary_counted_from_the_runs():
+    """book/papers/PAPER.md includes summaries/PAPER.md, which is what ltnb.claims.summary counts from the
+    recordings now (make book writes it): no count on an overview page is typed, and none goes stale."""
+    from ltnb.claims import summary
+
+    for paper in sorted({c.paper for c in C.CLAIMS}):
+        page = (ROOT / "book" / "papers" / f"{paper}.md").read_text()
+        assert f"```{{include}} summaries/{paper}.md\n```" in page, paper
+        committed = (ROOT / "book" / "papers" / "summaries" / f"{paper}.md").read_text()
+        assert committed == summary.summary(paper), f"{paper}: run make book (or ltnb.claims.summary.write)"
+        assert "**Scope.**" in committed and "**Departures from the paper.**" in committed

@@ -38,8 +38,8 @@ def test_an_exercise_costs_what_make_plan_estimates_for_its_runs(monkeypatch, tm
     assert X.cost("baselines", {"tau": 2.0}) == (0, 0.0)  # post hoc on recorded runs: nothing trains
 
 
-READERS = sorted(X_ROOT.glob("notebooks/*.py")) + [X_ROOT / "ltnb" / f for f in ("readouts.py", "leaderboard.py",
-                                                                                "evidence.py")] \
+READERS = sorted(X_ROOT.glob("notebooks/*.py")) + [X_ROOT / "ltnb" / "claims" / f for f in ("readouts.py", "scores.py",
+                                                                                          "evidence.py")] \
     + sorted(X_ROOT.glob("ltnb/chapters/*.py"))
 
 

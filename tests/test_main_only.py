@@ -172,8 +172,8 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
 
 
 def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordings():
-    """Under long a chapter's provenance box relates its two schedules: the level gap and the rank correlation of its
-    main tables' runs at long against the same runs at cpu, both read off the recordings."""
+    """Under long a chapter's second section opens by naming its schedule and relating it to the first: the level gap
+    and the rank correlation of its main tables' runs at long against the same runs at cpu, read off the recordings."""
     import io
     from contextlib import redirect_stdout
 
@@ -183,6 +183,10 @@ def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordin
         ctx, _, plan = door.start("baselines", preset="long", verbose=False)
     text = chapters.schedules(plan, ctx)
     assert "score +" in text and "Spearman's ρ = +" in text and "rows of its main tables recorded at both" in text
+    opening = chapters.second_schedule(plan, ctx)
+    assert opening.startswith("## At `cpu` (10 epochs): ") and "Everything below is at `cpu` (10 epochs" in opening
+    assert text in opening
     with redirect_stdout(io.StringIO()):
         cpu, _, plan_cpu = door.start("baselines", preset="cpu", verbose=False)
     assert chapters.schedules(plan_cpu, cpu) == ""  # one schedule: nothing to relate
+    assert "Everything below is at the chapter's own preset, `cpu`" in chapters.second_schedule(plan_cpu, cpu)

@@ -239,7 +239,10 @@ def test_a_stage2_run_on_a_parent_that_is_only_recorded_trains_the_parent_into_t
 
 
 def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_only_read(tmp_path, monkeypatch):
+    """The claims read (derived.read: never trains); a chapter's plan fetches the runs it reads arrays of, and a
+    recording without them comes back as the run trained into the store, whose files give them."""
     from ltnb import record
+    from ltnb.chapters.door import OpenPlan
     from ltnb.runs import derived
 
     cfg = RunConfig(preset="smoke", seed=4)
@@ -251,15 +254,17 @@ def test_derived_arrays_a_recording_lacks_train_the_run_into_the_store_unless_on
     with pytest.raises(derived.NotRecorded, match=f"run {cfg.key} has no angular"):
         derived.read(run, "angular")  # the claims' path: never trains
     assert not (tmp_path / "store" / cfg.key).exists()
-    got = derived.get(run, "angular")
+    plan = OpenPlan(device="cpu")
+    plan.add("g", {"row": [cfg]}, derived={"row": ("angular",)})
+    got = derived.read(plan.fetch("g")["row"][0], "angular")
     assert got["test_angular_logits"].shape[1] == 10 and (tmp_path / "store" / cfg.key / "features.npz").is_file()
-
 
 
 def test_test_labels_of_a_recording_without_test_arrays_come_from_the_run_trained_for_them(tmp_path, monkeypatch):
     """LGLA's K = 2 run is recorded for Fig. 7 without test arrays; '-p experts 2' read its test labels straight
-    off the recording and stopped (KeyError). derived.test_labels trains it, as derived.get does."""
+    off the recording and stopped (KeyError). A chapter that reads its features fetches the run trained for them."""
     from ltnb import record
+    from ltnb.chapters.door import OpenPlan
     from ltnb.runs import derived
 
     cfg = RunConfig(preset="smoke", seed=5)
@@ -270,11 +275,15 @@ def test_test_labels_of_a_recording_without_test_arrays_come_from_the_run_traine
     monkeypatch.setenv("LTNB_RUNS", str(tmp_path / "store"))
     run = runs.load(cfg)
     assert run.recorded and "test_labels" not in run.arrays
-    with pytest.raises((FileNotFoundError, KeyError)):
-        derived.test_labels(run, train=False)
-    assert np.array_equal(derived.test_labels(run), full.arrays["test_labels"])
+    with pytest.raises((derived.NotRecorded, FileNotFoundError, KeyError)):
+        derived.test_labels(run)  # reading never trains
+    plan = OpenPlan(device="cpu")
+    plan.add("g", {"row": [cfg]}, derived={"row": ("features",)})
+    fetched = plan.row("g", "row")[0]
+    assert np.array_equal(derived.test_labels(fetched), full.arrays["test_labels"])
     assert (tmp_path / "store" / cfg.key / "features.npz").is_file()
     assert np.array_equal(derived.test_labels(full), full.arrays["test_labels"])  # a fresh run: its own
+
 
 def test_a_chapter_announces_the_recorded_runs_it_trains_again(tmp_path, monkeypatch):
     """MARR at a factor whose CE backbone is only recorded: the box counts the backbone among what trains."""

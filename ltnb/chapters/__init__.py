@@ -240,6 +240,25 @@ def recorded_to_retrain(plan: Plan) -> list[RunConfig]:
     return list(out.values())
 
 
+def second_schedule(plan: Plan, ctx: Context) -> str:
+    """The opening of a chapter's second section (Markdown): which schedule its tables, figures and verdicts are at
+    and why, and the computed sentence of :func:`schedules` that relates it to the headline section's. Under a preset
+    that records everything (``cpu``, ``paper``), the sections share the chapter's preset and it says so."""
+    others = moved(plan, ctx)
+    at = PRESETS[SWEEPS_AT] if others else ctx.preset
+    head = f"## At `{at.name}` ({at.epochs} epochs): ablations, sweeps and the paper's other factors\n\n"
+    if not others:
+        return head + (f"Everything below is at the chapter's own preset, `{ctx.preset.name}` ({ctx.preset.epochs} "
+                       "epochs), like everything above.")
+    there = PRESETS[SWEEPS_AT]
+    return head + (f"Everything below is at `{SWEEPS_AT}` ({there.epochs} epochs of the same network), not at "
+            f"`{ctx.preset.name}` ({ctx.preset.epochs} epochs): `{ctx.preset.name}` is recorded for the main tables "
+            f"only, and these {len(others)} groups ({'; '.join(others)}) are ablations, sweeps and the paper's other "
+            f"factors, hours of CPU each at the longer schedule. Every table, figure and verdict of this section reads "
+            f"`{SWEEPS_AT}` runs only. "
+            + schedules(plan, ctx))
+
+
 def schedules(plan: Plan, ctx: Context) -> str:
     """One computed sentence that relates a chapter's two schedules under :data:`MAIN_ONLY`: its main tables' runs at
     ``ctx``'s preset against the same runs at :data:`SWEEPS_AT`, where both are recorded (mean over the seeds each

@@ -26,7 +26,6 @@ from ltnb.chapters import (
     moved,
     recorded_everywhere,
     recorded_to_retrain,
-    schedules,
 )
 from ltnb.presets import PRESETS, auto_presets, resolve_dataset, resolve_device
 from ltnb.runs import derived, train
@@ -154,4 +153,4 @@ def announce(ctx: Context, plan: Plan, missing: list, retrained=()) -> None:
         + (f" Preset <code>{p.name}</code> is recorded for the main tables only: the other {len(others)} groups "
            f"({'; '.join(others)}) are at <code>{SWEEPS_AT}</code>, {PRESETS[SWEEPS_AT].epochs} epochs of the same "
            "network; each table's and figure's stamp names its preset." if others else "")
-        + (f" {schedules(plan, ctx)}" if others else "") + "</div>"))
+        + "</div>"))

@@ -25,7 +25,7 @@ from ltnb.claims.readouts import (
     REFERENCE_OF,
     feature_labels,
     features_of,
-    sampler_tail_share,
+    sampler_tail_share, batch_imbalance,
 )
 from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
 from ltnb.presets import PRESETS
@@ -47,7 +47,7 @@ from ltnb.stats import (  # noqa: F401 (API)
     trend_per_seed,
 )
 
-EXACT = ("trainable_parameters", "tail_sampling_share")  # compared exactly: counts, and the samplers' class shares
+EXACT = ("trainable_parameters", "tail_sampling_share", "batch_imbalance")  # compared exactly: counts, and the samplers' class shares
 SCALARS = (*METRICS, *FEATURE_STATS, *EXPERT_STATS, *EXACT)  # what a "less" / "more" claim can compare
 
 
@@ -139,6 +139,13 @@ def _evaluate(c, s: Setting) -> Verdict:
         va, vb = sampler_tail_share(n, c.a), sampler_tail_share(n, c.b)
         ok = va < vb if kind == "less" else va > vb
         return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({c.a}) against {vb:.3f} ({c.b}), exact")
+    if q == "batch_imbalance":  # a property of the batch plans on this setting's class counts: exact
+        info = data.dataset_info(s.dataset)
+        n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
+        va, vb = (batch_imbalance(n, k, PRESETS[s.preset].batch_size) for k in (c.a, c.b))
+        ok = va < vb if kind == "less" else va > vb
+        return Verdict(HOLDS if ok else FAILS, f"largest over smallest class share of a batch {va:.2f} ({c.a}) "
+                                               f"against {vb:.2f} ({c.b}), exact")
     if kind == "trend":
         runs = seeded(c.method, s, c.ka)
         if not runs:

@@ -228,3 +228,22 @@ EXPERT_STATS = {"expert_disagreement": (_disagree, "share of test images on whic
 
 def sampler_tail_share(counts, kind: str) -> float:
     return float(samplers.class_weights(np.asarray(counts), kind)[TAIL].sum())
+
+
+def batch_shares(counts, kind: str, batch_size: int) -> np.ndarray:
+    """Each class's share of a batch: a sampler's target frequencies, or for ``b3rs`` a B3RS batch at Table 6's
+    settings for this many classes (Eqs. 14-15), averaged over its blocks (whitening Fig. 4)."""
+    n = np.asarray(counts)
+    if kind != "b3rs":
+        return samplers.class_weights(n, kind)
+    d = samplers.b3rs_defaults(len(n))
+    shares = np.zeros(len(n))
+    for cls, k in samplers.b3rs_plan(n, batch_size, d["blocks"], d["r0"], d["alpha"]):
+        shares[cls] += k / batch_size / d["blocks"]
+    return shares
+
+
+def batch_imbalance(counts, kind: str, batch_size: int) -> float:
+    """How imbalanced a batch is: the largest class share over the smallest (1 for class-balanced batches)."""
+    s = batch_shares(counts, kind, batch_size)
+    return float(s.max() / s.min())

@@ -69,7 +69,7 @@ def paper_pruning_recorded(setting: Setting) -> bool:
 def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
     """The runs a verdict on ``claim`` reads at ``setting``, as (method, knobs) pairs, one per seed read: the data
     the recorder plans replicates from (nothing is loaded here)."""
-    if claim.kind == "untestable" or claim.quantity == "tail_sampling_share":  # exact: no run read
+    if claim.kind == "untestable" or claim.quantity in ("tail_sampling_share", "batch_imbalance"):  # exact: no run
         return []
     if claim.kind == "trend":
         own = [(claim.method, claim.ka)]
