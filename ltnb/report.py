@@ -111,12 +111,13 @@ def verdict_badge(verdict: str) -> str:
             f'font-weight:600">{verdict}</span>')
 
 
-def verdict_box(rows, stamp: str, changed=()):
+def verdict_box(rows, stamp: str, changed=(), seeds=()):
     """The claims a figure or table tests, each with its verdict and the number behind it.
 
     ``rows``: (claim, verdict) pairs (:mod:`ltnb.claims`, :mod:`ltnb.stats`). ``changed``: the chapter knobs the
     reader set away from their defaults; the claims are defined on the book's runs at the defaults, so the caption
-    then says that the verdicts do not test what the tables above show."""
+    then says that the verdicts do not test what the tables above show. ``seeds``: the seeds the page's tables and
+    figures show; where a verdict reads more, the caption says so (a difference of more seeds can differ in sign)."""
     import html
 
     from IPython.display import HTML, display
@@ -130,6 +131,11 @@ def verdict_box(rows, stamp: str, changed=()):
         ". This page sets " + ", ".join(f"{k} {json.dumps(v) if isinstance(v, (list, bool)) or v is None else v}"
                                         for k, v in changed)
         + ", which these verdicts do not test: compare with the table above by hand")
+    more = [v for _, v in rows if v.seeds and max(v.seeds) > len(seeds)] if seeds else []
+    if more:
+        tail += (f"; each verdict reads every recorded seed (its number says how many a side), the tables and figures "
+                 f"above the {len(seeds)} seed{'s' if len(seeds) > 1 else ''} of their stamp: where the two differ, "
+                 "the verdict's difference is the better estimate")
     display(HTML(f'<div class="ltnb-claims"><table><caption>What the papers claim here, and what {what} — '
                  f'{html.escape(stamp + tail)}</caption><thead><tr><th>claim</th><th>paper</th><th>in short</th>'
                  f'<th>verdict</th><th>the number behind it</th></tr></thead><tbody>{items}</tbody></table></div>'))

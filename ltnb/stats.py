@@ -77,7 +77,7 @@ def detectable_gap(se: float, df: float, alpha: float = ALPHA, power: float = PO
     return float(optimize.brentq(short, 0.0, hi) * se)
 
 
-def _seeds(na: int, nb: int) -> str:
+def seeds_words(na: int, nb: int) -> str:
     return f"{na} seed{'s' if na != 1 else ''}" + ("" if na == nb else f" against {nb}")
 
 
@@ -100,7 +100,7 @@ def compare(a, b, paired: bool = False, unit: str = "points", paper: float = mat
     unit = f" {unit}" if unit else ""
     gap = "" if paper != paper else f"; the paper's {paper_where + ' ' if paper_where else ''}gap {f.format(paper)}"
     if min(len(a), len(b)) < max(min_seeds, 2):  # (a variance needs 2 runs a side whatever min_seeds says)
-        return Verdict(TOO_FEW, f"{label} = {f.format(d)}{unit}; too few runs: {_seeds(len(a), len(b))} "
+        return Verdict(TOO_FEW, f"{label} = {f.format(d)}{unit}; too few runs: {seeds_words(len(a), len(b))} "
                                 f"(a verdict reads at least {min_seeds} a side){gap}", d, paper=paper,
                        seeds=(len(a), len(b)))
     if paired:
@@ -124,7 +124,7 @@ def compare(a, b, paired: bool = False, unit: str = "points", paper: float = mat
     det = detectable_gap(se, df)
     seen = f"; smallest detectable gap {det:.{digits}f}" if verdict in (NOISE, SMALLER) and det == det else ""
     return Verdict(verdict, f"{label} = {f.format(d)}{unit}, 95% interval [{f.format(lo)}, {f.format(hi)}] "
-                            f"({how}, {df:.1f} d.o.f.; {_seeds(len(a), len(b))}){seen}{gap}",
+                            f"({how}, {df:.1f} d.o.f.; {seeds_words(len(a), len(b))}){seen}{gap}",
                    d, lo, hi, p, det, paper, (len(a), len(b)))
 
 
@@ -133,10 +133,13 @@ def fisher_z(rho) -> np.ndarray:
     return np.arctanh(np.clip(np.asarray(rho, dtype=float), -0.999, 0.999))
 
 
-def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_seeds: int = MIN_SEEDS) -> Verdict:
+def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_seeds: int = MIN_SEEDS,
+                   lead: str = "") -> Verdict:
     """Does a per-class quantity grow with class size (``direction="head"``) or shrink (``"tail"``)? ``values``:
     one row per training run; ``sizes``: the class sizes, or one row per run of another quantity of the same runs. Spearman's rho per run, then across runs: the mean of Fisher's z with its one-sample
-    t interval, back to rho. Holds where the interval lies in the claimed direction."""
+    t interval, back to rho. Holds where the interval lies in the claimed direction. ``lead``: how the number is
+    named (default "ρ toward the head/tail", right for class sizes; against another quantity, e.g. "ρ (positive as
+    claimed)")."""
     v = np.atleast_2d(np.asarray(values, dtype=float))
     x = np.asarray(sizes, dtype=float)
     if direction not in ("head", "tail"):
@@ -147,19 +150,19 @@ def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_s
     s = x[0]
     sign = 1 if direction == "head" else -1
     rhos = np.array([sign * spearman(xi, row) for xi, row in zip(x, v)])
-    toward = "the head" if direction == "head" else "the tail"
+    lead = lead or f"ρ toward {'the head' if direction == 'head' else 'the tail'}"
     each = ", ".join(f"{r:+.2f}" for r in rhos)
     z = compare(fisher_z(rhos), np.zeros(len(rhos)), paired=True, unit="",
                 min_seeds=min_seeds)
     mean_rho = float(np.tanh(fisher_z(rhos).mean()))
     if z.verdict == TOO_FEW:
-        return Verdict(TOO_FEW, f"ρ toward {toward} over {len(s)} classes{what}: {each}; too few runs: "
+        return Verdict(TOO_FEW, f"{lead} over {len(s)} classes{what}: {each}; too few runs: "
                                 f"{len(rhos)} seed{'s' if len(rhos) != 1 else ''} (a verdict reads at least "
                                 f"{min_seeds})", mean_rho, seeds=(len(rhos),))
     lo, hi = float(np.tanh(z.lo)), float(np.tanh(z.hi))
     det = float(np.tanh(z.detectable)) if z.detectable == z.detectable else math.nan
     seen = f"; smallest detectable ρ {det:.2f}" if z.verdict == NOISE and det == det else ""
-    return Verdict(z.verdict, f"ρ toward {toward} over {len(s)} classes{what}: mean {mean_rho:+.2f} of {each}, "
+    return Verdict(z.verdict, f"{lead} over {len(s)} classes{what}: mean {mean_rho:+.2f} of {each}, "
                               f"95% interval [{lo:+.2f}, {hi:+.2f}] ({len(rhos)} seeds){seen}",
                    mean_rho, lo, hi, z.p, det, seeds=(len(rhos),))
 

@@ -367,6 +367,7 @@ E.show(ctx, "angular", "Figure 12")
 
 # %% tags=["hide-input"]
 display(Markdown(chapters.second_schedule(plan, ctx)))
+E.show_moved(ctx, "angular")  # the verdicts the sections above hold back: their runs are recorded at this preset only
 
 # %% [markdown]
 # ### Table 1 at the paper's imbalance factors
@@ -522,7 +523,7 @@ notes.append("Figures 3/7 plot each class's mean own logit; Figure 4 the mean pr
              "beyond their captions.")
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
               f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "
-              f"epoch(s) of the {PR.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
+              f"epoch(s) of the {at6.preset.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
               "training). Fractions here: " + ", ".join(f"{f:g}" for f in prune_fractions)
               + f"; {len(at6.seeds)} seed(s) per point (the paper repeats each over 5).")
 notes.append(prune_note)

@@ -181,6 +181,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 display(Markdown(chapters.second_schedule(plan, ctx)))
+E.show_moved(ctx, "baselines")  # the verdicts the sections above hold back: their runs are recorded at this preset only
 
 # %% [markdown]
 # ### At the papers' imbalance factors

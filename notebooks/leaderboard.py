@@ -53,7 +53,6 @@ from pathlib import Path
 
 import numpy as np
 import matplotlib.pyplot as plt
-import seaborn as sns
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -176,16 +175,18 @@ if table_csv:
 # %% [markdown]
 # ## Accuracy by split
 #
-# The overall number hides the trade: methods that lift the few classes usually give some of
-# the many classes back.
+# The overall number hides how each method shares its accuracy out between the many, medium and
+# few classes; the sentence under the figure says whether, here, lifting the tail costs the head.
 
-# %% mystnb={"figure": {"caption": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}, "image": {"alt": "Accuracy by split for every method: bars for the many, medium and few classes, diamonds for overall; error bars are the spread over seeds."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Accuracy by split for every method: bars for the many, medium and few classes (a split with no class at this factor is not drawn), diamonds for overall; error bars are the spread over seeds."}, "image": {"alt": "Accuracy by split for every method: bars for the many, medium and few classes (a split with no class at this factor is not drawn), diamonds for overall; error bars are the spread over seeds."}} tags=["hide-input"]
 SPLIT_COLORS = {"many": "#4477aa", "medium": "#66ccee", "few": "#ee6677"}
 for f, df in tables.items():
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(df) + 1.2))
     y = np.arange(len(df))[::-1]
     h = 0.26
     for i, split in enumerate(("many", "medium", "few")):
+        if df[split].isna().all():  # no class at this factor: not drawn, not in the legend
+            continue
         ax.barh(y + (1 - i) * h, df[split], height=h, xerr=np.nan_to_num(df[split + "_std"]),
                 color=SPLIT_COLORS[split], label=split, error_kw=dict(lw=0.6))
     ax.plot(df["accuracy"], y, "kD", ms=4, label="overall")
@@ -195,6 +196,17 @@ for f, df in tables.items():
     ax.legend(ncol=4, loc="lower right", fontsize=7)
     plots.stamp(fig, stamp_at(f))
     plt.show()
+    tail = "few" if df["few"].notna().any() else "medium"
+    ok = df[["many", tail]].dropna()
+    rho_trade, crit = V.spearman(ok[tail], ok["many"]), V.critical_rho(len(ok))
+    display(Markdown(
+        f"At imbalance {f:g}, over {len(ok)} methods (means over their seeds), the {tail}-class accuracy and the "
+        f"many-class accuracy have Spearman's ρ = {rho_trade:+.2f} (|ρ| beyond {crit:.2f} is beyond chance at 5%): "
+        + ("methods that lift the tail give some of the head back here." if rho_trade < -crit else
+           "the methods that lift the tail also hold the head here." if rho_trade > crit else
+           "no trade between head and tail can be told from these methods.")
+        + ("" if tail == "few" else " (No class has fewer than 20 training images here: the medium split holds the "
+                                    "tail.)")))
 
 # %% [markdown]
 # ## Accuracy against cost
@@ -311,66 +323,6 @@ display(Markdown("\n".join(
     "* " + L.best_beyond_noise({m: prior_runs[m][p] for m in prior_runs}, f"under {label}")
     for p, label in (("forward 50", "forward 50"), ("uniform", "the balanced test set"), ("backward 50", "backward 50")))))
 
-# %% tags=["hide-input"]
-display(Markdown(chapters.second_schedule(plan, ctx)))
-
-# %% [markdown]
-# ### The spread over seeds and over long-tailed subsets
-#
-# The long-tailed subset is itself random: which images of each class are kept depends on the
-# seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
-# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
-# other subsets (subset 0 included).
-
-# %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
-if spread:
-    f = imbs[0]
-    fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
-    for i, e in enumerate(spread):
-        by_seed = [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "seeds")]]
-        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "subsets")]]
-        ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
-        ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
-                label="subsets" if i == 0 else None)
-        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
-              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
-    ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
-    ax.set_ylabel("overall accuracy (%)")
-    ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
-    ax.legend(fontsize=7)
-    plots.stamp(fig, plan.context(ctx, "subsets").stamp)
-    plt.show()
-else:
-    print("subset_methods is empty: no spread figure")
-
-# %% [markdown]
-# ### The papers as written against their official code
-#
-# Every place where the book follows a paper's text (or its own choice where the text is silent)
-# and the official code does something else is a knob with both settings. Both sides train on the
-# same stored backbones, so the difference is that of the departure alone; "real" uses the same
-# test as the table above.
-
-# %% tags=["hide-input"]
-from ltnb.chapters.leaderboard import DEPARTURES, setting_name
-
-dep = plan.fetch("paper vs code")
-at_d = plan.context(ctx, "paper vs code")  # cpu beside a main table at long: each row judged by its own seeds
-rows_d = {}
-for row_name, method, knob, book, code, chapter_of in DEPARTURES:
-    if (row_name, "book") not in dep:
-        continue
-    b, c = ([100 * r.metrics["accuracy"] for r in dep[(row_name, side)]] for side in ("book", "code"))
-    same = [r.config for r in dep[(row_name, "book")]] == [r.config for r in dep[(row_name, "code")]]
-    diff, verdict, _ = L.versus(c, b, paired=L.shares_runs(dep[(row_name, "book")], dep[(row_name, "code")]))
-    rows_d[row_name] = {"chapter": chapter_of, "the book": setting_name(knob, book), "official code": setting_name(knob, code),
-                        "book (%)": report.mean_sd(b, scale=1),
-                        "code (%)": report.mean_sd(c, scale=1),
-                        "code − book": "same run" if same else f"{diff:+.2f}",
-                        "beyond the noise": "identical settings here" if same else verdict}
-if rows_d:
-    report.show(pd.DataFrame(rows_d).T, at_d.stamp, f"Paper as written against the official code, imbalance {imbs[0]:g}")
-
 # %% [markdown]
 # ## Provenance
 #
@@ -478,73 +430,18 @@ if quoted:
 
 # %% tags=["hide-input"]
 from ltnb import claims as CL
+from ltnb.claims import budget_axis as BA
 from ltnb.presets import BUDGETS
 
 f, s0 = imbs[0], seeds[0]
 budget_plan = plan.groups.get("budget")
-got = plan.fetch("budget") if budget_plan is not None else {}
-acc_b = {}
-for e in chosen[f]:
-    acc_b[(e.name, ctx.preset.epochs)] = 100 * L.score(e, runs[f][e.name][0])["accuracy"]
-for (name, epochs), rs in got.items():
-    e = next((x for x in chosen[f] if x.name == name), None)
-    if e is not None:
-        acc_b[(name, epochs)] = 100 * L.score(e, rs[0])["accuracy"]
-bt = L.budget_table(acc_b)
-if len(bt):  # the methods recorded at two budgets or more: the rest have nothing to compare
-    bt = bt[bt.notna().sum(axis=1) >= 2] if (bt.notna().sum(axis=1) >= 2).sum() >= 2 else bt
-if budget_plan is None:
-    print(f"the budget axis is recorded for the CPU presets ({', '.join(BUDGETS.values())}); preset "
-          f"{ctx.preset.name} has none")
-else:
-    wanted = {}
-    for (name, epochs) in budget_plan.rows:
-        wanted.setdefault(epochs, [0, 0])[0] += 1
-        wanted[epochs][1] += (name, epochs) in got
-    parts = {b: f"{b} epochs ({BUDGETS[b]}) {n_got} of {n} methods" for b, (n, n_got) in wanted.items()}
-    parts.setdefault(ctx.preset.epochs, f"{ctx.preset.epochs} epochs ({ctx.preset.name}): the table above")
-    print("recorded for the budget axis (imbalance " + f"{f:g}, seed {s0}): " + "; ".join(v for _, v in sorted(parts.items()))
-          + ("" if all(a == b for a, b in wanted.values()) else "; the rest: make record (resumable)"))
+bt, got = BA.accuracies(plan, runs[f], chosen[f], ctx.preset.epochs)
+print(BA.recorded_line(plan, got, ctx.preset, f, s0))
 budgets_shown = [b for b in bt.columns if bt[b].notna().sum() >= 2] if len(bt) else []
 preset_of = {b: BUDGETS[b] if budget_plan is not None else ctx.preset.name for b in budgets_shown}
 
 # %% mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}} tags=["hide-input"]
-core = {"CE", "CE + mixup", "LDAM-DRW", "Balanced Softmax", "GCL", "CW", "BET", "MiSLAS"}
-fig, (ax, axr) = plt.subplots(1, 2, figsize=(12, 5.6), gridspec_kw=dict(width_ratios=[1.1, 1]))
-# ranks among the methods recorded at every budget shown: a rank among fewer methods would look like a climb
-ranks_b = L.budget_ranks(bt[budgets_shown].dropna()) if budgets_shown else pd.DataFrame()
-# the core set in eight distinct strong colours, the other methods thin in the light shades of tab20
-strong = dict(zip(sorted(core), sns.color_palette("colorblind", len(core))))
-light = [plt.get_cmap("tab20")(2 * j + 1) for j in range(10)]
-others = [n for n in bt.index if n not in core]
-ends = []  # the accuracy lines' last points: labelled in a spaced column (the ranks are whole numbers, apart already)
-for name, r in (bt[budgets_shown].iterrows() if budgets_shown else []):
-    r = r.dropna()
-    if len(r) < 2:
-        continue
-    kw = (dict(color=strong[name], lw=2.2, alpha=1) if name in core else
-          dict(color=light[others.index(name) % 10], lw=0.9, alpha=0.9))
-    ax.plot(r.index, r.values, marker="o", ms=3, **kw)
-    ends.append((r.index[-1], r.values[-1], name, kw["color"]))
-    if name not in ranks_b.index:
-        continue
-    rr = ranks_b.loc[name].dropna()
-    axr.plot(rr.index, rr.values, marker="o", ms=3, **kw)
-    axr.annotate(name, (rr.index[-1], rr.values[-1]), xytext=(3, 0), textcoords="offset points", fontsize=6,
-                 va="center", color=kw["color"])
-for a in (ax, axr):
-    a.set_xscale("log", base=2)
-    a.set_xticks(budgets_shown or [ctx.preset.epochs], [str(b) for b in budgets_shown or [ctx.preset.epochs]])
-    a.set_xlabel("epochs (log scale)")
-ax.set_ylabel("last-epoch test accuracy (%)")
-plots.label_column(ax, ends, 1.02)
-axr.set_ylabel(f"rank among the {len(ranks_b)} methods at every budget (1: best)")
-axr.invert_yaxis()
-axr.yaxis.set_major_locator(plt.MaxNLocator(integer=True))  # ranks are whole numbers
-ax.set_title(f"accuracy against the budget, imbalance {f:g}, seed {s0}", loc="left", fontsize=9)
-axr.set_title("rank against the budget", loc="left", fontsize=9)
-if len(budgets_shown) < 2:
-    ax.text(0.5, 0.5, "fewer than two budgets recorded yet", transform=ax.transAxes, ha="center")
+fig, ranks_b = BA.figure(bt, budgets_shown, ctx.preset.epochs, f, s0)
 plots.stamp(fig, ctx.stamp.replace(f"preset {ctx.preset.name}", "presets " + ", ".join(
     preset_of.values())).replace(f"seeds {','.join(map(str, seeds))}", f"seed {s0}"))
 plt.show()
@@ -587,7 +484,8 @@ if len(budgets_shown) >= 2:
         rho_seeds = V.spearman(by_seed[0][both_seeds], by_seed[1][both_seeds])
         seeds_line = (f" For scale, two seeds of the same {ctx.preset.epochs}-epoch schedule (seeds {seeds[0]} and "
                       f"{seeds[1]}) order the same {len(both_seeds)} methods with ρ = {rho_seeds:+.2f}: a ρ between "
-                      "budgets below that is within what retraining alone moves.")
+                      "budgets at or above that is within what retraining alone moves; below it, the budget "
+                      "reorders the methods more than a change of seed does (one run a side: a reading).")
     else:
         seeds_line = ""
     print(f"One run a method at each budget (seed {s0}): a difference of two single runs has no noise estimate of "
@@ -665,6 +563,67 @@ lines.append(f"Training cost runs from {df.loc[cheap, 'seconds']:,.0f} s ({cheap
                 "across these runs, so only gaps beyond that ratio are the methods')." if n_rate >= 2 and hi > 1.5 * lo
                 else "."))
 display(Markdown("\n".join(f"* {x}" for x in lines if x)))
+
+# %% tags=["hide-input"]
+display(Markdown(chapters.second_schedule(plan, ctx)))
+E.show_moved(ctx, "leaderboard")  # the verdicts the sections above hold back: their runs are recorded at this preset only
+
+# %% [markdown]
+# ### The spread over seeds and over long-tailed subsets
+#
+# The long-tailed subset is itself random: which images of each class are kept depends on the
+# seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
+# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
+# other subsets (subset 0 included).
+
+# %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
+if spread:
+    f = imbs[0]
+    fig, ax = plt.subplots(figsize=(1.6 * len(spread) + 2, 3.6))
+    for i, e in enumerate(spread):
+        by_seed = [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "seeds")]]
+        by_subset = [by_seed[0]] + [100 * L.score(e, r)["accuracy"] for r in subsets[(e.name, "subsets")]]
+        ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
+        ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
+                label="subsets" if i == 0 else None)
+        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
+              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
+    ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
+    ax.set_ylabel("overall accuracy (%)")
+    ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")
+    ax.legend(fontsize=7)
+    plots.stamp(fig, plan.context(ctx, "subsets").stamp)
+    plt.show()
+else:
+    print("subset_methods is empty: no spread figure")
+
+# %% [markdown]
+# ### The papers as written against their official code
+#
+# Every place where the book follows a paper's text (or its own choice where the text is silent)
+# and the official code does something else is a knob with both settings. Both sides train on the
+# same stored backbones, so the difference is that of the departure alone; the column "beyond
+# the noise" uses the same test as the table above.
+
+# %% tags=["hide-input"]
+from ltnb.chapters.leaderboard import DEPARTURES, setting_name
+
+dep = plan.fetch("paper vs code")
+at_d = plan.context(ctx, "paper vs code")  # cpu beside a main table at long: each row judged by its own seeds
+rows_d = {}
+for row_name, method, knob, book, code, chapter_of in DEPARTURES:
+    if (row_name, "book") not in dep:
+        continue
+    b, c = ([100 * r.metrics["accuracy"] for r in dep[(row_name, side)]] for side in ("book", "code"))
+    same = [r.config for r in dep[(row_name, "book")]] == [r.config for r in dep[(row_name, "code")]]
+    diff, verdict, _ = L.versus(c, b, paired=L.shares_runs(dep[(row_name, "book")], dep[(row_name, "code")]))
+    rows_d[row_name] = {"chapter": chapter_of, "the book": setting_name(knob, book), "official code": setting_name(knob, code),
+                        "book (%)": report.mean_sd(b, scale=1),
+                        "code (%)": report.mean_sd(c, scale=1),
+                        "code − book": "same run" if same else f"{diff:+.2f}",
+                        "beyond the noise": "identical settings here" if same else verdict}
+if rows_d:
+    report.show(pd.DataFrame(rows_d).T, at_d.stamp, f"Paper as written against the official code, imbalance {imbs[0]:g}")
 
 # %% [markdown]
 # ## What differs from the papers

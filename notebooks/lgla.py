@@ -201,10 +201,6 @@ report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 left_out = {name: runs for name, runs, group in (
     (f"Softmax ({K} experts, {expert_type.upper()})", table5_runs.get("Softmax"), "Table 5"),
     (f"LGLA ({OTHER.upper()})", other_type, "other expert type")) if runs is not None and not same_preset(group)}
-if left_out:  # one preset per table: the rows of Table 1 recorded only at the sweeps' preset, in a table of their own
-    at = plan.context(ctx, "Table 5")
-    report.show(report.accuracy_table(left_out), at.stamp, f"Table 1's rows recorded at {at.preset.name} only "
-                f"(compare with the imb 100 columns of the next table, also at {at.preset.name})")
 EV.show(ctx, "lgla", "Table 1")
 quoted = t1_paper[~t1_paper["method"].isin(PAPER_ROW.values())]
 if len(quoted):
@@ -244,12 +240,12 @@ plt.show()
 EV.show(ctx, "lgla", "Figure 3")
 
 # %% [markdown]
-# ## Figure 5: the gain over the strongest single-network baseline
+# ## Figure 5: LGLA against the strongest single-network baseline
 #
 # LGLA's accuracy minus that of the most accurate single-network baseline of Table 1 (one
 # ResNet-32: CE, LDAM-DRW or Balanced Softmax; the multi-expert BALMS is Table 1's and Table 5's
 # other comparison), overall and by split; the paper compares with NCL, which the book does not
-# train. Right: the same difference per class. The sentence under the figure judges the gain by the
+# train. Right: the same difference per class. The sentence under the figure judges the difference by the
 # two methods' own seeds.
 
 # %% mystnb={"figure": {"caption": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}, "image": {"alt": "LGLA's accuracy minus the most accurate single-network baseline's (named above the left panel), overall and by split (left) and per class (right)."}} tags=["hide-input"]
@@ -316,6 +312,11 @@ plt.show()
 
 # %% tags=["hide-input"]
 display(Markdown(chapters.second_schedule(plan, ctx)))
+EV.show_moved(ctx, "lgla")  # the verdicts the sections above hold back: their runs are recorded at this preset only
+if left_out:  # one preset per table: Table 1's rows recorded only at this section's preset, in a table of their own
+    at = plan.context(ctx, "Table 5")
+    report.show(report.accuracy_table(left_out), at.stamp, f"Table 1's rows recorded at {at.preset.name} only "
+                f"(compare with the imb {ctx.imb:g} columns of the next table, also at {at.preset.name})")
 
 # %% [markdown]
 # ### Table 1 at the paper's imbalance factors
@@ -507,8 +508,9 @@ if not FULL:  # what the page leaves out: the full sweep's rows that are neither
         if grp.optional:
             for r, cfgs in grp.rows.items():
                 (shown_opt if all(_store.exists(c) for c in cfgs) else left).append(f"{gname}: {_row(r)}")
-    notes.append(f"Sweep **reduced** (preset {PR.name}): trains {K} experts with CLA + AAW and with BALMS, LGLA with "
-                 "K = 2, and the three one-network baselines (shared with the baselines chapter); the full sweep's "
+    notes.append(f"Sweep **reduced** (preset {PR.name}): trains {K} experts with CLA + AAW and with BALMS and the "
+                 "three one-network baselines (shared with the baselines chapter), and LGLA with K = 2 for Figures 7 "
+                 f"and 8 (at preset {plan.context(ctx, 'Figure 7').preset.name}); the full sweep's "
                  f"other rows are shown where recorded ({len(shown_opt)} are)"
                  + (f", and left out here where not: {'; '.join(left)}" if left else ", and none is left out")
                  + ". A multi-expert run costs about (1 + 2K)/3 ResNet-32 runs.")

@@ -169,6 +169,28 @@ def test_every_module_imports_downward_only():
     # a subpackage's __init__ imports none of its own modules (they import it implicitly)
     assert not {d for d in graph["ltnb.training"] if d.startswith("ltnb.training.")}
     assert not {d for d in graph["ltnb.chapters"] if d.startswith("ltnb.chapters.")}
+    assert not {d for d in graph["ltnb.runs"] | graph["ltnb.kernels"] | graph["ltnb.claims"]
+                if d.startswith(("ltnb.runs.", "ltnb.kernels.", "ltnb.claims."))}
+
+
+def test_imports_sit_at_the_top_and_no_private_name_crosses_a_module():
+    """Every ltnb import is at the top of its module (none inside a function: the graph above is the whole truth),
+    and no module imports or reads another's private (underscored) name."""
+    late, private = [], []
+    for f in sorted((ROOT / "ltnb").rglob("*.py")):
+        tree = ast.parse(f.read_text())
+        where = f.relative_to(ROOT).as_posix()
+        for fn in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            late += [f"{where}:{n.lineno}" for n in ast.walk(fn)
+                     if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("ltnb")]
+        modules = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                   and (n.module or "").startswith("ltnb") for a in n.names}
+        private += [f"{where}:{n.lineno} {a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and (n.module or "").startswith("ltnb") for a in n.names if a.name.startswith("_")]
+        private += [f"{where}:{n.lineno} {n.value.id}.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                    and isinstance(n.value, ast.Name) and n.value.id in modules and n.attr.startswith("_")
+                    and not n.attr.startswith("__")]
+    assert late == [] and private == []
 
 
 def test_the_readmes_layout_table_lists_every_module_in_import_order():

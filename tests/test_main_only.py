@@ -1,6 +1,7 @@
 """Presets recorded for the main tables only (``long`` and the other budgets past cpu): a chapter run at one shows
 its main tables there and every other group at cpu, and no table or figure mixes presets."""
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -143,10 +144,11 @@ def test_a_chapter_at_long_shows_its_main_tables_at_long_and_the_rest_at_cpu(tmp
     assert "preset long" in head, head
 
 
-def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_only_preset(monkeypatch):
-    """At long, LGLA's 'Ours (IC) beats LDAM-DRW' has no IC run (an ablation's row, recorded at cpu): its verdict
-    comes from cpu, in a second box that says so, not 'not recorded' under the long stamp."""
-    from ltnb import claims
+def test_a_claim_recorded_only_at_cpu_is_read_there_in_the_chapters_cpu_section(monkeypatch):
+    """At long, LGLA's 'Ours (IC) beats LDAM-DRW' has no IC run (an ablation's row, recorded at cpu): the headline
+    box says where its verdict is, and the chapter's section at cpu shows it (show_moved), stamped cpu: no box
+    mixes presets."""
+    from ltnb import claims, report
     from ltnb.claims import evidence
     from ltnb.stats import Verdict
 
@@ -155,20 +157,24 @@ def test_a_claim_recorded_only_at_cpu_is_read_there_in_its_own_box_under_a_main_
     monkeypatch.setattr(evidence, "evaluate", lambda c, s: Verdict(
         "holds" if (c.id, s.preset) in recorded_at else "not recorded", "n"))
     monkeypatch.setattr(evidence, "_AT", {})  # verdicts_at's cache: read through the stand-in evaluate
+    shown = []
+    monkeypatch.setattr(report, "verdict_box", lambda rows, stamp, **kw: shown.append((rows, stamp)))
     ctx = Context("fmnist", 100.0, PRESETS["long"], (0,), torch.device("cpu"))
-    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
-                                       evidence.Setting.of(ctx))
-    assert [[c.id for c, _ in rows] for rows, _ in boxes] == [["lgla-11"], ["lgla-13"]]
-    assert "preset long" in boxes[0][1] and boxes[1][1].startswith("read at cpu, where their runs are recorded")
-    assert "preset cpu" in boxes[1][1]
-    recorded_at.discard(("lgla-13", "cpu"))  # recorded nowhere: stays in the first box, 'not recorded'
-    evidence._AT.clear()  # the recordings changed: read again
-    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))], ctx,
-                                       evidence.Setting.of(ctx))
-    assert len(boxes) == 1 and [c.id for c, _ in boxes[0][0]] == ["lgla-13", "lgla-11"]
+    here, there = evidence._split_at_sweeps([(a, Verdict("not recorded", "")), (b, Verdict("holds", "n"))],
+                                            evidence.Setting.of(ctx))
+    assert [c.id for c, _ in here] == ["lgla-11"] and [c.id for c, _ in there] == ["lgla-13"]
+    evidence.show(ctx, "lgla", "Table 1")
+    head = {c.id: v for rows, stamp in shown for c, v in rows}
+    assert all("preset long" in stamp for _, stamp in shown)
+    assert head["lgla-13"].verdict == "not recorded" and "in the section at cpu below" in head["lgla-13"].number
+    shown.clear()
+    evidence.show_moved(ctx, "lgla")
+    assert [c.id for rows, _ in shown for c, _ in rows] == ["lgla-13"] and "preset cpu" in shown[0][1]
+    shown.clear()
+    evidence.show_moved(ctx, "lgla")  # shown once
+    assert shown == []
     cpu = replace(ctx, preset=PRESETS["cpu"])  # at cpu nothing moves
-    boxes = evidence._at_sweeps_preset([(a, Verdict("not recorded", ""))], cpu, evidence.Setting.of(cpu))
-    assert len(boxes) == 1
+    assert evidence._split_at_sweeps([(a, Verdict("not recorded", ""))], evidence.Setting.of(cpu))[1] == []
 
 
 def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordings():
@@ -190,3 +196,34 @@ def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordin
         cpu, _, plan_cpu = door.start("baselines", preset="cpu", verbose=False)
     assert chapters.schedules(plan_cpu, cpu) == ""  # one schedule: nothing to relate
     assert "Everything below is at the chapter's own preset, `cpu`" in chapters.second_schedule(plan_cpu, cpu)
+
+
+@pytest.mark.parametrize("chapter", [c for c in BOOK])
+def test_no_section_of_a_committed_chapter_mixes_presets(chapter):
+    """The executed notebook as the book renders it: every stamp (tables, verdict boxes) in the headline section names
+    the chapter's preset, and every stamp after the section the chapter opens for its other schedule names one preset,
+    cpu where the headline is a main-tables-only preset. The budget axis names its presets row by row (not a stamp)."""
+    import json
+    import re
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{chapter}.ipynb").read_text())
+    sections, current = {"head": [], "second": []}, None
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and src.startswith("## ") and current is None:
+            current = "head"
+        texts = ["".join(o.get("data", {}).get(k, "")) if isinstance(o.get("data", {}).get(k, ""), str) else
+                 "".join(o["data"][k]) for o in cell.get("outputs", []) for k in ("text/html", "text/markdown")
+                 if k in o.get("data", {})] + ["".join(o.get("text", "")) for o in cell.get("outputs", [])]
+        if any("Everything below is at" in t for t in texts):
+            current = "second"
+        if cell["cell_type"] == "markdown" and re.match(r"## (What differs|Choices, and what differs)", src):
+            current = "notes"
+        if current in sections:
+            sections[current] += re.findall(r"· preset (\w+) ·", " ".join(texts))
+    assert sections["head"], f"{chapter}: no stamp in the headline section"
+    head = set(sections["head"])
+    assert len(head) == 1, f"{chapter}: the headline section mixes presets {sorted(head)}"
+    second = set(sections["second"])
+    want = {SWEEPS_AT} if head <= set(MAIN_ONLY) else head
+    assert second <= want, f"{chapter}: the second section stamps {sorted(second)}, not {sorted(want)}"

@@ -154,7 +154,8 @@ def _evaluate(c, s: Setting) -> Verdict:
         if c.against:  # one per-class quantity against another of the same runs, per seed
             x = [_per_class(c.method, runs[sd], c.against, c.ka) for sd in values]
             return trend_per_seed(list(values.values()), x, c.direction,
-                                  what=f", {PER_CLASS[q][2]} against {PER_CLASS[c.against][2]}")
+                                  what=f", {PER_CLASS[q][2]} against {PER_CLASS[c.against][2]}",
+                                  lead=f"ρ ({'positive' if c.direction == 'head' else 'negative'} as claimed)")
         sizes = next(iter(runs.values())).metrics["counts"]
         rq = REFERENCE_OF.get(q, q)
         if rq is None:  # a quantity the balanced reference has no counterpart of: the raw trend, said so
@@ -186,8 +187,9 @@ def _evaluate(c, s: Setting) -> Verdict:
         da = _each(lambda r: float(dispersion(_per_class(c.a, r, q, c.ka))), ra)
         db = _each(lambda r: float(dispersion(_per_class(B[0], r, qb, c.kb))), rb)
         da, db = _aligned(da, db, paired)
-        return compare(db, da, paired, unit="", digits=3,
-                       label=f"spread (sd/mean) of {PER_CLASS[qb][2]}, {B[0]} − {c.a} ({how})")
+        sides = (f"of {PER_CLASS[qb][2]}, {B[0]} − {c.a}" if B[0] != c.a or qb == q else  # one run, two readings
+                 f"of {c.a}'s per-class values, {PER_CLASS[qb][2]} − {PER_CLASS[q][2]}")
+        return compare(db, da, paired, unit="", digits=3, label=f"spread (sd/mean) {sides} ({how})")
     if q in FEATURE_STATS or q in EXPERT_STATS:  # a statistic of each run's features, then across runs
         if q in FEATURE_STATS:
             stat, label, labelled = FEATURE_STATS[q]
@@ -293,14 +295,38 @@ def show(ctx, chapter: str, figure: str, also=()) -> None:
     """A chapter's cell under a figure or table: the claims it tests (:func:`ltnb.claims.of_chapter`, and the
     claims ``also`` names, made in other chapters' papers about the same runs), each with its verdict at the
     chapter's setting; a claim the paper makes at other imbalance factors than the chapter's (``Claim.imbs``) is
-    shown apart, as "beyond the paper"."""
+    shown apart, as "beyond the paper". Under a preset recorded for the main tables only, a claim whose runs are
+    recorded only at :data:`ltnb.chapters.SWEEPS_AT` is held back for :func:`show_moved`, which the chapter calls in
+    its section at that preset: no section mixes presets."""
     setting = Setting.of(ctx)
     at = verdicts_at(setting)[0]
     rows = [(c, at[c.id]) for c in claims.of_chapter(chapter, figure) + [claims.by_id(i) for i in also]]
     if not rows:
         raise ValueError(f"no claim of chapter {chapter!r} is tested at {figure!r}")
-    for box in _at_sweeps_preset(rows, ctx, setting):
-        report.verdict_box(*box, changed=ctx.changed)
+    here, there = _split_at_sweeps(rows, setting)
+    if there:
+        _MOVED.setdefault((chapter, setting), []).extend((figure, c, v) for c, v in there)
+        here = here + [(c, Verdict(MISSING, f"recorded at {SWEEPS_AT} only: its verdict is in the section at "
+                                            f"{SWEEPS_AT} below")) for c, _ in there]
+    for box in _boxes(here, ctx.stamp, setting):
+        report.verdict_box(*box, changed=ctx.changed, seeds=ctx.seeds)
+
+
+_MOVED: dict = {}  # (chapter, setting) -> (figure, claim, verdict at SWEEPS_AT) held back by show() for show_moved()
+
+
+def show_moved(ctx, chapter: str) -> None:
+    """In a chapter's section at :data:`ltnb.chapters.SWEEPS_AT`: the verdicts :func:`show` held back from the
+    headline section (claims whose runs are recorded only at that preset), stamped with it."""
+    moved = _MOVED.pop((chapter, Setting.of(ctx)), [])
+    if not moved:
+        return
+    stamp = replace(ctx, preset=PRESETS[SWEEPS_AT]).stamp
+    rows = list({c.id: (c, v) for _, c, v in moved}.values())
+    figures = ", ".join(dict.fromkeys(f for f, _, _ in moved))
+    for box in _boxes(rows, f"the claims of {figures} above whose runs are recorded at {SWEEPS_AT} only: {stamp}",
+                      Setting.of(ctx)):
+        report.verdict_box(*box, changed=ctx.changed, seeds=ctx.seeds)
 
 
 RULE = ("each verdict from the compared runs' own seeds: Welch's 95% interval, paired where both sides read the same "
@@ -312,30 +338,30 @@ def where_claimed(claim, imb: float) -> bool:
     return not claim.imbs or float(imb) in {float(f) for f in claim.imbs}
 
 
-def _at_sweeps_preset(rows, ctx, setting):
-    """The verdict boxes of ``rows``: under a preset recorded for the main tables only, a claim whose runs are
-    recorded only at :data:`ltnb.chapters.SWEEPS_AT` (an ablation's row) is read there, in a second box stamped
-    with that preset, rather than shown 'not recorded'; claims the paper makes at other factors, in boxes of their
-    own headed "beyond the paper"."""
-    from dataclasses import replace
+def _split_at_sweeps(rows, setting):
+    """(rows read at ``setting``, rows read at :data:`ltnb.chapters.SWEEPS_AT` instead): under a preset recorded for the
+    main tables only, a claim whose runs are recorded only at that preset (an ablation's row) is read there rather
+    than shown 'not recorded'."""
+    if setting.preset not in MAIN_ONLY:
+        return rows, []
+    at_sweeps = verdicts_at(replace(setting, preset=SWEEPS_AT))[0]
+    there = [(c, at_sweeps[c.id]) for c, v in rows if v.verdict == MISSING and at_sweeps[c.id].verdict != MISSING]
+    moved = {c.id for c, _ in there}
+    return [(c, v) for c, v in rows if c.id not in moved], there
 
 
-    at_sweeps = replace(setting, preset=SWEEPS_AT)
-    there = [(c, verdicts_at(at_sweeps)[0][c.id]) for c, v in rows
-             if setting.preset in MAIN_ONLY and v.verdict == "not recorded"]
-    there = [(c, v) for c, v in there if v.verdict != "not recorded"]
-    rows = [(c, v) for c, v in rows if c.id not in {c.id for c, _ in there}]
+def _boxes(rows, stamp: str, setting):
+    """The verdict boxes of ``rows``: those the paper makes at ``setting``'s factor, and apart, headed "beyond the
+    paper", those it makes at other factors."""
     boxes = []
-    for rs, stamp in ((rows, ctx.stamp), (there, f"read at {SWEEPS_AT}, where their runs are recorded: "
-                                                 f"{replace(ctx, preset=PRESETS[SWEEPS_AT]).stamp}")):
-        claimed = [(c, v) for c, v in rs if where_claimed(c, setting.imb)]
-        beyond = [(c, v) for c, v in rs if not where_claimed(c, setting.imb)]
-        if claimed:
-            boxes.append((claimed, f"{stamp}; {RULE}"))
-        if beyond:
-            factors = sorted({f for c, _ in beyond for f in c.imbs})
-            boxes.append((beyond, f"beyond the paper, which makes these claims at imbalance "
-                                  f"{', '.join(f'{f:g}' for f in factors)}, not {setting.imb:g}: {stamp}; {RULE}"))
+    claimed = [(c, v) for c, v in rows if where_claimed(c, setting.imb)]
+    beyond = [(c, v) for c, v in rows if not where_claimed(c, setting.imb)]
+    if claimed:
+        boxes.append((claimed, f"{stamp}; {RULE}"))
+    if beyond:
+        factors = sorted({f for c, _ in beyond for f in c.imbs})
+        boxes.append((beyond, f"beyond the paper, which makes these claims at imbalance "
+                              f"{', '.join(f'{f:g}' for f in factors)}, not {setting.imb:g}: {stamp}; {RULE}"))
     return boxes
 
 

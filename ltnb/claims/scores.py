@@ -263,7 +263,8 @@ def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str
                 f"against each of the other {len(order) - 1}")
     if len(tied) == len(order):
         return (f"{word} {what}: none beyond the noise: with {n} seed{'s' if n != 1 else ''} a method, "
-                f"the top of the order ({top}, {np.mean(vals[top]):.2f}) cannot be told from any of the other "
+                f"the {'top' if highest else 'bottom'} of the order ({top}, {np.mean(vals[top]):.2f}) cannot be told "
+                f"from any of the other "
                 f"{len(order) - 1} by their own seeds")
-    return (f"{word} {what}: the top {len(tied)} cannot be told apart by their own seeds: "
+    return (f"{word} {what}: the {'top' if highest else 'bottom'} {len(tied)} cannot be told apart by their own seeds: "
             + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied))

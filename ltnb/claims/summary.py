@@ -25,7 +25,7 @@ from ltnb.stats import FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABL
 EASY = {
     "gcl": "The cloud sizes (Eq. 9), the clouded cosine logits (Eqs. 11-12) and the CBEN sampler (Eqs. 13-14) are "
            "written out in full, and the two stages map onto the book's one-stage trainer and stage-2 fitters.",
-    "marr": "MARR is a re-trained classifier on a frozen backbone with a closed-form re-weighting (Eqs. 5-8): it "
+    "marr": "MARR is a re-trained classifier on a frozen backbone with a closed-form re-weighting (Eqs. 11-12): it "
             "fits in seconds on stored features, so its sweeps (Figure 4, Table 7) cost nothing beyond the backbones.",
     "angular": "The angular reading (Eq. 1) and ABS (Eqs. 7-9) are post hoc: they read a trained network's features, "
                "so most of the paper's tables are views of runs the book trains anyway.",
