@@ -486,6 +486,21 @@ E.show(at6, "angular", "Figure 6")
 # %% [markdown]
 # ## What differs from the paper, and why
 
+# %% [markdown]
+# * ALAS: R is updated every batch (Eq. 5) rather than once an epoch (Algorithm 1); the mean angular
+#   probability of *every* class over the batch is normalised across classes by f, so no class is absent. R⁰
+#   is MiSLAS's smoothing factor f(N_y) with the ε above, in the same form as the batch term. The targets
+#   put 0 on the other classes (Eq. 5), the loss is on the linear logits (what the classifier trains), and
+#   predictions use Eq. 1, as for L2A after stage 2. The paper does not say which of these it does.
+# * ABS: B_tr[c] is read as the minimum over true classes i of the mean angular probability of c on the
+#   training images of class i (the sentence defining it is garbled); the training images are un-augmented.
+#   γ ⊙ P is renormalised for the ECE and Figure 5; the argmax does not change.
+# * Figures 3/7 plot each class's mean own logit; Figure 4 the mean probability vectors per true class;
+#   Figure 5 the mean probability each class receives on the test set: the paper's plots are not specified
+#   beyond their captions.
+# * Table 4 (ViT-S and ViT-B on ImageNet-LT) needs ImageNet-LT and ImageNet-21k-pretrained ViTs, neither of
+#   which is on this machine: it is not reproduced, and not quoted as if it were.
+
 # %% tags=["hide-input"]
 notes = []
 if ctx.dataset == "fmnist":
@@ -504,23 +519,12 @@ notes.append(f"MiSLAS stage 2 follows the official CIFAR configs (dvlab-research
                 "CIFAR-10's smoothing and lr factor but the shift, which MiSLAS presents as part of the method)"
                 if ctx.dataset == "fmnist" else "") + ". Label smoothing puts ε_y/(M-1) on every other class as "
              "Eq. 4 writes it; the official code spreads ε_y over all M classes.")
-notes.append("ALAS: R is updated every batch (Eq. 5) rather than once an epoch (Algorithm 1); the mean angular "
-             "probability of *every* class over the batch is normalised across classes by f, so no class is absent. "
-             "R⁰ is MiSLAS's smoothing factor f(N_y) with the ε above, in the same form as the batch term. The targets "
-             "put 0 on the other classes (Eq. 5), the loss is on the linear logits (what the classifier trains), "
-             "and predictions use Eq. 1, as for L2A after stage 2. The paper does not say which of these it does.")
 notes.append("AEM trains an angular head (no bias: the angle ignores one) on softmax(s·Pᴬ) with mixup, s = "
              f"{aem_s:g}. The paper gives no scale; at the scale of Eq. 1 (s = 1) the logits span only [0, π], so "
              f"p_y cannot exceed e^π/(e^π + {K - 1}) = {math.exp(math.pi) / (math.exp(math.pi) + K - 1):.2f}, and the "
              f"network underfits: measured here, AEM with s = 1 reaches {pct([r.metrics['accuracy'] for r in aem_literal])}% "
              f"against {pct([r.metrics['accuracy'] for r in aem])}% with s = {aem_s:g}. Eq. 6 adds H(p) to the loss, "
              "so it *minimises* the entropy, as its name says (the prose speaks of increasing it).")
-notes.append("ABS: B_tr[c] is read as the minimum over true classes i of the mean angular probability of c on the "
-             "training images of class i (the sentence defining it is garbled); the training images are un-augmented. "
-             "γ ⊙ P is renormalised for the ECE and Figure 5; the argmax does not change.")
-notes.append("Figures 3/7 plot each class's mean own logit; Figure 4 the mean probability vectors per true class; "
-             "Figure 5 the mean probability each class receives on the test set: the paper's plots are not specified "
-             "beyond their captions.")
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
               f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "
               f"epoch(s) of the {at6.preset.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
@@ -533,8 +537,6 @@ if PR.name != "paper":
                     f"{len(prune_fractions)} fraction(s) instead of five (paper preset: 0.15 to 0.75) and")
                  + f" scores from {score_runs} short run(s) instead of ten runs of ten epochs; Table 1 is trained at this imbalance "
                  "factor only; its columns at the paper's other factors are shown when recorded (`python -m ltnb.record`).")
-notes.append("Table 4 (ViT-S and ViT-B on ImageNet-LT) needs ImageNet-LT and ImageNet-21k-pretrained ViTs, neither of "
-             "which is on this machine: it is not reproduced, and not quoted as if it were.")
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))} (the paper: mean of 3); last-epoch accuracy, "
              "nothing chosen on the test set; s and τ keep the paper's values.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))

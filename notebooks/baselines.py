@@ -217,6 +217,9 @@ plt.show()
 # %% [markdown]
 # ## What differs from the papers, and why
 
+# %% [markdown]
+# * LWS scales the logits including the bias, $f_j (W_j^\top z + b_j)$; τ-norm keeps the bias.
+
 # %% tags=["hide-input"]
 notes = []
 if ctx.dataset == "fmnist":
@@ -229,7 +232,6 @@ if ctx.preset.name != "paper":
 notes.append("Stage 2 (cRT, LWS, τ-norm) trains on features of the un-augmented training images, computed "
              f"once from the frozen backbone, for {ctx.preset.stage2_epochs} epochs with class-balanced "
              "sampling and a cosine learning rate; Kang et al. pass augmented images through the backbone.")
-notes.append("LWS scales the logits including the bias, $f_j (W_j^\\top z + b_j)$; τ-norm keeps the bias.")
 notes.append(f"The tables show {len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}. The verdicts read every "
              "recorded seed of the runs they compare and judge each gap by those runs' own seeds (Welch's 95% "
              "interval, paired where both sides read one training run); under 3 seeds a side they say 'too few runs'.")

@@ -137,7 +137,7 @@ KEYS = {"CE": "ce", "CE + mixup": "ce_mixup", "LDAM-DRW": "ldam_drw", "CE + mixu
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 t1 = report.accuracy_table(table1, KEYS, literature_dataset=lit, imb=ctx.imb)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
-E.show(ctx, "gcl", "Table 1")
+E.show(ctx, "gcl", "Table 1", also=("gcl-24",))  # its runs are Table 1's too: read here at this preset
 
 # %% [markdown]
 # ## Per-class accuracy

@@ -196,6 +196,9 @@ for f, df in tables.items():
     ax.legend(ncol=4, loc="lower right", fontsize=7)
     plots.stamp(fig, stamp_at(f))
     plt.show()
+
+# %% tags=["hide-input"]
+for f, df in tables.items():  # the sentence under the figure: does lifting the tail cost the head here?
     tail = "few" if df["few"].notna().any() else "medium"
     ok = df[["many", tail]].dropna()
     rho_trade, crit = V.spearman(ok[tail], ok["many"]), V.critical_rho(len(ok))

@@ -458,6 +458,31 @@ print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,
 # %% [markdown]
 # ## What differs from the paper, and why
 
+# %% [markdown]
+# * Augmentation: the paper uses RandAugment, following PaCo and NCL; here it is torchvision's RandAugment
+#   (2 ops at magnitude 9 of 31, each image drawing its own ops) after pad-crop-flip, on the device. The
+#   official CIFAR loader instead applies AutoAugment's CIFAR-10 policy and Cutout (16 pixels). On one grey
+#   channel RandAugment's Color op does nothing.
+# * Class groups: cut where the running total from the head is nearest to g·N/(K−1). The official code
+#   accumulates from the tail and closes a group at the first class that passes N/(K−1), which can move one
+#   class to the tail-side group (CIFAR-100-LT at 100, K = 3: class 14) and, on ten classes with K ≥ 4,
+#   leaves the first group empty. On fmnist-LT and CIFAR-10-LT at 100 with K = 3 both rules give the same
+#   groups.
+# * Architecture: the official CIFAR model is the group-convolution one (the shared stem and first stage of
+#   ResNet-32, then stages 2 and 3 as K-group convolutions, cosine classifiers with s = 30); the IC model
+#   has K separate copies of stages 2 and 3, as in RIDE. Softmax and BALMS rows use the same network.
+# * AAW as in the official loss: the angle is that of the un-adjusted cosine logit of the target, the
+#   reference is the mean angle of the batch samples of the same group under the same expert, for the GLA
+#   expert too (the paper defines only K−1 references); the weights carry no gradient; the loss is summed
+#   over experts and averaged over the batch (Eq. 9).
+# * Prediction: the mean of the experts' logits without the offsets T, as in the official code; `fusion`
+#   changes the weights post hoc.
+# * Accuracy is that of the last epoch. The official configs keep the checkpoint with the best accuracy on
+#   the test set ('monitor: max val_accuracy', the validation loader being the test set).
+# * Figure 5 compares with the strongest baseline the book trains, not NCL (not re-implemented); Table 4's
+#   NCL row and Table 1's other rows are quoted. Figure 6: the paper does not say what the other experts'
+#   weights are while one moves; here they stay at 1.
+
 # %% tags=["hide-input"]
 PR = ctx.preset
 notes = []
@@ -469,34 +494,9 @@ notes.append(f"Schedule: the book's preset **{PR.name}** (ResNet-32 at width {PR
              f"{PR.batch_size}, lr {PR.lr:g}, momentum {PR.momentum:g}, weight decay {PR.weight_decay:g}, step decays). "
              "The paper gives no CIFAR schedule; the official CIFAR configs train 400 epochs (5 warm-up, decays "
              "at 320 and 360) with Nesterov momentum, batch 128, lr 0.1, weight decay 2e-4.")
-notes.append("Augmentation: the paper uses RandAugment, following PaCo and NCL; here it is torchvision's "
-             "RandAugment (2 ops at magnitude 9 of 31, each image drawing its own ops) after pad-crop-flip, on "
-             "the device. The official CIFAR loader instead applies AutoAugment's CIFAR-10 policy and Cutout "
-             "(16 pixels). On one grey channel RandAugment's Color op does nothing.")
 notes.append(f"τ of the global expert: {TAU:g}; the paper only asks for τ > 1, the official CIFAR configs "
              "use 2.5 on CIFAR-100-LT and 3.0 on CIFAR-10-LT. The official code also sets τ = 1 when K ≤ 2; "
              "here τ is the same for every K.")
-notes.append("Class groups: cut where the running total from the head is nearest to g·N/(K−1). The official "
-             "code accumulates from the tail and closes a group at the first class that passes N/(K−1), which "
-             "can move one class to the tail-side group (CIFAR-100-LT at 100, K = 3: class 14) and, on ten "
-             "classes with K ≥ 4, leaves the first group empty. On fmnist-LT and CIFAR-10-LT at 100 with "
-             "K = 3 both rules give the same groups.")
-notes.append("Architecture: the official CIFAR model is the group-convolution one (the shared stem and first "
-             "stage of ResNet-32, then stages 2 and 3 as K-group convolutions, cosine classifiers with s = 30); "
-             "the IC model has K separate copies of stages 2 and 3, as in RIDE. Softmax and BALMS rows use the "
-             "same network.")
-notes.append("AAW as in the official loss: the angle is that of the un-adjusted cosine logit of the target, "
-             "the reference is the mean angle of the batch samples of the same group under the same expert, "
-             "for the GLA expert too (the paper defines only K−1 references); the weights carry no gradient; "
-             "the loss is summed over experts and averaged over the batch (Eq. 9).")
-notes.append("Prediction: the mean of the experts' logits without the offsets T, as in the official code; "
-             "`fusion` changes the weights post hoc.")
-notes.append("Accuracy is that of the last epoch. The official configs keep the checkpoint with the best "
-             "accuracy on the test set ('monitor: max val_accuracy', the validation loader being the test "
-             "set).")
-notes.append("Figure 5 compares with the strongest baseline the book trains, not NCL (not re-implemented); "
-             "Table 4's NCL row and Table 1's other rows are quoted. Figure 6: the paper does not say what the "
-             "other experts' weights are while one moves; here they stay at 1.")
 if not FULL:  # what the page leaves out: the full sweep's rows that are neither recorded nor stored (from the plan)
     from ltnb import store as _store
 

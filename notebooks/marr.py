@@ -368,6 +368,17 @@ E.show(plan.context(ctx, "Table 7"), "marr", "Table 7")
 # %% [markdown]
 # ## What differs from the paper, and why
 
+# %% [markdown]
+# * Stage 2 trains on features of the **un-augmented** training images, computed once by the frozen backbone
+#   and stored with the CE run; the paper passes (presumably augmented) images through the network. The CE
+#   network fits these images almost perfectly, which leaves less for any post-hoc method to learn from than
+#   augmented views would.
+# * The loss is averaged over the batch as Algorithm 2 writes it, $(1/s)\sum_i U_{y_i}\ell_i$, not
+#   normalised by $\sum_i U_{y_i}$ as `cross_entropy(weight=U)` would be.
+# * Figures 1 and 3(a, b) average over the training images (Eq. 7 sums over $\mathcal D_j$, the training
+#   set); the paper does not name the split. Figure 3 is one data set here, not CIFAR-100-LT for (a, b) and
+#   CIFAR-10-LT for (c, d).
+
 # %% tags=["hide-input"]
 notes = []
 PR = ctx.preset
@@ -384,20 +395,11 @@ notes.append(f"MARR's stage 2 follows Sec. 4.1: SGD (momentum 0.9), cosine lr fr
              "The paper gives no CIFAR stage-2 length (10 epochs on ImageNet-LT and Places-LT): here "
              f"{P.steps} steps ({'the `iterations` parameter' if P.iterations else f'{PR.stage2_epochs} epochs'}). "
              "No weight decay on ω, β (the paper's 5e-4 is stated for training, not for the 2K parameters).")
-notes.append("Stage 2 trains on features of the **un-augmented** training images, computed once by the frozen "
-             "backbone and stored with the CE run; the paper passes (presumably augmented) images through the "
-             "network. The CE network fits these images almost perfectly, which leaves less for any post-hoc "
-             "method to learn from than augmented views would.")
-notes.append("The loss is averaged over the batch as Algorithm 2 writes it, $(1/s)\\sum_i U_{y_i}\\ell_i$, not "
-             "normalised by $\\sum_i U_{y_i}$ as `cross_entropy(weight=U)` would be.")
 notes.append("DisAlign is fitted exactly like MARR (same loss, γ, schedule and sampling) with the calibration of "
              "MARR's Table 1 and σ(z) = sigmoid(vᵀz) (p + 2K parameters, v = 0 at start). The DisAlign paper "
              "trains its own KL-based generalised re-weighting loss; MARR says it follows its re-weighting. "
              "cRT and LWS are the baselines chapter's runs (class-balanced sampling, "
              f"{PR.stage2_epochs} epochs, lr {PR.stage2_lr:g}).")
-notes.append("Figures 1 and 3(a, b) average over the training images (Eq. 7 sums over $\\mathcal D_j$, the "
-             "training set); the paper does not name the split. Figure 3 is one data set here, not "
-             "CIFAR-100-LT for (a, b) and CIFAR-10-LT for (c, d).")
 notes.append("Table 7: the paper does not say on which set stage 2 is fitted for the other backbones; "
              f"this chapter fits it on the imb {ctx.imb:g} set, the one the table's caption names.")
 if PR.name != "paper":

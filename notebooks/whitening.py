@@ -400,6 +400,18 @@ factor_table.note(plan, ctx, cols)
 # %% [markdown]
 # ## What differs from the paper, and why
 
+# %% [markdown]
+# * B3RS: Table 6's `r_min` is read as the basic ratio r₀ of Eq. 14 (Table 7 calls it the 'basic sampling
+#   ratio'), and Eq. 14's middle case is capped at 1/F (a balanced batch). Eq. 15 is garbled in the text; it
+#   is read as: classes at or under r_min get r_min, the others share 1 − F′·r_min in proportion to their
+#   sizes, repeated until no class falls under r_min. Batches have a fixed composition (rounded by largest
+#   remainder, at least one image per class).
+# * LDAM is LDAM-DRW (s = 30, largest margin 0.5, re-weighting from 80% of training), the baselines
+#   chapter's run: the paper's LDAM numbers match LDAM-DRW's, and Eq. 11 omits the scale.
+# * Figure 3's true-positive rate is the test recall per class; its gradient norms are those of the last
+#   training epoch (augmented batches), not of a separate pass. Figures 7 and 11 use test images (balanced),
+#   Figure 2 and 8 the stored test features.
+
 # %% tags=["hide-input"]
 PR = ctx.preset
 notes = []
@@ -420,21 +432,11 @@ notes.append("Eq. 13 divides the covariance by the channel count C; here by the 
              "of the mean and of the covariance (momentum 0.1) are used, and the gradient goes through "
              "Σ^{-1/2} by divided differences (stable at equal eigenvalues). No affine transform after the "
              "whitening (none is mentioned).")
-notes.append("B3RS: Table 6's `r_min` is read as the basic ratio r₀ of Eq. 14 (Table 7 calls it the 'basic "
-             "sampling ratio'), and Eq. 14's middle case is capped at 1/F (a balanced batch). Eq. 15 is "
-             "garbled in the text; it is read as: classes at or under r_min get r_min, the others share "
-             "1 − F′·r_min in proportion to their sizes, repeated until no class falls under r_min. Batches "
-             "have a fixed composition (rounded by largest remainder, at least one image per class).")
 notes.append(f"BET: 't₁/T = 0' in Algorithm 1 is read as t₁ mod T = 0, counted within each epoch of the random "
              f"sampler. T₂ for CIFAR is not given (ImageNet-LT: 500 at T = 60, Table 9); here T₂ = {T2}. The "
              "embedded B3RS iterations are part of the epoch: the learning-rate schedule, warm-up and DRW "
              "run over the longer epoch, so a BET run takes (1 + T₂⌊T₁/T⌋/T₁) times the iterations of CE. "
              "Table 6's caption calls α 'the epoch interval for B3RS'; it enters only through Eq. 14 here.")
-notes.append("LDAM is LDAM-DRW (s = 30, largest margin 0.5, re-weighting from 80% of training), the baselines "
-             "chapter's run: the paper's LDAM numbers match LDAM-DRW's, and Eq. 11 omits the scale.")
-notes.append("Figure 3's true-positive rate is the test recall per class; its gradient norms are those of the "
-             "last training epoch (augmented batches), not of a separate pass. Figures 7 and 11 use test "
-             "images (balanced), Figure 2 and 8 the stored test features.")
 notes.append(f"Augmentation (pad-and-crop, flip) and the {PR.warmup_epochs}-epoch warm-up are the book's shared "
              "schedule; the paper states neither for CIFAR. ImageNet-LT (Tables 3–5, 7–9, Figures 9–10) is out of scope.")
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "

@@ -265,13 +265,17 @@ def schedules(plan: Plan, ctx: Context) -> str:
     has): how far the levels sit apart and whether the order carries over (Spearman's ρ). Empty when nothing moved."""
     if ctx.preset.name not in MAIN_ONLY or not moved(plan, ctx):
         return ""
-    pairs = {}
+    pairs, seen = {}, set()
     for g in plan.groups.values():
         if not g.main:
             continue
         for row, cfgs in g.rows.items():
             if any(c.knob("per_class") for c in cfgs):  # the balanced reference: in no table, so not a table's row
                 continue
+            keys = tuple(c.key for c in cfgs)
+            if keys in seen:  # a post-hoc reading of a run an earlier row trains: its run's accuracy is not the row's
+                continue
+            seen.add(keys)
             here = [store.load(c) for c in cfgs]
             there = [store.load(replace(c, preset=SWEEPS_AT)) for c in cfgs]
             if all(here) and any(there):

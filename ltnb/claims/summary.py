@@ -76,10 +76,12 @@ def _tally(n: Counter) -> str:
 
 
 def _places(cs) -> str:
+    """Where the chapters show the claims: each figure or table once, with the chapter when it is not the paper's."""
     seen = []
     for c in cs:
-        if c.figure and c.figure not in seen:
-            seen.append(c.figure)
+        place = c.figure + ("" if c.chapter == c.paper else f" of the {c.chapter} chapter")
+        if c.figure and place not in seen:
+            seen.append(place)
     return ", ".join(seen)
 
 
