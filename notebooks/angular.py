@@ -93,9 +93,6 @@ from ltnb.chapters import factors
 from ltnb.chapters.angular import PRUNING as METHODS
 
 PR = ctx.preset
-s, F_form, aem_s, tau, f_form = P.s, P.F_form, P.aem_s, P.tau, P.f_form
-s_sweep, tau_sweep, prune_fractions = P.s_sweep, P.tau_sweep, P.prune_fractions
-score_runs, score_epochs = P.score_runs, P.score_epochs
 counts = ctx.counts
 K = len(counts)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"

@@ -62,9 +62,8 @@ from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels.evaluate import not_probabilities
 
-imbs, seeds, subset_seeds, spread, table_csv = P.imbs, P.seeds, P.subset_seeds, P.spread, P.table_csv
 K = ctx.num_classes
-chosen = {f: P.chosen for f in imbs}
+chosen, spread = {f: P.chosen for f in imbs}, P.spread  # the methods shown; those shown on other subsets too
 print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
       f"other subsets {subset_seeds} for {[e.name for e in spread]}")
 

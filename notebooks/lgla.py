@@ -216,22 +216,27 @@ if len(quoted):
 # Right: each expert alone on the test set, per class: the LLA experts should be best on
 # their own group, the GLA expert on the tail (first seed).
 
-# %% mystnb={"figure": {"caption": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}, "image": {"alt": "Left: per-class weight norms in each expert's classifier and their mean. Right: each expert alone on the test set against the ensemble, per class."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Left: per-class weight norms in each expert's classifier and their mean, beside the balanced reference's (dashed, scaled to the experts' mean: what the verdicts below read each expert against). Right: each expert alone on the test set against the ensemble, per class."}, "image": {"alt": "Left: per-class weight norms in each expert's classifier and their mean, beside the balanced reference's (dashed, scaled to the experts' mean: what the verdicts below read each expert against). Right: each expert alone on the test set against the ensemble, per class."}} tags=["hide-input"]
 W = main[0].arrays["weight"]  # K, C, d
 norms = np.linalg.norm(W, axis=2)
 names = [f"expert {k + 1} (LLA, $C_{k + 1}$)" for k in range(K - 1)] + [f"expert {K} (GLA)"]
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.4))
 for ax in axes:
     plots.shade_splits(ax, counts)
 for k in range(K):
     axes[0].plot(norms[k], marker="o", ms=3, label=names[k])
     axes[1].plot(100 * np.asarray(posthoc(main[0], expert=k).metrics["per_class"]), marker="o", ms=3, label=names[k])
 axes[0].plot(norms.mean(0), color="k", lw=2, label="mean of the experts")
+# what lgla-1 to -3 read each expert against: the balanced reference's norms (CE on a balanced subset), drawn at the
+# experts' mean level so that its shape is read beside theirs
+ref_w = np.linalg.norm(plan.fetch("balanced reference")["CE, balanced"][0].arrays["weight"], axis=1)
+axes[0].plot(ref_w / ref_w.mean() * norms.mean(), color="k", ls="--", marker="s", ms=3, lw=1,
+             label="balanced reference (scaled)")
 axes[1].plot(100 * np.asarray(main[0].metrics["per_class"]), color="k", lw=2, label="ensemble")
 axes[0].set(xlabel="class index (head → tail)", ylabel=r"$\|W_k^j\|$", title="per-class weight norms")
 axes[1].set(xlabel="class index (head → tail)", ylabel="test accuracy (%)", title="each expert alone")
-axes[0].legend(fontsize=7)
-axes[1].legend(fontsize=7, loc="lower left")
+axes[0].legend(fontsize=6, loc="best")
+axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 fig.tight_layout()
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()

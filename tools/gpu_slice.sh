@@ -3,7 +3,7 @@
 # minutes): the paper-schedule recordings first, then `make bench`'s GPU record. Usage:
 #   tools/gpu_slice.sh RECORD_MINUTES BENCH_SECONDS [TIERS] [STACK]
 # e.g. tools/gpu_slice.sh 6.5 150 1,2 8 under a 600 s call: the recorder budgets a stack of 8 paper runs at about
-# 5 min (125 s a run alone, over the stacking speed-up ltnb.parallel.stack_speedup gives), so one stack, then the
+# 5 min (125 s a run alone, over the stacking speed-up ltnb.runs.parallel.stack_speedup gives), so one stack, then the
 # stage-2 runs on it, fit; a stack of 16 (about 9 min) would not. Everything comes back under $OUT:
 # results-paper-<n>.tar.gz (unpack at the repository root, then python -m ltnb.record --check --preset paper),
 # cuda.json (copy to results/bench/cuda.json), slice.log, and checkpoints-paper.tar.gz (runs the budget stopped at an

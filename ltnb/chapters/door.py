@@ -67,12 +67,15 @@ def open(chapter: types.ModuleType, namespace: dict, verbose: bool = True):
     Reads each of ``chapter.PARAMETERS`` from ``namespace`` (the notebook's ``globals()``: the parameters cell and
     papermill's injected cell); any other value there (not a module, class or function, not IPython's or private) is
     a name papermill added that the chapter does not take, and is refused, naming the closest it takes. The first
-    call checks (:func:`ltnb.params.injected`); a cell run again after the rest of the notebook only reads. Returns (context, resolved parameters,
-    plan), as :func:`start`.
+    call checks (:func:`ltnb.params.injected`); a cell run again after the rest of the notebook only reads. Each knob's
+    name then holds its resolved value (an ``auto`` decided), so no notebook unpacks them again. Returns (context,
+    resolved parameters, plan), as :func:`start`.
     """
     names = [p.name for p in chapter.PARAMETERS]
     injected = Pm.injected(namespace) - set(names)
-    return start(chapter, injected, verbose, **{n: namespace[n] for n in names if n in namespace})
+    ctx, P, plan = start(chapter, injected, verbose, **{n: namespace[n] for n in names if n in namespace})
+    namespace.update({n: getattr(P, n) for n in names if hasattr(P, n)})  # each knob as resolved ('auto' decided)
+    return ctx, P, plan
 
 
 def start(chapter, injected=(), verbose: bool = True, **values):
