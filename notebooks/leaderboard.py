@@ -200,6 +200,10 @@ for f, df in tables.items():
 for f, df in tables.items():  # the sentence under the figure: does lifting the tail cost the head here?
     tail = "few" if df["few"].notna().any() else "medium"
     ok = df[["many", tail]].dropna()
+    if len(ok) < 4:  # a rank correlation needs 4 methods at least
+        print(f"imbalance {f:g}: {len(ok)} method{'s' if len(ok) != 1 else ''} with the {tail} split, too few to say "
+              "whether lifting the tail costs the head")
+        continue
     rho_trade, crit = V.spearman(ok[tail], ok["many"]), V.critical_rho(len(ok))
     display(Markdown(
         f"At imbalance {f:g}, over {len(ok)} methods (means over their seeds), the {tail}-class accuracy and the "
