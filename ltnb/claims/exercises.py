@@ -134,9 +134,9 @@ def premise(ex: Exercise, setting) -> str:
             parts.append(f"{a} against {b}{knob_words(kb)}: {v.verdict}")
             continue
         ci = f", 95% interval [{v.lo:+.2f}, {v.hi:+.2f}]" if v.lo == v.lo else ""
-        parts.append(f"{a} − {b}{knob_words(kb)} = {v.value:+.2f} points{ci} ({v.verdict}"
-                     + (f", {seeds_words(*(tuple(v.seeds) * 2)[:2])}" + (' a side' if len(set(v.seeds)) == 1 else '')
-                        if v.seeds else "") + ")")
+        na, nb = (tuple(v.seeds) * 2)[:2] if v.seeds else (0, 0)  # (n,) when both sides have n
+        seeds = f", {seeds_words(na, nb)}" + (" a side" if na == nb else "") if v.seeds else ""
+        parts.append(f"{a} − {b}{knob_words(kb)} = {v.value:+.2f} points{ci} ({v.verdict}{seeds})")
     return f"Here, at {setting.label}: " + "; ".join(parts) + "." if parts else ""
 
 
