@@ -363,6 +363,7 @@ report.show(t5, plan.context(ctx, "Table 5").stamp, f"Table 5: ablation, {K} exp
 missing5 = [n for n in ABLATION if n not in table5_runs]
 if missing5:
     print(f"Not trained under sweep 'reduced' and not stored: {', '.join(missing5)} (sweep full trains them).")
+EV.show(plan.context(ctx, "Table 5"), "lgla", "Table 5")
 
 # %% [markdown]
 # ### Table 4: with and without RandAugment

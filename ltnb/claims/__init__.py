@@ -46,6 +46,8 @@ class Claim:
     figure: str = ""
     imbs: tuple = field(default=())  # the factors the paper tests it at
     why: str = ""  # not testable here: why
+    printed: tuple = ()  # beats: the paper's rows for a and b where PRINTED cannot name them (knobs, other tables):
+    # (data set, row of a, row of b), a row as "Table 3: GCL (cos.)", with "@ text" for a part of its setting
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -90,8 +92,8 @@ CLAIMS: list[Claim] = [
     Claim('angular-30', 'angular', "Table 2; Abstract ('best performance among peer methods')", 'The full ATL beats MiSLAS (stage 2).', 'beats', a='ATL (all)', b='MiSLAS', chapter='angular', figure='Table 2', imbs=(100,)),
     Claim('angular-31', 'angular', 'Table 2', 'The full ATL beats L2A after stage 2.', 'beats', a='ATL (all)', b='L2A (stage 2)', chapter='angular', figure='Table 2', imbs=(100,)),
     Claim('angular-32', 'angular', 'Table 2', 'The full ATL beats ABS.', 'beats', a='ATL (all)', b='ABS', chapter='angular', figure='Table 2', imbs=(100,)),
-    Claim('angular-33', 'angular', 'Table 5 (CIFAR-10-LT, sine F; factor inferred as 100), Sec. 4.4', "ABS at the paper's strength (s = 0.24, sine F) beats s = 0 (no re-weighting, i.e. L2A). Note: the table's s = 0 cell (76.78) differs from L2A_S1 in Tables 1/2 (77.94).", 'beats', a='ABS', b='L2A (stage 1)', ka=(('s_abs', 0.24), ('form_abs', 'sine')), chapter='angular', figure='Table 5', imbs=(100,)),
-    Claim('angular-34', 'angular', 'Table 5, Sec. 4.4 (trade-off)', 'Too strong a re-weighting hurts: ABS at s = 0.24 beats s = 0.32 (accuracy peaks inside the sweep).', 'beats', a='ABS', b='ABS', ka=(('s_abs', 0.24), ('form_abs', 'sine')), kb=(('s_abs', 0.32), ('form_abs', 'sine')), chapter='angular', figure='Table 5', imbs=(100,)),
+    Claim('angular-33', 'angular', 'Table 5 (CIFAR-10-LT, sine F; factor inferred as 100), Sec. 4.4', "ABS at the paper's strength (s = 0.24, sine F) beats s = 0 (no re-weighting, i.e. L2A). Note: the table's s = 0 cell (76.78) differs from L2A_S1 in Tables 1/2 (77.94).", 'beats', a='ABS', b='L2A (stage 1)', ka=(('s_abs', 0.24), ('form_abs', 'sine')), chapter='angular', figure='Table 5', imbs=(100,), printed=('cifar10', 'Table 5: ABS @ s=0.24, sine', 'Table 5: ABS @ s=0, sine')),
+    Claim('angular-34', 'angular', 'Table 5, Sec. 4.4 (trade-off)', 'Too strong a re-weighting hurts: ABS at s = 0.24 beats s = 0.32 (accuracy peaks inside the sweep).', 'beats', a='ABS', b='ABS', ka=(('s_abs', 0.24), ('form_abs', 'sine')), kb=(('s_abs', 0.32), ('form_abs', 'sine')), chapter='angular', figure='Table 5', imbs=(100,), printed=('cifar10', 'Table 5: ABS @ s=0.24, sine', 'Table 5: ABS @ s=0.32, sine')),
     Claim('angular-35', 'angular', "Sec. 4.4 ('trade-off in accuracy between the head and tail classes'); Fig. 5", 'ABS trades head for tail: it raises tail-class accuracy over L2A after stage 1.', 'beats', a='ABS', b='L2A (stage 1)', metric='tail', chapter='angular', figure='Table 2', imbs=(100,)),
     Claim('angular-36', 'angular', 'Sec. 4.3, Fig. 6 (CIFAR-10-LT and CIFAR-100-LT; factor not printed)', 'For long-tailed data pruning, pruning by AVH beats pruning by EL2N at the same fraction pruned.', 'beats', a='CE, pruned', b='CE, pruned', ka=(('prune', 'avh'), ('fraction', 'each')), kb=(('prune', 'el2n'), ('fraction', 'each')), chapter='angular', figure='Figure 6'),
     Claim('angular-37', 'angular', 'Sec. 4.3, Fig. 6', 'Pruning by AVH beats random pruning at the same fraction.', 'beats', a='CE, pruned', b='CE, pruned', ka=(('prune', 'avh'), ('fraction', 'each')), kb=(('prune', 'random'), ('fraction', 'each')), chapter='angular', figure='Figure 6'),
@@ -104,8 +106,8 @@ CLAIMS: list[Claim] = [
     Claim('angular-44', 'angular', 'Sec. 4.3, Table 4 (ImageNet-LT, ViT-S/ViT-B)', 'With ViT backbones the angular reading keeps overall accuracy roughly level, lowering mid-class and raising tail-class accuracy.', 'untestable', why='ViT on ImageNet-LT; the book trains a ResNet-32 only'),
     Claim('angular-45', 'angular', 'App. A.3, Fig. 10', 'A ViT-B classifier shows no weight-norm imbalance, but its bias term is imbalanced (opposite trend to CNNs).', 'untestable', why='ViT on ImageNet-LT'),
     Claim('angular-46', 'angular', 'App. B.1, Fig. 11 (CIFAR-100-LT)', 'Stage 2 eases but does not remove the weight-norm imbalance: norms are flatter after MiSLAS stage 2 than after stage 1, yet still head-heavy.', 'flatter', a='MiSLAS', b='CE + mixup', quantity='weight_norm', chapter='angular', figure='Figure 1'),
-    Claim('angular-47', 'angular', 'Table 6 (CIFAR-100-LT), Sec. 4.4', 'For ALAS, the linear f is better at small tau: at tau = 0.25 linear beats concave (the paper: linear at small tau, concave at large).', 'beats', a='ATL (ALAS)', b='ATL (ALAS)', ka=(('tau', 0.25), ('f_form', 'linear')), kb=(('tau', 0.25), ('f_form', 'concave')), chapter='angular', figure='Table 6', imbs=(100,)),
-    Claim('angular-47b', 'angular', 'Table 6 (CIFAR-100-LT), Sec. 4.4', 'For ALAS, the concave f is better at large tau: at tau = 1.25 concave beats linear.', 'beats', a='ATL (ALAS)', b='ATL (ALAS)', ka=(('tau', 1.25), ('f_form', 'concave')), kb=(('tau', 1.25), ('f_form', 'linear')), chapter='angular', figure='Table 6', imbs=(100,)),
+    Claim('angular-47', 'angular', 'Table 6 (CIFAR-100-LT), Sec. 4.4', 'For ALAS, the linear f is better at small tau: at tau = 0.25 linear beats concave (the paper: linear at small tau, concave at large).', 'beats', a='ATL (ALAS)', b='ATL (ALAS)', ka=(('tau', 0.25), ('f_form', 'linear')), kb=(('tau', 0.25), ('f_form', 'concave')), chapter='angular', figure='Table 6', imbs=(100,), printed=('cifar100', 'Table 6: ATL_ALAS @ tau=0.25, linear', 'Table 6: ATL_ALAS @ tau=0.25, concave')),
+    Claim('angular-47b', 'angular', 'Table 6 (CIFAR-100-LT), Sec. 4.4', 'For ALAS, the concave f is better at large tau: at tau = 1.25 concave beats linear.', 'beats', a='ATL (ALAS)', b='ATL (ALAS)', ka=(('tau', 1.25), ('f_form', 'concave')), kb=(('tau', 1.25), ('f_form', 'linear')), chapter='angular', figure='Table 6', imbs=(100,), printed=('cifar100', 'Table 6: ATL_ALAS @ tau=1.25, concave', 'Table 6: ATL_ALAS @ tau=1.25, linear')),
     Claim('angular-48', 'angular', 'Table 6, Sec. 4.4', 'ALAS accuracy against tau is convex (an interior peak); by split, mid and tail are convex and head concave.', 'untestable', imbs=(100,), why="a shape over the sweep (an interior peak, per split) for which the paper gives no test and prints no per-split numbers; the book draws the sweep (Table 6) and tests the pairwise claims of angular-47"),
     Claim('angular-49', 'angular', 'Sec. 3.2 (Merits)', "Angular predictions, confined to [0, pi], push more samples to the decision boundary (more 'marginal' samples).", 'untestable', why="the paper defines no measurement of 'marginal samples', and the book records no per-sample margins"),
     Claim('angular-50', 'angular', 'Sec. 4.3 (pruning)', 'EL2N misjudges sample hardness because its linear predictions carry the weight imbalance, and so prunes necessary hard samples; AVH does not.', 'untestable', why='a mechanism, not a measurement: the book records pruning scores and accuracies, not errors of hardness'),
@@ -154,21 +156,21 @@ CLAIMS: list[Claim] = [
     Claim('lgla-10', 'lgla', "Sec. 1 (contributions: 'higher diversity among experts'); Abstract ('enlarges the discrepancy among them')", 'CLA makes the experts more diverse than experts trained with one shared loss.', 'more', a='LGLA', b='BALMS experts', quantity='expert_disagreement', chapter='lgla', figure='Table 1'),
     Claim('lgla-11', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours (GC)') beats LDAM-DRW.", 'beats', a='LGLA', b='LDAM-DRW', chapter='lgla', figure='Table 1', imbs=(100, 50)),
     Claim('lgla-12', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours (GC)') beats MiSLAS.", 'beats', a='LGLA', b='MiSLAS', chapter='leaderboard', figure='The table', imbs=(100, 50)),
-    Claim('lgla-13', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours') beats LDAM-DRW.", 'beats', a='LGLA', b='LDAM-DRW', ka=(('expert_type', 'ic'),), chapter='lgla', figure='Table 1', imbs=(100, 50)),
-    Claim('lgla-14', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours') beats MiSLAS.", 'beats', a='LGLA', b='MiSLAS', ka=(('expert_type', 'ic'),), chapter='leaderboard', figure='The table', imbs=(100, 50)),
+    Claim('lgla-13', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours') beats LDAM-DRW.", 'beats', a='LGLA', b='LDAM-DRW', ka=(('expert_type', 'ic'),), chapter='lgla', figure='Table 1', imbs=(100, 50), printed=('cifar10', 'Table 1: Ours', 'Table 1: LDAM+DRW')),
+    Claim('lgla-14', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT)', "LGLA ('Ours') beats MiSLAS.", 'beats', a='LGLA', b='MiSLAS', ka=(('expert_type', 'ic'),), chapter='leaderboard', figure='The table', imbs=(100, 50), printed=('cifar10', 'Table 1: Ours', 'Table 1: MiSLAS')),
     Claim('lgla-15', 'lgla', 'Sec. 4.2, Sec. 4.4, Fig. 8 (data set not stated); Table 1', "Group-convolution experts beat independent-convolution experts at the same parameter count. Note: the paper's own CIFAR-10-LT Table 1 has IC ahead (87.8 vs 87.5 at 100, 90.2 vs 89.8 at 50); GC is ahead on CIFAR-100-LT.", 'beats', a='LGLA', b='LGLA', kb=(('expert_type', 'ic'),), chapter='lgla', figure='Table 1'),
     Claim('lgla-16', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-10-LT and CIFAR-100-LT)', 'LGLA beats CB Focal, LDAM+DAP, LDAM+M2m, BBN, LFME, CAM, RIDE, Logit Adj., LADE, Hybrid-SC, DiVE, SSD, ACE, PaCo, ResLT and NCL (by 2.3-2.9 points).', 'untestable', imbs=(100, 50), why="none of these is trained here (Balanced Softmax is close to, but not, Menon et al.'s logit adjustment)"),
     Claim('lgla-17', 'lgla', 'Sec. 4.3, Table 1 (CIFAR-100-LT)', 'Group convolution further improves LGLA on CIFAR-100-LT (57.2 / 61.6).', 'untestable', imbs=(100, 50), why='CIFAR-100-LT only (the general GC-vs-IC claim is listed separately)'),
-    Claim('lgla-18', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves LGLA (the paper: every multi-expert model, Softmax, BALMS and LGLA).', 'beats', a='LGLA', b='LGLA', kb=(('randaugment', False),), chapter='lgla', figure='Table 4', imbs=(100,)),
-    Claim('lgla-18b', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves the three-expert BALMS model.', 'beats', a='LGLA', b='LGLA', ka=(('loss', 'balanced_softmax'), ('aaw', False)), kb=(('loss', 'balanced_softmax'), ('aaw', False), ('randaugment', False)), chapter='lgla', figure='Table 4', imbs=(100,)),
-    Claim('lgla-18c', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves the three-expert Softmax model.', 'beats', a='LGLA', b='LGLA', ka=(('loss', 'ce'), ('aaw', False)), kb=(('loss', 'ce'), ('aaw', False), ('randaugment', False)), chapter='lgla', figure='Table 4', imbs=(100,)),
-    Claim('lgla-19', 'lgla', 'Sec. 4.4, Table 4', 'LGLA beats the three-expert BALMS model, with and without RandAugment.', 'beats', a='LGLA', b='BALMS experts', chapter='lgla', figure='Table 1', imbs=(100,)),
-    Claim('lgla-20', 'lgla', 'Sec. 4.4, Table 4', 'LGLA beats the three-expert Softmax model, with and without RandAugment.', 'untestable', imbs=(100,), why='CIFAR-100-LT only'),
+    Claim('lgla-18', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves LGLA (the paper: every multi-expert model, Softmax, BALMS and LGLA).', 'beats', a='LGLA', b='LGLA', kb=(('randaugment', False),), chapter='lgla', figure='Table 4', imbs=(100,), printed=('cifar100', 'Table 4: Ours (GC) @ w/ RandAugment', 'Table 4: Ours (GC) @ w/o RandAugment')),
+    Claim('lgla-18b', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves the three-expert BALMS model.', 'beats', a='LGLA', b='LGLA', ka=(('loss', 'balanced_softmax'), ('aaw', False)), kb=(('loss', 'balanced_softmax'), ('aaw', False), ('randaugment', False)), chapter='lgla', figure='Table 4', imbs=(100,), printed=('cifar100', 'Table 4: BALMS @ w/ RandAugment', 'Table 4: BALMS @ w/o RandAugment')),
+    Claim('lgla-18c', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'RandAugment improves the three-expert Softmax model.', 'beats', a='LGLA', b='LGLA', ka=(('loss', 'ce'), ('aaw', False)), kb=(('loss', 'ce'), ('aaw', False), ('randaugment', False)), chapter='lgla', figure='Table 4', imbs=(100,), printed=('cifar100', 'Table 4: Softmax @ w/ RandAugment', 'Table 4: Softmax @ w/o RandAugment')),
+    Claim('lgla-19', 'lgla', 'Sec. 4.4, Table 4', 'LGLA beats the three-expert BALMS model, with and without RandAugment.', 'beats', a='LGLA', b='BALMS experts', chapter='lgla', figure='Table 1', imbs=(100,), printed=('cifar100', 'Table 4: Ours (GC) @ w/ RandAugment', 'Table 4: BALMS @ w/ RandAugment')),
+    Claim('lgla-20', 'lgla', 'Sec. 4.4, Table 4 (CIFAR-100-LT 100)', 'LGLA beats the three-expert Softmax model, with and without RandAugment (the book tests the chapter\'s RandAugment setting).', 'beats', a='LGLA', b='LGLA', kb=(('loss', 'ce'), ('aaw', False)), chapter='lgla', figure='Table 4', imbs=(100,), printed=('cifar100', 'Table 4: Ours (GC) @ w/ RandAugment', 'Table 4: Softmax @ w/ RandAugment')),
     Claim('lgla-21', 'lgla', 'Sec. 4.4, Table 4', 'LGLA beats NCL with and without RandAugment.', 'untestable', imbs=(100,), why='NCL is not trained here (and CIFAR-100-LT only)'),
-    Claim('lgla-22', 'lgla', 'Sec. 4.4, Table 5 (CIFAR-100-LT 100)', 'CLA beats plain Softmax on the same three-expert model (+8.56).', 'untestable', imbs=(100,), why="CIFAR-100-LT only; the book's Table 5 has both rows"),
-    Claim('lgla-23', 'lgla', 'Sec. 4.4, Table 5', 'CLA beats BALMS on the same three-expert model (+1.29).', 'untestable', imbs=(100,), why="CIFAR-100-LT only; the book's Table 5 has both rows"),
-    Claim('lgla-24', 'lgla', 'Sec. 4.4, Table 5 (AAW loss)', 'AAW improves BALMS (55.24 to 56.51).', 'untestable', imbs=(100,), why="CIFAR-100-LT only; the book's Table 5 has both rows"),
-    Claim('lgla-25', 'lgla', 'Sec. 4.4, Table 5 (AAW loss)', 'AAW improves CLA (56.53 to 57.15).', 'untestable', imbs=(100,), why="CIFAR-100-LT only; the book's Table 5 has both rows"),
+    Claim('lgla-22', 'lgla', 'Sec. 4.4, Table 5 (CIFAR-100-LT 100)', 'CLA beats plain Softmax on the same three-expert model (+8.56), both without AAW.', 'beats', a='LGLA', b='LGLA', ka=(('aaw', False),), kb=(('loss', 'ce'), ('aaw', False)), chapter='lgla', figure='Table 5', imbs=(100,), printed=('cifar100', 'Table 5: CLA', 'Table 5: Softmax')),
+    Claim('lgla-23', 'lgla', 'Sec. 4.4, Table 5 (CIFAR-100-LT 100)', 'CLA beats BALMS on the same three-expert model (+1.29), both without AAW.', 'beats', a='LGLA', b='LGLA', ka=(('aaw', False),), kb=(('loss', 'balanced_softmax'), ('aaw', False)), chapter='lgla', figure='Table 5', imbs=(100,), printed=('cifar100', 'Table 5: CLA', 'Table 5: BALMS')),
+    Claim('lgla-24', 'lgla', 'Sec. 4.4, Table 5 (AAW loss; CIFAR-100-LT 100)', 'AAW improves BALMS (55.24 to 56.51).', 'beats', a='LGLA', b='LGLA', ka=(('loss', 'balanced_softmax'),), kb=(('loss', 'balanced_softmax'), ('aaw', False)), chapter='lgla', figure='Table 5', imbs=(100,), printed=('cifar100', 'Table 5: BALMS + AAW', 'Table 5: BALMS')),
+    Claim('lgla-25', 'lgla', 'Sec. 4.4, Table 5 (AAW loss; CIFAR-100-LT 100)', 'AAW improves CLA (56.53 to 57.15).', 'beats', a='LGLA', b='LGLA', kb=(('aaw', False),), chapter='lgla', figure='Table 5', imbs=(100,), printed=('cifar100', 'Table 5: CLA + AAW', 'Table 5: CLA')),
     Claim('lgla-26', 'lgla', 'Sec. 4.3, Fig. 5 (CIFAR-100-LT 100)', "LGLA's gains over NCL come from the medium and few-shot classes.", 'untestable', imbs=(100,), why='NCL is not trained here (and CIFAR-100-LT only)'),
     Claim('lgla-27', 'lgla', 'Sec. 3.4, Sec. 4.4, Fig. 6 (CIFAR-100-LT, four experts)', "Raising an LLA expert's fusion weight raises the ensemble's accuracy on that expert's split, so the ensemble can be biased to a region.", 'untestable', why="CIFAR-100-LT only (and many/medium/few groups at K = 4); the book's Figure 6 sweeps the weight post hoc"),
     Claim('lgla-28', 'lgla', 'Sec. 3.4, Sec. 4.4, Fig. 7 (CIFAR-100-LT 100)', 'More experts help: three beat two (the paper sweeps K = 2 to 7, the gain flattening beyond K = 3).', 'beats', a='LGLA', b='LGLA', kb=(('experts', 2),), chapter='lgla', figure='Figure 7', imbs=(100,)),
@@ -191,23 +193,23 @@ CLAIMS: list[Claim] = [
     Claim('gcl-12', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats CE.', 'beats', a='GCL', b='CE', chapter='gcl', figure='Table 1', imbs=(200, 100, 50)),
     Claim('gcl-13', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats CE + mixup.', 'beats', a='GCL', b='CE + mixup', chapter='gcl', figure='Table 1', imbs=(200, 100, 50)),
     Claim('gcl-14', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats LDAM-DRW.', 'beats', a='GCL', b='LDAM-DRW', chapter='gcl', figure='Table 1', imbs=(200, 100, 50)),
-    Claim('gcl-15', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats CE + mixup + cRT.', 'beats', a='GCL', b='cRT', kb=(('backbone', 'CE + mixup'),), chapter='gcl', figure='Table 1', imbs=(200, 100, 50)),
+    Claim('gcl-15', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats CE + mixup + cRT.', 'beats', a='GCL', b='cRT', kb=(('backbone', 'CE + mixup'),), chapter='gcl', figure='Table 1', imbs=(200, 100, 50), printed=('cifar10', 'Table 1: GCL', 'Table 1: CE loss + mixup + cRT')),
     Claim('gcl-16', 'gcl', 'Sec. 4.4.1, Table 1 (CIFAR-10-LT)', 'GCL beats MiSLAS (the second best; +1.72 at 200).', 'beats', a='GCL', b='MiSLAS', chapter='leaderboard', figure='The table', imbs=(200, 100, 50)),
     Claim('gcl-17', 'gcl', 'Sec. 4.4.1, Table 1', 'GCL beats De-confound-TDE, BBN and contrastive learning (Hybrid-SC).', 'untestable', imbs=(200, 100, 50), why='none of these is trained here'),
-    Claim('gcl-18', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'cos.' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'cos'),), chapter='gcl', figure='Table 3', imbs=(100,)),
-    Claim('gcl-19', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'pow. diff. (e:1/3)' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'pow3'),), chapter='gcl', figure='Table 3', imbs=(100,)),
-    Claim('gcl-20', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'pow. diff. (e:1/4)' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'pow4'),), chapter='gcl', figure='Table 3', imbs=(100,)),
-    Claim('gcl-21', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the IB sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'instance'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-22', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the CB sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'class_balanced'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-23', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the EN sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'effective_number'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-24', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'w/o RT' as GCL's stage 2 (the text says +1.64; the table's gap is 2.16).", 'beats', a='GCL', b='GCL (stage 1)', chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-25', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'CBEN + LWS' as GCL's stage 2.", 'beats', a='GCL', b='GCL', kb=(('stage2', 'lws'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-26', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'CBEN + τ-norm' as GCL's stage 2.", 'beats', a='GCL', b='GCL', kb=(('stage2', 'tau_norm'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-27', 'gcl', 'Table 5', 'Re-training helps: LWS on CBEN batches beats no re-training.', 'beats', a='GCL', b='GCL (stage 1)', ka=(('stage2', 'lws'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-28', 'gcl', 'Table 5', "Re-training helps: tau-norm beats no re-training. Caveat: on a cosine classifier tau-norm is the identity, so the book's row equals 'w/o RT' by construction.", 'beats', a='GCL', b='GCL (stage 1)', ka=(('stage2', 'tau_norm'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-29', 'gcl', "Sec. 4.5.3 ('IB+cRT degrades model performance')", 'Re-training the classifier on instance-balanced batches is worse than no re-training (classifier overfitting).', 'beats', a='GCL (stage 1)', b='GCL', kb=(('sampler', 'instance'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,)),
-    Claim('gcl-30', 'gcl', "Sec. 4.5.3 ('even without any classifier re-training ... beat most state-of-the-arts including two-stage methods')", "GCL's stage 1 alone beats the two-stage CE + mixup + cRT.", 'beats', a='GCL (stage 1)', b="cRT", kb=(("backbone", "CE + mixup"),), chapter='gcl', figure='Table 1', imbs=(100,)),
-    Claim('gcl-31', 'gcl', 'Sec. 4.5.3', "GCL's stage 1 alone beats LDAM-DRW.", 'beats', a='GCL (stage 1)', b='LDAM-DRW', chapter='gcl', figure='Table 1', imbs=(100,)),
+    Claim('gcl-18', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'cos.' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'cos'),), chapter='gcl', figure='Table 3', imbs=(100,), printed=('cifar10', 'Table 3: GCL (log. diff.)', 'Table 3: GCL (cos.)')),
+    Claim('gcl-19', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'pow. diff. (e:1/3)' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'pow3'),), chapter='gcl', figure='Table 3', imbs=(100,), printed=('cifar10', 'Table 3: GCL (log. diff.)', 'Table 3: GCL (pow. diff. e:1/3)')),
+    Claim('gcl-20', 'gcl', 'Sec. 4.5.2, Table 3 (CIFAR-10-LT 100)', "The log-difference cloud size beats the 'pow. diff. (e:1/4)' strategy (same CBEN + cRT stage 2).", 'beats', a='GCL', b='GCL', kb=(('cloud', 'pow4'),), chapter='gcl', figure='Table 3', imbs=(100,), printed=('cifar10', 'Table 3: GCL (log. diff.)', 'Table 3: GCL (pow. diff. e:1/4)')),
+    Claim('gcl-21', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the IB sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'instance'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 4: GCL (CBEN, cRT)', 'Table 4: GCL (IB, cRT)')),
+    Claim('gcl-22', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the CB sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'class_balanced'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 4: GCL (CBEN, cRT)', 'Table 4: GCL (CB, cRT)')),
+    Claim('gcl-23', 'gcl', 'Sec. 4.5.3, Table 4 (CIFAR-10-LT 100)', 'The CBEN sampler beats the EN sampler for cRT on the GCL backbone.', 'beats', a='GCL', b='GCL', kb=(('sampler', 'effective_number'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 4: GCL (CBEN, cRT)', 'Table 4: GCL (EN, cRT)')),
+    Claim('gcl-24', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'w/o RT' as GCL's stage 2 (the text says +1.64; the table's gap is 2.16).", 'beats', a='GCL', b='GCL (stage 1)', chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (CBEN, cRT)', 'Table 5: GCL (w/o RT)')),
+    Claim('gcl-25', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'CBEN + LWS' as GCL's stage 2.", 'beats', a='GCL', b='GCL', kb=(('stage2', 'lws'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (CBEN, cRT)', 'Table 5: GCL (CBEN, LWS)')),
+    Claim('gcl-26', 'gcl', 'Sec. 4.5.3, Table 5 (CIFAR-10-LT 100)', "cRT beats 'CBEN + τ-norm' as GCL's stage 2.", 'beats', a='GCL', b='GCL', kb=(('stage2', 'tau_norm'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (CBEN, cRT)', 'Table 5: GCL (CBEN, tau-nor.)')),
+    Claim('gcl-27', 'gcl', 'Table 5', 'Re-training helps: LWS on CBEN batches beats no re-training.', 'beats', a='GCL', b='GCL (stage 1)', ka=(('stage2', 'lws'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (CBEN, LWS)', 'Table 5: GCL (w/o RT)')),
+    Claim('gcl-28', 'gcl', 'Table 5', "Re-training helps: tau-norm beats no re-training. Caveat: on a cosine classifier tau-norm is the identity, so the book's row equals 'w/o RT' by construction.", 'beats', a='GCL', b='GCL (stage 1)', ka=(('stage2', 'tau_norm'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (CBEN, tau-nor.)', 'Table 5: GCL (w/o RT)')),
+    Claim('gcl-29', 'gcl', "Sec. 4.5.3 ('IB+cRT degrades model performance')", 'Re-training the classifier on instance-balanced batches is worse than no re-training (classifier overfitting).', 'beats', a='GCL (stage 1)', b='GCL', kb=(('sampler', 'instance'),), chapter='gcl', figure='Tables 4 and 5', imbs=(100,), printed=('cifar10', 'Table 5: GCL (w/o RT)', 'Table 4: GCL (IB, cRT)')),
+    Claim('gcl-30', 'gcl', "Sec. 4.5.3 ('even without any classifier re-training ... beat most state-of-the-arts including two-stage methods')", "GCL's stage 1 alone beats the two-stage CE + mixup + cRT.", 'beats', a='GCL (stage 1)', b="cRT", kb=(("backbone", "CE + mixup"),), chapter='gcl', figure='Table 1', imbs=(100,), printed=('cifar10', 'Table 5: GCL (w/o RT)', 'Table 1: CE loss + mixup + cRT')),
+    Claim('gcl-31', 'gcl', 'Sec. 4.5.3', "GCL's stage 1 alone beats LDAM-DRW.", 'beats', a='GCL (stage 1)', b='LDAM-DRW', chapter='gcl', figure='Table 1', imbs=(100,), printed=('cifar10', 'Table 5: GCL (w/o RT)', 'Table 1: LDAM-DRW')),
     Claim('gcl-32', 'gcl', 'Sec. 4.5.3', "GCL's stage 1 alone beats BBN by 0.7.", 'untestable', imbs=(100,), why='BBN is not trained here'),
     Claim('gcl-33', 'gcl', "Sec. 3.3 ('class-balanced sampling will lead to repeat training for tail classes')", 'CBEN draws the tail classes less often than class-balanced sampling (and more often than instance-balanced).', 'less', a='cben', b='class_balanced', quantity='tail_sampling_share', chapter='gcl', figure='Samplers'),
     Claim('gcl-34', 'gcl', 'Sec. 4.4.2, Table 2 (ImageNet-LT, iNaturalist 2018, Places-LT)', 'GCL beats DisAlign, MiSLAS, CE + mixup + cRT and the rest on the large-scale sets.', 'untestable', why='ImageNet-LT / iNaturalist / Places-LT only'),
@@ -282,7 +284,9 @@ PRINTED = {
     "gcl": {"CE": "CE loss", "CE + mixup": "CE loss + mixup", "GCL": "GCL", "LDAM-DRW": "LDAM-DRW", "MiSLAS": "MisLAS"},
     "whitening": {"CE": "CE", "BET": "Ours (w/BET)", "CW": "Ours (w/CW)", "BET & CW": "Ours (w/BET & CW)",
                   "BET & LDAM-DRW": "Ours (w/BET & LDAM)", "BET & LDAM-DRW & CW": "Ours (w/BET & LDAM & CW)",
-                  "CW & LDAM-DRW": "Ours (w/CW & LDAM)"},
+                  "CW & LDAM-DRW": "Ours (w/CW & LDAM)",
+                  # printed "LDAM", at LDAM-DRW's level (77.2 at 100; Cao et al.: LDAM-DRW 77.03, LDAM alone 73.35)
+                  "LDAM-DRW": "LDAM"},
 }
 SPLIT_OF = {"accuracy": ("overall",), "tail": ("tail", "few"), "few": ("few", "tail")}  # a claim's metric, as printed
 PAPER_DATASET = "cifar10"
@@ -292,7 +296,11 @@ def paper_gap(claim: Claim, imb: float = 100.0) -> tuple[float, str]:
     """The gap the paper prints for a "beats" or "gain" claim on CIFAR-10-LT, in points and in the claimed direction,
     and where ("CIFAR-10-LT Table 2, imb 100"); NaN where its table lacks a side (or the claim sets knobs). Read at
     ``imb`` where the paper makes the claim there, else at the first factor it names (100 if none)."""
-    if claim.kind not in ("beats", "beats_few", "gain") or claim.ka or claim.kb:
+    if claim.kind not in ("beats", "beats_few", "gain"):
+        return float("nan"), ""
+    if claim.printed:
+        return _printed_gap(claim, imb)
+    if claim.ka or claim.kb:
         return float("nan"), ""
     names = PRINTED.get(claim.paper, {})
     sides = [claim.a, claim.b or claim.a] + ([claim.a0, claim.b0] if claim.kind == "gain" else [])
@@ -314,8 +322,42 @@ def paper_gap(claim: Claim, imb: float = 100.0) -> tuple[float, str]:
             values.append(float(hit["value"].iloc[0]))
         else:
             gap = values[0] - values[1] if claim.kind != "gain" else (values[0] - values[2]) - (values[1] - values[3])
-            return gap, f"CIFAR-10-LT ({table}, imb {at:g})"
+            return gap, f"{DATASET_WORDS[PAPER_DATASET]} ({table}, imb {at:g})"
     return float("nan"), ""
+
+
+DATASET_WORDS = {"cifar10": "CIFAR-10-LT", "cifar100": "CIFAR-100-LT"}
+
+
+def printed_row(paper: str, dataset: str, row: str):
+    """The reference rows a claim's ``printed`` names ("Table 4: BALMS @ w/ RandAugment"): overall top-1, one per
+    factor the table prints the row at."""
+    table, _, rest = row.partition(": ")
+    method, _, part = rest.partition(" @ ")
+    frame = reference.reported(paper=paper, dataset=dataset)
+    frame = frame[(frame["table"] == table) & (frame["method"].str.lower() == method.lower())
+                  & (frame["split"] == "overall") & (frame["metric"] == "top1")]
+    if part:
+        frame = frame[frame["setting"].str.contains(part, regex=False)]
+    if frame.empty or frame["imb"].duplicated().any():
+        raise ValueError(f"{paper}: {row!r} names {len(frame)} rows of the reference on {dataset}, "
+                         "not one per factor: name the row by a part of its setting ('@ ...')")
+    return frame
+
+
+def _printed_gap(claim: Claim, imb: float) -> tuple[float, str]:
+    """A "beats" claim's gap from the two rows its ``printed`` names, at ``imb`` where both print it there, else at the
+    first factor the claim names, else at the one factor they share (NaN where none of these is printed)."""
+    dataset, row_a, row_b = claim.printed
+    fa, fb = (printed_row(claim.paper, dataset, r).set_index("imb")["value"] for r in (row_a, row_b))
+    shared = sorted(set(fa.index) & set(fb.index))
+    first = int(claim.imbs[0]) if claim.imbs else None
+    at = int(imb) if int(imb) in shared else first if first in shared else shared[0] if len(shared) == 1 else None
+    if at is None:
+        return float("nan"), ""
+    tables = sorted({r.partition(":")[0].split()[-1] for r in (row_a, row_b)}, key=int, reverse=True)
+    tables = "Table " + tables[0] if len(tables) == 1 else "Tables " + " and ".join(tables)
+    return float(fa[at] - fb[at]), f"{DATASET_WORDS[dataset]} ({tables}, imb {at:g})"
 
 
 def by_id(cid: str) -> Claim:
@@ -341,7 +383,13 @@ KNOB_WORDS = {"prune": lambda v: f"pruned by {str(v).upper() if v in ('avh', 'el
               "expert_type": lambda v: {"ic": "independent classifiers (IC)", "gc": "grouped classifiers (GC)"}.get(v, v),
               "cloud": lambda v: {"pow3": "power cloud, e = 1/3", "pow4": "power cloud, e = 1/4",
                                   "cos": "cosine cloud", "log": "log cloud"}.get(v, f"{v} cloud"),
-              "backbone": lambda v: f"on the {v} backbone"}
+              "backbone": lambda v: f"on the {v} backbone",
+              "backbone_imb": lambda v: f"backbone trained at imbalance {v:g}",
+              "loss": lambda v: {"ce": "Softmax", "balanced_softmax": "BALMS", "cla": "CLA"}.get(v, v),
+              "aaw": lambda v: "with AAW" if v else "without AAW",
+              "randaugment": lambda v: "with RandAugment" if v else "without RandAugment",
+              "experts": lambda v: f"K = {v} experts", "tau": lambda v: f"τ = {v:g}",
+              "f_form": lambda v: f"{v} f", "gamma": lambda v: f"γ = {v:g}"}
 METRIC_WORDS = {"accuracy": "accuracy", "tail": "tail-class accuracy", "few": "few-class accuracy",
                 "many": "many-class accuracy", "medium": "medium-class accuracy", "head": "head-class accuracy",
                 "mid": "mid-class accuracy", "ece": "ECE", "train_loss": "last-epoch training loss",
