@@ -73,7 +73,7 @@ from IPython.display import Markdown, display
 from ltnb import chapters, data, plots, reference, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as E
-from ltnb.kernels import margins
+from ltnb.kernels import evaluate, margins
 from ltnb.chapters import factors
 from ltnb.chapters.marr import BACKBONE_FACTORS, BACKBONES, PAPER_NAME
 
@@ -227,13 +227,6 @@ E.show(ctx, "marr", "Table 6")
 # give overall accuracy and macro F1 (first seed).
 
 # %% mystnb={"figure": {"caption": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}, "image": {"alt": "Class-wise accuracy (left) and F1 (right) before and after MARR, first seed."}} tags=["hide-input"]
-def f1_per_class(conf):
-    tp = np.diag(conf).astype(float)
-    prec = tp / np.maximum(conf.sum(0), 1)
-    rec = tp / np.maximum(conf.sum(1), 1)
-    return np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0.0)
-
-
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 width = 0.4
 for ax, metric in zip(axes, ("accuracy", "F1")):
@@ -241,9 +234,9 @@ for ax, metric in zip(axes, ("accuracy", "F1")):
     summary = []
     for k, (name, rs) in enumerate((("before (CE)", ce), ("after (MARR)", marr))):
         conf = rs[0].arrays["confusion"]
-        vals = 100 * (np.asarray(rs[0].metrics["per_class"]) if metric == "accuracy" else f1_per_class(conf))
+        vals = 100 * (np.asarray(rs[0].metrics["per_class"]) if metric == "accuracy" else evaluate.f1_per_class(conf))
         ax.bar(np.arange(K) + (k - 0.5) * width, vals, width, label=name)
-        overall = 100 * (rs[0].metrics["accuracy"] if metric == "accuracy" else f1_per_class(conf).mean())
+        overall = 100 * (rs[0].metrics["accuracy"] if metric == "accuracy" else evaluate.f1_per_class(conf).mean())
         summary.append(f"{name.split()[0]} {overall:.1f}")
     ax.set(xlabel="class index (head → tail)", ylabel=f"class-wise {metric} (%)")
     ax.set_title(f"{metric}: " + ", ".join(summary), loc="left", pad=14)

@@ -89,6 +89,14 @@ def test_confusion_and_per_class_accuracy():
     assert evaluate.per_class_accuracy(conf).tolist() == [1.0, 0.5, 0.5]
 
 
+def test_f1_by_hand():
+    """[[3, 1], [2, 4]]: class 0 precision 3/5, recall 3/4, F1 2/3; class 1 precision 4/5, recall 4/6, F1 8/11."""
+    f1 = evaluate.f1_per_class(np.array([[3, 1], [2, 4]]))
+    assert f1 == pytest.approx([2 / 3, 8 / 11])
+    assert evaluate.f1_per_class(np.diag([5, 2, 7])).tolist() == [1.0, 1.0, 1.0]  # no error: every F1 is 1
+    assert evaluate.f1_per_class(np.array([[2, 0], [3, 0]])).tolist()[1] == 0.0  # never right: 0, not NaN
+
+
 def test_ece_by_hand():
     probs = torch.tensor([[0.9, 0.1], [0.9, 0.1], [0.3, 0.7], [0.4, 0.6]])
     target = torch.tensor([0, 1, 1, 1])

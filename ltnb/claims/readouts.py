@@ -161,6 +161,9 @@ METRICS = {
     **{m: ((lambda key: lambda me, r, k: 100 * float(_score(me, r, k).get(key, math.nan)))(m), "points")
        for m in ("accuracy", "many", "medium", "few", "head", "mid", "tail")},
     "ece": (lambda me, r, k: 100 * float(_score(me, r, k)["ece"]), "ECE points"),
+    # the run's own test predictions (a stored run, not a post-hoc view of one)
+    "macro_f1": (lambda me, r, k: 100 * float(evaluate.f1_per_class(np.asarray(r.arrays["confusion"])).mean()),
+                 "points"),
     "train_loss": (lambda me, r, k: float(r.metrics["history"]["loss"][-1]), "(last-epoch training loss)"),
     "tail_gradient_norm": (lambda me, r, k: float(_grad(r)[TAIL].mean()), "(tail gradient norm)"),
     "tail_head_gradient_ratio": (lambda me, r, k: float(_grad(r)[TAIL].mean() / _grad(r)[HEAD].mean()),

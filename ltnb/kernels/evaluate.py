@@ -17,6 +17,15 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
     return np.diag(confusion) / np.maximum(confusion.sum(1), 1)
 
 
+def f1_per_class(confusion: np.ndarray) -> np.ndarray:
+    """F1_j = 2 P_j R_j / (P_j + R_j), precision P_j = M_jj / sum_i M_ij, recall R_j = M_jj / sum_k M_jk (0 if both 0)."""
+    tp = np.diag(confusion).astype(float)
+    precision = tp / np.maximum(confusion.sum(0), 1)
+    recall = tp / np.maximum(confusion.sum(1), 1)
+    both = precision + recall
+    return np.where(both > 0, 2 * precision * recall / np.where(both > 0, both, 1.0), 0.0)
+
+
 def expected_calibration_error(probs: torch.Tensor, target: torch.Tensor, bins: int = 15) -> float:
     """ECE: sum over confidence bins of |accuracy - confidence| weighted by the bin's share."""
     conf, pred = probs.max(1)
