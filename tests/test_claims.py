@@ -2,12 +2,15 @@
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import torch
 
 from ltnb import chapters, claims as C
 from ltnb import stats as V
-from ltnb.claims import evidence as E
+from ltnb.claims import evidence as E, readouts as R
 from ltnb.kernels import samplers
 from ltnb.methods import REGISTRY
 from ltnb.reference import PAPERS
@@ -35,6 +38,8 @@ def test_every_claim_is_well_formed():
             assert c.a and c.quantity in E.PER_CLASS and (c.quantity_b or c.quantity) in E.PER_CLASS, c.id
         elif c.kind in ("less", "more"):
             assert c.a and c.b and c.quantity in E.SCALARS, c.id
+        elif c.kind == "positive":
+            assert c.method and c.quantity in E.LEADS, c.id
         elif c.kind == "gain":
             assert c.a and c.b and c.a0 in REGISTRY and c.b0 in REGISTRY, c.id
         else:
@@ -264,3 +269,28 @@ def test_each_overview_page_opens_with_its_summary_counted_from_the_runs():
         committed = (ROOT / "book" / "papers" / "summaries" / f"{paper}.md").read_text()
         assert committed == summary.summary(paper), f"{paper}: run make book (or ltnb.claims.summary.write)"
         assert "**Scope.**" in committed and "**Departures from the paper.**" in committed
+
+
+def test_an_experts_lead_on_its_own_group_by_hand(monkeypatch):
+    """lgla-5's statistic on four classes of 100, 50, 20 and 10 images (groups {0} and {1, 2, 3}) and three experts:
+    expert 1 right on class 0 only, expert 2 right on classes 1-3 only, the GLA expert right on every other image.
+    Leads: 100 - 50 on group 0, 100 - 50 on group 1; then the GLA expert right everywhere: 100 - 100 = 0."""
+    y = np.repeat(np.arange(4), 2)  # two test images a class
+
+    def logits(right):  # (images, experts, classes): each expert's vote, right or one class off
+        out = np.zeros((len(y), len(right), 4), dtype=np.float32)
+        for k, ok in enumerate(right):
+            out[np.arange(len(y)), k, np.where(ok, y, (y + 1) % 4)] = 1.0
+        return torch.from_numpy(out)
+
+    first, second = y == 0, y > 0
+    half = np.arange(len(y)) % 2 == 0
+    run = SimpleNamespace(metrics={"counts": [100, 50, 20, 10]}, config=SimpleNamespace(extra=()))
+    monkeypatch.setattr(R.derived, "test_labels", lambda r: y)
+    monkeypatch.setattr(R, "_expert_logits", lambda r: logits([first, second, half]))
+    assert R.own_group_lead(run) == pytest.approx(50.0)
+    monkeypatch.setattr(R, "_expert_logits", lambda r: logits([first, second, np.ones(len(y), bool)]))
+    assert R.own_group_lead(run) == pytest.approx(0.0)
+    v = E.compare([4.4, 3.6, 5.0], [0.0] * 3, paired=True)  # the rule a "positive" claim applies to its leads
+    assert v.verdict == V.HOLDS
+

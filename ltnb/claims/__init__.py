@@ -10,6 +10,7 @@ Kinds (``kind``) and what they read:
 * ``flatter``: ``quantity`` of ``a`` (``quantity_b`` of ``b``, default the same) varies less across classes;
 * ``less`` / ``more``: a scalar ``quantity`` of ``a`` below / above ``b``'s (a metric such as ECE, or a
   statistic of the test features such as the correlation between channels);
+* ``positive``: a per-run statistic ``quantity`` of ``method`` above 0, seed by seed (a lead in points);
 * ``untestable``: not testable here, and ``why``.
 
 ``chapter`` and ``figure`` say where the book shows the evidence; the chapter prints the verdict there.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from ltnb import reference
 
-KINDS = ("beats", "beats_few", "gain", "trend", "flatter", "less", "more", "untestable")
+KINDS = ("beats", "beats_few", "gain", "trend", "flatter", "less", "more", "positive", "untestable")
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ CLAIMS: list[Claim] = [
     Claim('lgla-2', 'lgla', 'Sec. 3.2, Fig. 3', 'The first LLA expert (head group C_1) has its larger weight norms on the head classes.', 'trend', method='LGLA', quantity='weight_norm_expert_first', chapter='lgla', figure='Figure 3'),
     Claim('lgla-3', 'lgla', 'Sec. 3.2, Fig. 3', 'The last LLA expert (tail group C_{K-1}) has its larger weight norms on the tail classes.', 'trend', method='LGLA', quantity='weight_norm_expert_last_local', direction='tail', chapter='lgla', figure='Figure 3'),
     Claim('lgla-4', 'lgla', "Sec. 3.2, Fig. 3 ('approximately uniform among various categories')", 'Averaged over the experts, the per-class weight norms are approximately uniform across classes.', 'flatter', a='LGLA', b='CE', quantity='weight_norm', chapter='lgla', figure='Figure 3'),
-    Claim('lgla-5', 'lgla', "Sec. 3.2 ('the first two experts excel at the first and last subsets')", 'Each LLA expert, used alone, is most accurate on its own class group.', 'untestable', why="the chapter draws each expert alone per class (Figure 3, right), but the claims' rules have no test of 'most accurate on its own group' across experts yet: read it off the figure"),
+    Claim('lgla-5', 'lgla', "Sec. 3.2 ('the first two experts excel at the first and last subsets')", 'Each LLA expert, used alone, is most accurate on its own class group (ahead of every other expert there).', 'positive', method='LGLA', quantity='own_group_lead', chapter='lgla', figure='Figure 3'),
     Claim('lgla-6', 'lgla', 'Sec. 3.2 (GLA), Fig. 3', 'The GLA expert alone is best on the tail: its per-class accuracy rises from head to tail.', 'trend', method='LGLA', quantity='accuracy_expert_global', direction='tail', chapter='lgla', figure='Figure 3'),
     Claim('lgla-7', 'lgla', "Fig. 3 caption ('the ensemble result presents uniform distribution')", "The ensemble's per-class accuracy is close to uniform: flatter across classes than a single CE network's.", 'flatter', a='LGLA', b='CE', chapter='lgla', figure='Figure 3'),
     Claim('lgla-8', 'lgla', "Sec. 3.2 ('higher norms in a classifier usually contribute more to the performance')", 'Within an expert, classes with larger weight norms are the ones it classifies better.', 'untestable', why="the book does not relate an expert's weight norms to its accuracy"),

@@ -20,6 +20,7 @@ from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words, paper_gap  # noqa:
 from ltnb.claims.readouts import (
     EXPERT_STATS,
     FEATURE_STATS,
+    LEADS,
     METRICS,
     PER_CLASS,
     REFERENCE_OF,
@@ -146,6 +147,13 @@ def _evaluate(c, s: Setting) -> Verdict:
         ok = va < vb if kind == "less" else va > vb
         return Verdict(HOLDS if ok else FAILS, f"largest over smallest class share of a batch {va:.2f} ({c.a}) "
                                                f"against {vb:.2f} ({c.b}), exact")
+    if kind == "positive":  # a lead per run, above 0 across the seeds (the one-sample t: paired against 0)
+        runs = seeded(c.method, s, c.ka)
+        if not runs:
+            return _missing(c.method)
+        fn, label = LEADS[q]
+        lead = list(_each(fn, runs).values())
+        return compare(lead, [0.0] * len(lead), paired=True, label=f"{label}, against 0")
     if kind == "trend":
         runs = seeded(c.method, s, c.ka)
         if not runs:

@@ -11,7 +11,7 @@ import torch
 
 from ltnb import store
 from ltnb.claims.scores import abs_strength, score
-from ltnb.kernels import angular, evaluate, samplers
+from ltnb.kernels import angular, evaluate, lgla, samplers
 from ltnb.methods import get
 from ltnb.runs import derived
 
@@ -227,6 +227,25 @@ def _disagree(run) -> np.ndarray:
 
 
 EXPERT_STATS = {"expert_disagreement": (_disagree, "share of test images on which the experts disagree")}
+
+
+def own_group_lead(run) -> float:
+    """LGLA Sec. 3.2: each LLA expert alone on its own class group, against the best other expert there (points;
+    the smallest of the K - 1 leads): above 0 when every LLA expert is the most accurate on its group."""
+    v, y = _expert_logits(run), np.asarray(derived.test_labels(run))
+    K, C = v.shape[1], v.shape[2]
+    acc = np.stack([_per_class_mean(v[:, k].argmax(1).numpy() == y, y, C) for k in range(K)])  # K, C
+    groups = lgla.groups_of(run.metrics["counts"], K - 1, dict(run.config.extra).get("groups", "nearest"))
+    leads = []
+    for g in range(K - 1):
+        on_g = 100 * acc[:, groups == g].mean(1)  # each expert's accuracy on group g (balanced test: per image)
+        leads.append(on_g[g] - np.delete(on_g, g).max())
+    return float(min(leads))
+
+
+# a per-run statistic that a "positive" claim says is above 0: name -> (function of a run, what it is)
+LEADS = {"own_group_lead": (own_group_lead, "smallest lead of an LLA expert alone over the best other expert on "
+                                            "its own class group")}
 
 
 def sampler_tail_share(counts, kind: str) -> float:

@@ -71,6 +71,8 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
     the recorder plans replicates from (nothing is loaded here)."""
     if claim.kind == "untestable" or claim.quantity in ("tail_sampling_share", "batch_imbalance"):  # exact: no run
         return []
+    if claim.kind == "positive":
+        return [(claim.method, claim.ka)]
     if claim.kind == "trend":
         own = [(claim.method, claim.ka)]
         if claim.against or REFERENCE_OF.get(claim.quantity, claim.quantity) is None:
