@@ -82,13 +82,14 @@ def seeds_words(na: int, nb: int) -> str:
 
 
 def compare(a, b, paired: bool = False, unit: str = "points", paper: float = math.nan, paper_where: str = "",
-            label: str = "Δ", min_seeds: int = MIN_SEEDS, digits: int = 2) -> Verdict:
+            label: str = "Δ", min_seeds: int = MIN_SEEDS, digits: int = 2, how: str = "") -> Verdict:
     """Is ``mean(a) > mean(b)``? One value per training run on each side (``paired``: the same seeds in the same
     order, sharing their training run). The difference with its 95% interval (Welch's, or the paired t interval):
     **holds** when the interval lies above 0, **does not hold** when below, else **inside the noise**, which says the
     smallest gap these runs detect. ``paper``: the claim's printed gap (same direction and unit) measured on
     ``paper_where``; an interval wholly below it is **smaller than claimed** (unless it does not hold). Fewer than
-    ``min_seeds`` a side: **too few runs**, the difference shown and nothing decided."""
+    ``min_seeds`` a side: **too few runs**, the difference shown and nothing decided. ``how``: the test's name in the
+    words (default "paired" or "Welch"; against zeros, paired is the one-sample t)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if not (len(a) and len(b)):
@@ -105,12 +106,12 @@ def compare(a, b, paired: bool = False, unit: str = "points", paper: float = mat
                        seeds=(len(a), len(b)))
     if paired:
         diff = a - b
-        se, df, how = float(diff.std(ddof=1) / math.sqrt(len(diff))), len(diff) - 1, "paired"
+        se, df, how = float(diff.std(ddof=1) / math.sqrt(len(diff))), len(diff) - 1, how or "paired"
     else:
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
         se = float(math.sqrt(va + vb))
         df = float((va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))) if se > 0 else len(a) + len(b) - 2
-        how = "Welch"
+        how = how or "Welch"
     if se == 0:  # the runs agree exactly on each side: the difference is what it is
         lo = hi = d
         p = 0.0 if d != 0 else 1.0

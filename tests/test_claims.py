@@ -294,3 +294,22 @@ def test_an_experts_lead_on_its_own_group_by_hand(monkeypatch):
     v = E.compare([4.4, 3.6, 5.0], [0.0] * 3, paired=True)  # the rule a "positive" claim applies to its leads
     assert v.verdict == V.HOLDS
 
+
+
+def test_norms_against_accuracy_beyond_difficulty_by_hand(monkeypatch):
+    """lgla-8's statistic: three classes, two experts, each right on class 0 never, class 1 once, class 2 twice
+    (of two images); the balanced reference right on each class once. Accuracy beyond difficulty -50, 0, +50:
+    expert 1's norms 1, 2, 3 give rho +1, expert 2's 3, 2, 1 give -1, the mean 0; both 1, 2, 3: +1."""
+    y = np.repeat(np.arange(3), 2)
+    right = np.array([False, False, True, False, True, True])
+    out = np.zeros((6, 2, 3), dtype=np.float32)
+    for k in range(2):
+        out[np.arange(6), k, np.where(right, y, (y + 1) % 3)] = 1.0
+    monkeypatch.setattr(R.derived, "test_labels", lambda r: y)
+    monkeypatch.setattr(R, "_expert_logits", lambda r: torch.from_numpy(out))
+    weights = lambda n1, n2: np.array([[[v, 0.0] for v in n1], [[v, 0.0] for v in n2]])  # noqa: E731 (K, C, d)
+    run = SimpleNamespace(arrays={"weight": weights([1, 2, 3], [3, 2, 1])})
+    assert R.norm_accuracy_rho(run, [50.0, 50.0, 50.0]) == pytest.approx(0.0)
+    run = SimpleNamespace(arrays={"weight": weights([1, 2, 3], [1, 2, 3])})
+    assert R.norm_accuracy_rho(run, [50.0, 50.0, 50.0]) == pytest.approx(1.0)
+    assert R.norm_accuracy_rho(run, [0.0, 100.0, 100.0]) == pytest.approx(0.0)  # the raw +1 was the classes' difficulty

@@ -151,9 +151,16 @@ def _evaluate(c, s: Setting) -> Verdict:
         runs = seeded(c.method, s, c.ka)
         if not runs:
             return _missing(c.method)
-        fn, label = LEADS[q]
-        lead = list(_each(fn, runs).values())
-        return compare(lead, [0.0] * len(lead), paired=True, label=f"{label}, against 0")
+        fn, label, unit, difficulty = LEADS[q]
+        if difficulty:  # run i of the method with run i of the balanced reference (independent runs)
+            ref = seeded(REFERENCE, s)
+            if not ref:
+                return _missing(REFERENCE)
+            base = [PER_CLASS["accuracy"][0](REFERENCE, r, ()) for r in ref.values()]
+            lead = list(_each(lambda rb: fn(*rb), dict(zip(runs, zip(runs.values(), base)))).values())
+        else:
+            lead = list(_each(fn, runs).values())
+        return compare(lead, [0.0] * len(lead), paired=True, unit=unit, label=label, how="one-sample t against 0")
     if kind == "trend":
         runs = seeded(c.method, s, c.ka)
         if not runs:

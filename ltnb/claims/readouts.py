@@ -14,6 +14,7 @@ from ltnb.claims.scores import abs_strength, score
 from ltnb.kernels import angular, evaluate, lgla, samplers
 from ltnb.methods import get
 from ltnb.runs import derived
+from ltnb.stats import spearman
 
 TAIL, HEAD = slice(-3, None), slice(0, 3)  # the angular paper's head / tail by class index on ten classes
 
@@ -243,9 +244,23 @@ def own_group_lead(run) -> float:
     return float(min(leads))
 
 
+def norm_accuracy_rho(run, reference_accuracy) -> float:
+    """LGLA Sec. 3.2: within each expert, Spearman's rho between a class's weight norm and the expert's test accuracy
+    on it beyond the class's difficulty (minus the balanced reference's accuracy on it, in points), averaged over
+    the experts: positive when classes with larger norms are classified better than their difficulty says."""
+    v, y = _expert_logits(run), np.asarray(derived.test_labels(run))
+    norms = np.linalg.norm(np.asarray(run.arrays["weight"], dtype=float), axis=2)  # K, C
+    return float(np.mean([spearman(norms[k], 100 * _per_class_mean(v[:, k].argmax(1).numpy() == y, y, v.shape[2])
+                                   - np.asarray(reference_accuracy)) for k in range(v.shape[1])]))
+
+
 # a per-run statistic that a "positive" claim says is above 0: name -> (function of a run, what it is)
+# and whether it reads the balanced reference's per-class accuracy (a run of it per seed: the class's difficulty)
 LEADS = {"own_group_lead": (own_group_lead, "smallest lead of an LLA expert alone over the best other expert on "
-                                            "its own class group")}
+                                            "its own class group", "points", False),
+         "norm_accuracy_rho": (norm_accuracy_rho, "ρ between a class's weight norm and its accuracy against the "
+                                                  "balanced reference's, within an expert, mean over the experts",
+                               "", True)}
 
 
 def sampler_tail_share(counts, kind: str) -> float:
