@@ -101,7 +101,7 @@ def evaluate(claim, setting: Setting) -> Verdict:
 
 
 def _missing(*names) -> Verdict:
-    return Verdict(MISSING, f"no run of {', '.join(names)} recorded at this setting")
+    return Verdict(MISSING, f"no run of {', '.join(dict.fromkeys(names))} recorded at this setting")  # each name once
 
 
 def _per_class(method, run, quantity, knobs=()) -> np.ndarray:
