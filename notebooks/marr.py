@@ -268,12 +268,25 @@ plt.show()
 
 # %% tags=["hide-input"]
 shift = a["beta"] * np.linalg.norm(a["weight"], axis=1)
-rho_size, rho_hard = V.spearman(counts, shift), V.spearman(-balanced_acc, shift)
+shifts = [r.arrays["beta"] * np.linalg.norm(r.arrays["weight"], axis=1) for r in E.every_seed(marr)]
+hard = [-100 * np.asarray(r.metrics["per_class"]) for r in E.every_seed(reference_runs)]  # minus balanced accuracy
+n_both = min(len(shifts), len(hard))  # run i of MARR with run i of the balanced reference (independent runs)
+
+
+def rho_words(v):
+    """A rank correlation per seed, then across seeds, in words."""
+    if v.verdict == V.TOO_FEW:
+        return f"{v.number.split('; too few')[0]} (too few seeds to judge: a verdict reads 3)"
+    side = "positive" if v.lo > 0 else "negative" if v.hi < 0 else "not told from 0"
+    return f"{v.number.split(' over ')[0]} {v.value:+.2f}, 95% interval [{v.lo:+.2f}, {v.hi:+.2f}], {side} ({v.seeds[0]} seeds)"
+
+
 display(Markdown(
-    f"Rank correlation over the classes of the shift $\\beta_j\\|W_j\\|$ with class size: ρ = {rho_size:+.2f}; with "
-    f"how hard the class is (minus its balanced accuracy): ρ = {rho_hard:+.2f} (critical value at 5%: "
-    f"{V.critical_rho(K):.2f}). The largest shift goes to class {int(np.argmax(shift))} "
-    f"({names[int(np.argmax(shift))]})."))
+    f"Rank correlation over the classes of the shift $\\beta_j\\|W_j\\|$, per seed and then across the seeds "
+    f"recorded: with class size, {rho_words(V.trend_per_seed(shifts, counts, 'head', lead='ρ'))}; with how hard the "
+    f"class is (minus the balanced reference's accuracy on it), "
+    f"{rho_words(V.trend_per_seed(shifts[:n_both], hard[:n_both], 'head', lead='ρ'))}. In the first seed, drawn "
+    f"above, the largest shift goes to class {int(np.argmax(shift))} ({names[int(np.argmax(shift))]})."))
 
 # %% tags=["hide-input"]
 display(Markdown(chapters.second_schedule(plan, ctx)))

@@ -63,6 +63,14 @@ def seeded(method: str, setting: Setting, knobs=()) -> dict:
     return {s: r for s, r in found.items() if r is not None}
 
 
+def every_seed(runs) -> list:
+    """The runs a page shows (one config, the page's seeds) at every seed recorded of that config, as a verdict reads
+    them: what a sentence judging them by their seeds reads. Nothing trains."""
+    cfg = runs[0].config
+    found = [_load(replace(cfg, seed=s)) for s in SEEDS_READ]
+    return [r for r in found if r is not None]
+
+
 _LOADED: dict = {}
 
 
