@@ -61,6 +61,26 @@ def test_an_unrecorded_run_is_timed_on_the_pool_and_experts_scale_with_their_num
     assert budget.one_after_another([], "cpu", pool=[ce]) == 0.0
 
 
+def test_a_stage_2_on_a_parent_only_recorded_counts_the_parent_once(monkeypatch):
+    """A recording lacks the network a stage 2 trains on, so its parent is trained again first: two stage 2s on one
+    recorded parent count it once; a parent in the store, or missing and planned as an item of its own, adds
+    nothing."""
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: None)
+    parent, other = RunConfig(preset="cpu", seed=1), RunConfig(preset="cpu", seed=2)
+    crt, lws = RunConfig(preset="cpu", seed=1, stage2="crt"), RunConfig(preset="cpu", seed=1, stage2="lws")
+    crt2 = RunConfig(preset="cpu", seed=2, stage2="crt")
+    assert crt.parent.key == parent.key and crt2.parent.key == other.key
+    where = {parent.key: "recorded"}
+    monkeypatch.setattr(budget.store, "source", lambda cfg, root=None: where.get(cfg.key))
+    est = budget.estimates(items(crt, lws, other, crt2), "cpu")
+    one = budget.DEFAULT_SECONDS["cpu"]["cpu"]
+    assert est[crt.key] == pytest.approx(8.0 + one) and est[lws.key] == pytest.approx(8.0)
+    assert est[crt2.key] == pytest.approx(8.0) and est[other.key] == pytest.approx(one)  # the parent: its own item
+    assert set(est) == {crt.key, lws.key, other.key, crt2.key}
+    where[parent.key] = "store"
+    assert budget.estimates(items(crt), "cpu")[crt.key] == pytest.approx(8.0)
+
+
 def test_the_plan_divides_the_missing_time_over_the_workers(monkeypatch, capsys):
     a, b = RunConfig(preset="cpu", seed=0), RunConfig(preset="cpu", seed=1)
     book = [record.Item(a, 1, "x: main"), record.Item(b, 1, "x: main")]

@@ -56,8 +56,21 @@ def estimates(items, device: str, pool=()) -> dict[str, float]:
     """Seconds each item would take here: from the measured runs of its kind at its preset on this kind of device
     (stored or recorded, among the items and the configs of ``pool``), the median training time per epoch (per
     training image and expert for a network) and the median evaluating time per epoch (the test set, the same for
-    every run); a stage 2 on features per run; a default per preset where none is measured."""
+    every run); a stage 2 on features per run; a default per preset where none is measured. A stage 2 whose parent
+    is only recorded includes the parent's time: it is trained again for its network."""
     eager = lambda c: device == "cuda" and not graphable(c)  # noqa: E731
+    # a stage 2 trains on its parent's network, which a recording lacks: a parent only recorded is trained again into
+    # the store first (one missing altogether and planned is counted as its own item), its time counted once, on
+    # the first item that needs it
+    planned, parents = {it.key for it in items}, {}
+    for it in items:
+        for d in it.config.dependencies() if it.config.stage2 else ():
+            where = store.source(d)
+            if where != "store" and not (where is None and d.key in planned) \
+                    and all(d.key not in v for v in parents.values()):
+                parents.setdefault(it.key, {})[d.key] = d
+    extra = [SimpleNamespace(config=d, key=k) for v in parents.values() for k, d in v.items()]
+    items = list(items) + extra
     measured: dict = {}
     for cfg in {c.key: c for c in [it.config for it in items] + list(pool)}.values():
         m = _metrics(cfg)  # runs trained unstacked (a stacked run's seconds are its share of the stack's)
@@ -87,6 +100,8 @@ def estimates(items, device: str, pool=()) -> dict[str, float]:
         else:
             unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
         out[it.key] = unit * (epochs if network else 1)
+    for key, ds in parents.items():
+        out[key] += sum(out.pop(k) for k in ds)
     return out
 
 
