@@ -127,6 +127,22 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
     return cfg.key
 
 
+def waves(todo: list) -> tuple[list, list]:
+    """What parallel workers train first, and what after it (each in priority order): stage-1 runs and a stage 2 whose
+    parent is not planned (recorded already, it trains again for its network: one such stage 2 per parent, so that
+    no two workers wait on the same parent), then the stage 2s on runs of the first wave (every worker stores
+    atomically; a key trains once)."""
+    planned = {it.key for it in todo}
+    first, parents = [], set()
+    for it in todo:
+        parent = it.config.parent.key if it.config.stage2 else None
+        if parent is None or (parent not in planned and parent not in parents):
+            first.append(it)
+            parents.add(parent)
+    keys = {it.key for it in first}
+    return first, [it for it in todo if it.key not in keys]
+
+
 def _executor(kind: str, workers: int, folder: Path):
     """Local processes (spawned: a clean torch each; Ctrl-C stops them here), or submitit's Slurm or local one."""
     if kind == "local":
@@ -240,12 +256,11 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
                     done += 1
                     bar.update(round(est[it.key]))
                 continue
-            # stage-1 runs first (every worker stores atomically; a key trains once), then stage 2 on them
             logs = Path(tempfile.mkdtemp(prefix="ltnb-submitit-")) if executor != "local" else None
             ex = _executor(executor, workers, logs)
             ok = False
             try:
-                for wave in ([it for it in todo if not it.config.stage2], [it for it in todo if it.config.stage2]):
+                for wave in waves(todo):
                     job = Requeueable(_train_one)  # submitit: requeued when pre-empted or timed out
                     submit = lambda it: ex.submit(job, it.config, it.kinds, dev, threads)  # noqa: E731
                     wave = [it for it in wave if not recorded(it)]

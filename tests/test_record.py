@@ -5,11 +5,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from ltnb import chapters, record, store
 from ltnb.claims import replicates
+from ltnb.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = (("baselines", {}),)
@@ -69,6 +71,18 @@ def test_the_budget_skips_what_no_longer_fits_and_counts_a_parent_that_would_tra
     on_it = [it for it in items if it.config.stage2 and it.config.parent.key == backbone.key]
     assert on_it and out["trained now"] == len(on_it)  # past the stage-1 runs that do not fit, the cheap ones
     assert all(record.recorded(it) for it in on_it) and store.recorded_path(backbone).exists()
+
+
+def test_parallel_workers_start_a_stage_2_on_a_recorded_parent_at_once_one_per_parent():
+    """A stage 2 on a parent the plan does not train (recorded already) need not wait for the stage-1 runs; a second
+    stage 2 on the same parent waits for the second wave, as does one on a parent planned here."""
+    ce2 = RunConfig(preset="smoke", seed=2)  # seed 1's CE is recorded: not to train
+    on1 = [RunConfig(preset="smoke", seed=1, stage2=m) for m in ("crt", "lws")]
+    on2 = RunConfig(preset="smoke", seed=2, stage2="crt")
+    todo = [SimpleNamespace(config=c, key=c.key) for c in (*on1, ce2, on2)]
+    first, later = record.waves(todo)
+    assert [it.config for it in first] == [on1[0], ce2] and [it.config for it in later] == [on1[1], on2]
+    assert record.waves([]) == ([], [])
 
 
 def test_submitits_local_executor_records_with_two_workers(dirs, tmp_path, monkeypatch):
