@@ -30,6 +30,7 @@ from ltnb.claims.readouts import (
 )
 from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
 from ltnb.presets import PRESETS
+from ltnb.runs import derived
 from ltnb.stats import (  # noqa: F401 (API)
     FAILS,
     HOLDS,
@@ -100,7 +101,8 @@ def evaluate(claim, setting: Setting) -> Verdict:
         return _evaluate(claim, setting)
     except FileNotFoundError as err:  # a view that needs arrays the recording does not keep (named by key, not path)
         found = re.search(r"([0-9a-f]{16}) has no (\S+?):", str(err))
-        return Verdict(MISSING, f"the recording of run {found.group(1)} has no {found.group(2)}" if found
+        return Verdict(MISSING, f"the recording of run {found.group(1)} keeps no "
+                                f"{derived.KIND_WORDS.get(found.group(2), found.group(2))}" if found
                        else "a run lacks what this needs")
     except KeyError as err:  # a recording made for a chapter that reads less of it (no test features, say)
         return Verdict(MISSING, f"a run's recording lacks {err}")
@@ -147,14 +149,16 @@ def _evaluate(c, s: Setting) -> Verdict:
         n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
         va, vb = sampler_tail_share(n, c.a), sampler_tail_share(n, c.b)
         ok = va < vb if kind == "less" else va > vb
-        return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({c.a}) against {vb:.3f} ({c.b}), exact")
+        sw = KNOB_WORDS["sampler"]
+        return Verdict(HOLDS if ok else FAILS, f"tail share {va:.3f} ({sw(c.a)}) against {vb:.3f} ({sw(c.b)}), exact")
     if q == "batch_imbalance":  # a property of the batch plans on this setting's class counts: exact
         info = data.dataset_info(s.dataset)
         n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
         va, vb = (batch_imbalance(n, k, PRESETS[s.preset].batch_size) for k in (c.a, c.b))
         ok = va < vb if kind == "less" else va > vb
-        return Verdict(HOLDS if ok else FAILS, f"largest over smallest class share of a batch {va:.2f} ({c.a}) "
-                                               f"against {vb:.2f} ({c.b}), exact")
+        sw = KNOB_WORDS["sampler"]
+        return Verdict(HOLDS if ok else FAILS, f"largest over smallest class share of a batch {va:.2f} ({sw(c.a)}) "
+                                               f"against {vb:.2f} ({sw(c.b)}), exact")
     if kind == "positive":  # a lead per run, above 0 across the seeds (the one-sample t: paired against 0)
         runs = seeded(c.method, s, c.ka)
         if not runs:

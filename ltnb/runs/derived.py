@@ -30,6 +30,9 @@ from ltnb.store import Run
 from ltnb.training.common import FEATURES_PER_CLASS, build_model, dataset, feature_subset
 
 KINDS = ("angular", "avh", "experts", "spectra", "features", "train_features")
+KIND_WORDS = {"angular": "angular logits", "avh": "angular hardness (AVH)", "experts": "per-expert test logits",
+              "spectra": "per-stage singular values", "features": "test features",
+              "train_features": "training-image features"}
 NAMES = {
     "angular": ("test_angular_logits", "train_class_logits_linear", "train_class_logits_angular",
                 "train_class_probs_linear", "train_class_probs_angular", "test_class_logits_linear",
