@@ -38,7 +38,7 @@ from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, auto_presets, resolve_device
 from ltnb.runs import derived
 from ltnb.runs.budget import estimates, measured_pool, stack_seconds
-from ltnb.runs.parallel import Requeueable, default_stack, interrupted, quiet_worker, train_stack
+from ltnb.runs.parallel import Requeueable, default_stack, interrupted, quiet_worker, train_stack, waves
 from ltnb.runs.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.runs.train import get_or_train
 from ltnb.training import checkpoint
@@ -125,22 +125,6 @@ def _train_one(cfg: RunConfig, kinds, device: str, threads: int) -> str:
     run = get_or_train(cfg, device=device, progress=False, full=bool(kinds) or bool(cfg.stage2))
     export(run, kinds)
     return cfg.key
-
-
-def waves(todo: list) -> tuple[list, list]:
-    """What parallel workers train first, and what after it (each in priority order): stage-1 runs and a stage 2 whose
-    parent is not planned (recorded already, it trains again for its network: one such stage 2 per parent, so that
-    no two workers wait on the same parent), then the stage 2s on runs of the first wave (every worker stores
-    atomically; a key trains once)."""
-    planned = {it.key for it in todo}
-    first, parents = [], set()
-    for it in todo:
-        parent = it.config.parent.key if it.config.stage2 else None
-        if parent is None or (parent not in planned and parent not in parents):
-            first.append(it)
-            parents.add(parent)
-    keys = {it.key for it in first}
-    return first, [it for it in todo if it.key not in keys]
 
 
 def _executor(kind: str, workers: int, folder: Path):

@@ -140,3 +140,19 @@ def _train_many(configs, workers, device, progress, stack) -> list[runs.Run]:
                     bar.update(1)
                 bar.close()
     return [runs.get_or_train(c, device=device, progress=progress) for c in configs]
+
+
+def waves(todo: list) -> tuple[list, list]:
+    """What parallel workers train first, and what after it (each in priority order): stage-1 runs and a stage 2 whose
+    parent is not planned (recorded already, it trains again for its network: one such stage 2 per parent, so that
+    no two workers wait on the same parent), then the stage 2s on runs of the first wave (every worker stores
+    atomically; a key trains once)."""
+    planned = {it.key for it in todo}
+    first, parents = [], set()
+    for it in todo:
+        parent = it.config.parent.key if it.config.stage2 else None
+        if parent is None or (parent not in planned and parent not in parents):
+            first.append(it)
+            parents.add(parent)
+    keys = {it.key for it in first}
+    return first, [it for it in todo if it.key not in keys]
