@@ -186,7 +186,7 @@ def record(preset: str, minutes: float | None = None, workers: int = 1, executor
             export(store.load(it.config), it.kinds)
     todo = [it for it in items if not recorded(it)]
     before = len(items) - len(todo)
-    est = estimates(items, dev.split(":")[0])
+    est = estimates(items, dev.split(":")[0], todo=[it.key for it in todo])
     budget = None if minutes is None else 60.0 * minutes
     start = time.time()
     done, stopped = 0, 0
@@ -278,7 +278,8 @@ def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(
     items = planned_items(preset, dataset, None, tiers)
     dev = str(resolve_device(device)).split(":")[0]
     workers = max(1, workers)
-    est = estimates(items, dev, pool=measured_pool(preset))
+    done = {it.key for it in items if recorded(it)}
+    est = estimates(items, dev, pool=measured_pool(preset), todo=[it.key for it in items if it.key not in done])
     counts = {}
     print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
           f"first; times estimated for {dev} on this machine, {workers} run{'s' if workers > 1 else ''} at a time")
@@ -286,7 +287,7 @@ def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(
         its = [it for it in items if it.tier == tier]
         if tier not in tiers or (tier in SEED_TIERS and not its):  # a seed group this preset has none of
             continue
-        rec = [it for it in its if recorded(it)]
+        rec = [it for it in its if it.key in done]
         missing = [it for it in its if it not in rec]
         secs = sum(est[it.key] for it in missing) / workers
         counts[tier] = {"runs": len(its), "recorded": len(rec), "missing": len(missing), "seconds": secs}

@@ -72,11 +72,15 @@ def test_a_stage_2_on_a_parent_only_recorded_counts_the_parent_once(monkeypatch)
     assert crt.parent.key == parent.key and crt2.parent.key == other.key
     where = {parent.key: "recorded"}
     monkeypatch.setattr(budget.store, "source", lambda cfg, root=None: where.get(cfg.key))
-    est = budget.estimates(items(crt, lws, other, crt2), "cpu")
+    est = budget.estimates(items(crt, lws, other, crt2), "cpu")  # nothing of them recorded: every one trains
     one = budget.DEFAULT_SECONDS["cpu"]["cpu"]
     assert est[crt.key] == pytest.approx(8.0 + one) and est[lws.key] == pytest.approx(8.0)
     assert est[crt2.key] == pytest.approx(8.0) and est[other.key] == pytest.approx(one)  # the parent: its own item
     assert set(est) == {crt.key, lws.key, other.key, crt2.key}
+    recorded_first = budget.estimates(items(crt, lws), "cpu", todo=[lws.key])  # cRT recorded: LWS trains the parent
+    assert recorded_first == {crt.key: pytest.approx(8.0), lws.key: pytest.approx(8.0 + one)}
+    where[other.key] = "recorded"  # a parent recorded but planned again (its recording lacks arrays): its own item
+    assert budget.estimates(items(other, crt2), "cpu", todo=[other.key, crt2.key])[crt2.key] == pytest.approx(8.0)
     where[parent.key] = "store"
     assert budget.estimates(items(crt), "cpu")[crt.key] == pytest.approx(8.0)
 

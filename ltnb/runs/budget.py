@@ -52,25 +52,26 @@ def _kind(cfg: RunConfig) -> str:
     return "experts" if cfg.head == "experts" else "stage 1"
 
 
-def estimates(items, device: str, pool=()) -> dict[str, float]:
+def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
     """Seconds each item would take here: from the measured runs of its kind at its preset on this kind of device
     (stored or recorded, among the items and the configs of ``pool``), the median training time per epoch (per
     training image and expert for a network) and the median evaluating time per epoch (the test set, the same for
     every run); a stage 2 on features per run; a default per preset where none is measured. A stage 2 whose parent
-    is only recorded includes the parent's time: it is trained again for its network."""
+    is only recorded includes the parent's time, once per parent, where both are not in ``todo`` and the stage 2 is
+    (the keys that will train; default: the items with no run at all): the parent is trained again for its network,
+    which a recording lacks."""
     eager = lambda c: device == "cuda" and not graphable(c)  # noqa: E731
-    # a stage 2 trains on its parent's network, which a recording lacks: a parent only recorded is trained again into
-    # the store first (one missing altogether and planned is counted as its own item), its time counted once, on
-    # the first item that needs it
-    planned, parents = {it.key for it in items}, {}
+    planned = {it.key for it in items}
+    todo = {it.key for it in items if store.source(it.config) is None} if todo is None else set(todo)
+    parents: dict = {}  # item key -> the parent configs it trains again
+    charged = set()
     for it in items:
-        for d in it.config.dependencies() if it.config.stage2 else ():
-            where = store.source(d)
-            if where != "store" and not (where is None and d.key in planned) \
-                    and all(d.key not in v for v in parents.values()):
-                parents.setdefault(it.key, {})[d.key] = d
-    extra = [SimpleNamespace(config=d, key=k) for v in parents.values() for k, d in v.items()]
-    items = list(items) + extra
+        for d in it.config.dependencies() if it.config.stage2 and it.key in todo else ():
+            if d.key not in todo and d.key not in charged and store.source(d) != "store":
+                charged.add(d.key)
+                parents.setdefault(it.key, []).append(d)
+    items = list(items) + [SimpleNamespace(config=d, key=d.key) for d in
+                           {d.key: d for ds in parents.values() for d in ds if d.key not in planned}.values()]
     measured: dict = {}
     for cfg in {c.key: c for c in [it.config for it in items] + list(pool)}.values():
         m = _metrics(cfg)  # runs trained unstacked (a stacked run's seconds are its share of the stack's)
@@ -101,8 +102,8 @@ def estimates(items, device: str, pool=()) -> dict[str, float]:
             unit = 30.0 if _kind(c) == "stage 2 on images" else 8.0
         out[it.key] = unit * (epochs if network else 1)
     for key, ds in parents.items():
-        out[key] += sum(out.pop(k) for k in ds)
-    return out
+        out[key] += sum(out[d.key] for d in ds)
+    return {k: v for k, v in out.items() if k in planned}
 
 
 def _median(measured: list, scale: float) -> float:
