@@ -60,7 +60,8 @@ def test_the_budget_skips_what_no_longer_fits_and_counts_a_parent_that_would_tra
     items = [it for it in record.book_items("smoke", calls=SMALL) if it.tier == 1]
     # stage 1 would take 100 s here, a stage-2 run 1 s: a 30 s budget fits no stage-1 run, and no stage-2 run
     # whose backbone would have to train first
-    monkeypatch.setattr(record, "estimates", lambda its, dev: {it.key: 1.0 if it.config.stage2 else 100.0 for it in its})
+    monkeypatch.setattr(record, "estimates", lambda its, dev, todo=None: {it.key: 1.0 if it.config.stage2 else 100.0
+                                                                          for it in its})
     out = record.record("smoke", minutes=0.5, calls=SMALL, tiers=(1,), stack=1)
     assert out["trained now"] == 0
     backbone = next(it.config for it in items if it.config.stage2).parent
