@@ -201,8 +201,9 @@ def forest(paper: str) -> None:
                 ax.plot(v.value, y, "o", color=colour, ms=5)
             else:
                 ax.plot(v.value, y, "o", mfc="white", mec=colour, ms=5)
-            if v.paper == v.paper:
-                ax.plot(v.paper, y, "x", color="black", ms=6)
+            if v.paper == v.paper:  # the paper's gap: a cross on CIFAR-10-LT, a hollow diamond on CIFAR-100-LT
+                on100 = C.paper_gap(c, s.imb)[1].startswith("CIFAR-100")
+                ax.plot(v.paper, y, "D" if on100 else "x", color="black", mfc="none", ms=5 if on100 else 6)
         ax.axvline(0, color="0.5", lw=0.8)
         ax.set_xlabel("gap A − B (points)")
         ax.set_title(s.label, loc="left", fontsize=9)
@@ -213,7 +214,9 @@ def forest(paper: str) -> None:
     handles = [plt.Line2D([], [], color=report.VERDICT_STYLE[k], marker="o", lw=2, label=k)
                for k in (V.HOLDS, V.FAILS, V.NOISE, V.SMALLER)] + [
         plt.Line2D([], [], color=report.VERDICT_STYLE[V.TOO_FEW], marker="o", mfc="white", lw=0, label=V.TOO_FEW),
-        plt.Line2D([], [], color="black", marker="x", lw=0, label="paper's gap (CIFAR-10-LT)")]
+        plt.Line2D([], [], color="black", marker="x", lw=0, label="paper's gap (CIFAR-10-LT)")] + [
+        plt.Line2D([], [], color="black", marker="D", mfc="none", lw=0, label="paper's gap (CIFAR-100-LT)")
+        for _ in [0] if any(C.paper_gap(c)[1].startswith("CIFAR-100") for c in cs)]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"{paper}: measured gaps against the paper's", x=0.01, ha="left", fontsize=10)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
@@ -221,19 +224,19 @@ def forest(paper: str) -> None:
     plt.show()
 
 
-# %% mystnb={"figure": {"caption": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's gap where it prints one (black cross: CIFAR-10-LT; hollow diamond: CIFAR-100-LT, for an ablation it prints there only), one panel per setting."}, "image": {"alt": "Angular (ATL, L2A, ABS): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's gap where it prints one (black cross: CIFAR-10-LT; hollow diamond: CIFAR-100-LT, for an ablation it prints there only), one panel per setting."}} tags=["hide-input"]
 forest("angular")
 
-# %% mystnb={"figure": {"caption": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}, "image": {"alt": "MARR: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}} tags=["hide-input"]
 forest("marr")
 
-# %% mystnb={"figure": {"caption": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's gap where it prints one (black cross: CIFAR-10-LT; hollow diamond: CIFAR-100-LT, for an ablation it prints there only), one panel per setting."}, "image": {"alt": "LGLA: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's gap where it prints one (black cross: CIFAR-10-LT; hollow diamond: CIFAR-100-LT, for an ablation it prints there only), one panel per setting."}} tags=["hide-input"]
 forest("lgla")
 
-# %% mystnb={"figure": {"caption": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}, "image": {"alt": "GCL: each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}} tags=["hide-input"]
 forest("gcl")
 
-# %% mystnb={"figure": {"caption": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}, "image": {"alt": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap (black cross), one panel per setting."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}, "image": {"alt": "Whitening (CW, BET): each 'A beats B' claim's measured gap (A \u2212 B, points) with its 95% interval, coloured by verdict (hollow: too few runs for an interval), and the paper's CIFAR-10-LT gap where it prints one (black cross), one panel per setting."}} tags=["hide-input"]
 forest("whitening")
 
 # %% [markdown]
