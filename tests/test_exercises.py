@@ -93,3 +93,24 @@ def test_an_exercise_names_no_split_column_its_factor_leaves_empty_and_states_pr
                                       evidence.Setting("fmnist", 100.0, "cpu"))
                 assert v.value == v.value, (chapter, ex.title, a, b, v)  # read off recorded runs
             assert not re.search(r"(stays? ahead|still help|gain over)", ex.look), (chapter, ex.title)
+
+
+def test_an_exercise_premise_says_the_verdict_of_the_box_for_the_same_claim():
+    """A premise that is a claim of the chapter's paper (MARR against Balanced Softmax is marr-12) prints the word
+    the chapter's verdict box prints: the paper's gap and the page's false discovery rate included."""
+    from ltnb.claims import CLAIMS, evidence
+    from ltnb.claims.exercises import EXERCISES, premise
+
+    setting = evidence.Setting("fmnist", 100.0, "cpu")
+    checked = 0
+    for chapter, exs in EXERCISES.items():
+        for ex in exs:
+            for a, b, kb in ex.premise:
+                same = [c for c in CLAIMS if c.paper == chapter and c.kind == "beats" and c.metric == "accuracy"
+                        and (c.a, c.b, c.ka, c.kb) == (a, b, (), kb)]
+                if same:
+                    word = evidence.verdicts_at(setting)[0][same[0].id].verdict
+                    part = next(p for p in premise(ex, setting, chapter).split("; ") if f"{a} − {b}" in p)
+                    assert f"({word}" in part, (chapter, same[0].id, word, part)
+                    checked += 1
+    assert checked >= 3
