@@ -24,15 +24,17 @@ def mean_sd(values, scale: float = 100.0) -> str:
     return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} ± {float(np.std(values, ddof=1)):.2f}"
 
 
-def literature_cell(key: str | None, dataset: str, imb: float) -> str:
-    """The numbers the five papers report for ``key`` in this setting, e.g. ``77.0 (lgla T1)``."""
+def literature_cell(key: str | None, dataset: str, imb: float, exclude=()) -> str:
+    """The numbers the five papers (but those in ``exclude``) report for ``key`` in this setting, e.g. ``77.0 (lgla
+    T1)``."""
     if key is None or float(imb) != int(imb):
         return ""
     try:
         rows = reference.literature(key, dataset, int(imb))
     except ValueError:
         return ""
-    return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples())
+    return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples()
+                     if r.paper not in exclude)
 
 
 def ece_cell(rs, view: str = "run") -> str:

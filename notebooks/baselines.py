@@ -68,9 +68,9 @@ from ltnb.training.common import dataset as lt_dataset
 #
 # The long-tailed subset of {cite}`cao2019ldam`: class $i$ keeps
 # $\lfloor n_{\max}\,\rho^{-i/(C-1)} \rfloor$ images. The shading marks the many (> 100),
-# medium (20–100) and few (< 20) classes the tables split by.
+# medium (20–100) and few (< 20) classes the tables split by, each where this factor has any.
 
-# %% mystnb={"figure": {"caption": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}, "image": {"alt": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by (a split with no class at this factor is not shaded)."}, "image": {"alt": "Training images per class of the long-tailed subset (log scale); the shading marks the many, medium and few classes the tables split by (a split with no class at this factor is not shaded)."}} tags=["hide-input"]
 lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 fig, ax = plots.class_counts(counts, f"{ctx.dataset}-LT, imb {ctx.imb:g}: "

@@ -269,7 +269,7 @@ E.show(at3, "gcl", "Table 3")
 # %% [markdown]
 # ### Table 4: stage-2 samplers, and Table 5: re-training methods
 #
-# All on the same GCL backbone (strategy `cloud`). cRT re-trains the cosine classifier with
+# All on the same GCL backbone (the main runs' cloud size, parameter `cloud`). cRT re-trains the cosine classifier with
 # the clouded loss; LWS and $\tau$-norm are Kang et al.'s. For a cosine classifier every
 # $\lVert W_j\rVert$ is the same, so $\tau$-norm cannot change a prediction: it equals the
 # stage-1 model here by construction.

@@ -29,8 +29,9 @@
 # $j$ (Eqs. 5–6), $M(y_i, j, k) = T(k, j) - T(k, y_i)$: inside its group an LLA expert is
 # Balanced Softmax {cite}`ren2020balms`; a target in its group gets the large margin
 # $\log(n_{\max}/n_{y_i})$ against every class outside; outside its group the expert is a
-# plain softmax. The GLA expert over-compensates the prior ($\tau > 1$), learning an
-# inverted long tail.
+# plain softmax. The GLA expert over-compensates the prior ($\tau > 1$), which the paper says
+# makes it learn an inverted long tail (Figure 3 and its verdicts test that here, on its weight
+# norms and its accuracy).
 #
 # **AAW** (Eqs. 7–8) re-weights hard samples per expert: with $\theta^{y_i}_k$ the angle
 # between expert $k$'s feature and its class weight $W^{y_i}_k$, and $\theta^{ref}$ the mean
@@ -149,8 +150,8 @@ plt.show()
 # CIFAR-10 policy {cite}`cubuk2019autoaugment` and Cutout {cite}`devries2017cutout` instead. **Softmax** and
 # **BALMS** are the same network trained with plain cross-entropy or Balanced Softmax on
 # every expert (Table 5's rows); CE, LDAM-DRW and Balanced Softmax with one ResNet-32 are the
-# baselines chapter's very runs (same configs, reused). With `sweep` reduced (every preset but
-# `paper`), only the runs named in the last section are trained; the tables show the other rows
+# baselines chapter's very runs (same configs, reused). With the reduced sweep (parameter `sweep`; every
+# preset but `paper`), only the runs named in the last section are trained; the tables show the other rows
 # when they are stored.
 
 # %% tags=["hide-input"]
@@ -195,7 +196,7 @@ KEYS1 = {"CE (one ResNet-32)": "ce", "LDAM-DRW (one ResNet-32)": "ldam_drw",
          "Balanced Softmax (one ResNet-32)": "balanced_softmax"}
 paper_col = f"paper, {lit}-LT imb {ctx.imb:g}"
 extra1 = {name: {paper_col: f"{printed[PAPER_ROW[name]]:g}" if PAPER_ROW.get(name) in printed else "–",
-                 "other papers": report.literature_cell(KEYS1.get(name), lit, ctx.imb)} for name in table1}
+                 "other papers": report.literature_cell(KEYS1.get(name), lit, ctx.imb, exclude=("lgla",))} for name in table1}
 t1 = report.accuracy_table(table1, extra=extra1)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 left_out = {name: runs for name, runs, group in (
@@ -439,7 +440,7 @@ if "other expert type" in plan.groups and P.experts != K8:  # the main K in both
     other = plan.fetch("other expert type").get(P.OTHER, [])
     same = [store.load(_replace8(r.config, preset=at8.preset.name)) for r in main]
     if other and all(same) and {r.config.preset for r in other} == {at8.preset.name}:
-        pairs8[f"{MAIN}, K = {P.experts}"] = (other, same) if P.OTHER == "ic" else (same, other)
+        pairs8[f"LGLA, K = {P.experts}"] = (other, same) if P.OTHER == "ic" else (same, other)
 fig, ax = plt.subplots(figsize=(5.5, 3))
 width = 0.35
 for i, (label, sides) in enumerate(pairs8.items()):
@@ -484,8 +485,8 @@ print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,
 #   reference is the mean angle of the batch samples of the same group under the same expert, for the GLA
 #   expert too (the paper defines only K−1 references); the weights carry no gradient; the loss is summed
 #   over experts and averaged over the batch (Eq. 9).
-# * Prediction: the mean of the experts' logits without the offsets T, as in the official code; `fusion`
-#   changes the weights post hoc.
+# * Prediction: the mean of the experts' logits without the offsets T, as in the official code; the `fusion`
+#   parameter changes the weights post hoc.
 # * Accuracy is that of the last epoch. The official configs keep the checkpoint with the best accuracy on
 #   the test set ('monitor: max val_accuracy', the validation loader being the test set).
 # * Figure 5 compares with the strongest baseline the book trains, not NCL (not re-implemented); Table 4's

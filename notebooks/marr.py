@@ -24,8 +24,9 @@
 #
 # $$d_j = \frac{W_j z + b_j}{\lVert W_j\rVert}, \qquad \eta_j = \lVert W_j\rVert\, d_j .$$
 #
-# After standard training the per-class means $\bar\eta_j$ and $\bar d_j$, taken over the
-# images of class $j$ (Eq. 7), fall from head to tail. MARR rectifies the margin per class
+# The paper reports that after standard training the per-class means $\bar\eta_j$ and $\bar d_j$,
+# taken over the images of class $j$ (Eq. 7), fall from head to tail (the verdicts under Figures 1
+# and 3 read it against the balanced reference here). MARR rectifies the margin per class
 # (Eq. 8) and so the logit (Eqs. 9–10):
 #
 # $$\hat d_j = \omega_j d_j + \beta_j, \qquad
