@@ -160,8 +160,8 @@ def test_best_is_said_only_beyond_the_noise():
     tied = {"A": [90.0, 91.0, 89.5], "B": [89.8, 90.6, 89.9], "C": [80.0, 80.1, 80.2]}
     assert "the top 2 cannot be told apart" in L.best_beyond_noise(tied)
     few = {"A": [90.0], "B": [80.0]}
-    assert "none beyond the noise: with 1 seed a method" in L.best_beyond_noise(few)
-    assert L.best_beyond_noise(clear, highest=False).startswith("lowest : **C**")
+    assert "too few runs to name one (1 seed of the top of the order, A at 90.00" in L.best_beyond_noise(few)
+    assert L.best_beyond_noise(clear, highest=False).startswith("lowest: **C**")
 
 
 def test_runs_that_share_a_training_run_are_paired():

@@ -253,8 +253,8 @@ def second_schedule(plan: Plan, ctx: Context) -> str:
     there = PRESETS[SWEEPS_AT]
     return head + (f"Everything below is at `{SWEEPS_AT}` ({there.epochs} epochs of the same network), not at "
             f"`{ctx.preset.name}` ({ctx.preset.epochs} epochs): `{ctx.preset.name}` is recorded for the main tables "
-            f"only, and these {len(others)} groups ({'; '.join(others)}) are ablations, sweeps and the paper's other "
-            f"factors, hours of CPU each at the longer schedule. Every table, figure and verdict of this section reads "
+            f"only, and {'these ' + str(len(others)) + ' groups' if len(others) > 1 else 'this group'} "
+            f"({'; '.join(others)}) {'take' if len(others) > 1 else 'takes'} hours of CPU at the longer schedule. Every table, figure and verdict of this section reads "
             f"`{SWEEPS_AT}` runs only. "
             + schedules(plan, ctx))
 

@@ -154,11 +154,15 @@ def _evaluate(c, s: Setting) -> Verdict:
     if q == "batch_imbalance":  # a property of the batch plans on this setting's class counts: exact
         info = data.dataset_info(s.dataset)
         n = data.lt_counts(info.train_per_class, info.num_classes, s.imb)
-        va, vb = (batch_imbalance(n, k, PRESETS[s.preset].batch_size) for k in (c.a, c.b))
+        B = PRESETS[s.preset].batch_size
+        va, vb = (batch_imbalance(n, k, B) for k in (c.a, c.b))
+        floor = -(-B // len(n)) / (B // len(n))  # a batch of whole images is no more even than ceil(B/C) : floor(B/C)
+        va, vb = (max(v, floor) for v in (va, vb))
         ok = va < vb if kind == "less" else va > vb
         sw = KNOB_WORDS["sampler"]
         return Verdict(HOLDS if ok else FAILS, f"largest over smallest class share of a batch {va:.2f} ({sw(c.a)}) "
-                                               f"against {vb:.2f} ({sw(c.b)}), exact")
+                                               f"against {vb:.2f} ({sw(c.b)}), exact; a batch of {B} whole images "
+                                               f"is at best {floor:.2f} ({-(-B // len(n))} against {B // len(n)})")
     if kind == "positive":  # a lead per run, above 0 across the seeds (the one-sample t: paired against 0)
         runs = seeded(c.method, s, c.ka)
         if not runs:

@@ -258,13 +258,17 @@ def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str
                     if V.compare(*((vals[top], vals[k]) if highest else (vals[k], vals[top]))).verdict != V.HOLDS]
     n = min(len(v) for v in vals.values())
     word = "best" if highest else "lowest"
+    head = f"{word} {what}" if what else word
+    if len(vals[top]) < V.MIN_SEEDS:  # the top's own seeds are too few for any verdict: no "best" can be named
+        return (f"{head}: too few runs to name one ({len(vals[top])} seed{'s' if len(vals[top]) != 1 else ''} "
+                f"of the top of the order, {top} at {np.mean(vals[top]):.2f}; a verdict reads at least {V.MIN_SEEDS})")
     if len(tied) == 1:
-        return (f"{word} {what}: **{top}** ({np.mean(vals[top]):.2f}), beyond the noise of the runs' own seeds "
+        return (f"{head}: **{top}** ({np.mean(vals[top]):.2f}), beyond the noise of the runs' own seeds "
                 f"against each of the other {len(order) - 1}")
     if len(tied) == len(order):
-        return (f"{word} {what}: none beyond the noise: with {n} seed{'s' if n != 1 else ''} a method, "
+        return (f"{head}: none beyond the noise: with {n} seed{'s' if n != 1 else ''} a method, "
                 f"the {'top' if highest else 'bottom'} of the order ({top}, {np.mean(vals[top]):.2f}) cannot be told "
                 f"from any of the other "
                 f"{len(order) - 1} by their own seeds")
-    return (f"{word} {what}: the {'top' if highest else 'bottom'} {len(tied)} cannot be told apart by their own seeds: "
+    return (f"{head}: the {'top' if highest else 'bottom'} {len(tied)} cannot be told apart by their own seeds: "
             + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied))
