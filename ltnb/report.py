@@ -46,7 +46,7 @@ def ece_cell(rs, view: str = "run") -> str:
 
 
 ECE_NOTE = ("ECE (15 bins) is shown only where the test scores are the softmax the training fitted; '–' marks "
-            "angular scores (L2A, ABS, ALAS, ATL) and τ-norm's re-scaled weights, which are not probabilities "
+            "angular scores (L2A, ABS, and the rows that use ALAS) and τ-norm's re-scaled weights, which are not probabilities "
             "(no temperature is fitted here).")
 
 

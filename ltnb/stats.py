@@ -19,7 +19,7 @@ synthetic runs whose answer is known (``tests/test_verdicts.py``), their false-p
 * :func:`fdr`: Benjamini-Hochberg over the tests at one setting (the Claims page), and :func:`aa_rate`:
   the machinery run on a method against itself, its seeds split in two, which should decide at 5%.
 
-Class size is not class difficulty: on Fashion-MNIST the hardest class (Shirt) is a large one. Per-class
+Class size is not class difficulty: on Fashion-MNIST the hardest class (Shirt, class 6) is a middle-sized one, not a tail one. Per-class
 trends are therefore read **against the balanced reference** (CE on a balanced subset as large as the
 long-tailed set, same network and schedule): what the imbalance does to each class, ``q - q_balanced``
 (``log(q / q_balanced)`` for positive scales such as norms), not the raw quantity.

@@ -44,8 +44,9 @@
 # * **Per-class trends** ("the head gets larger weights") are Spearman rank correlations over the
 #   classes, one per seed, then across seeds (Fisher's z, a t interval). They are read **against the
 #   balanced reference**: CE trained on a balanced subset as large as the long-tailed set, with the
-#   same network and schedule. On Fashion-MNIST the hardest class, Shirt (class 6), is one of the
-#   larger ones, so a raw per-class curve mixes how many images a class has with how hard it is; what
+#   same network and schedule. On Fashion-MNIST the hardest class, Shirt (class 6), is a middle-sized
+#   one (278 training images at imbalance 100), not a tail one, so a raw per-class curve mixes how many
+#   images a class has with how hard it is; what
 #   the imbalance does to each class is the quantity minus its balanced value (the log ratio for norms).
 # * **"Flatter"** compares the spread across classes (standard deviation over mean) and **"less"**
 #   a statistic of the features (correlation between channels, the largest singular value's share),
@@ -100,8 +101,8 @@ print(f"{len(C.CLAIMS)} claims of {len(PAPERS)} papers, read at {len(settings)} 
 #
 # Counted at each recorded setting (preset and imbalance factor) over the claims of each paper
 # that the paper makes at that factor; "beyond the paper" counts, apart, the claims read at a factor
-# the paper does not name for them. "seeds read" is the fewest runs a side among the verdicts
-# computed there.
+# the paper does not name for them. "seeds read" gives the range, over the verdicts computed there,
+# of each verdict's fewest runs a side.
 
 # %% tags=["hide-input"]
 rows = []
@@ -174,7 +175,8 @@ if none:
 # Each "A beats B" claim (accuracy, or the accuracy of a split) at the book's two main settings:
 # the gap measured here (A − B, in points) with its 95% interval, coloured by its verdict; a hollow
 # marker has too few runs for an interval; a black cross marks the gap the paper prints for the same
-# comparison on CIFAR-10-LT, where the paper's table has both rows. Claims made beyond the paper's
+# comparison on CIFAR-10-LT, a hollow diamond one it prints on CIFAR-100-LT only (an ablation), where the
+# paper's table has both rows. Claims made beyond the paper's
 # factors are left out here.
 
 # %% tags=["hide-input"]

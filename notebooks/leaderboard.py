@@ -579,7 +579,7 @@ E.show_moved(ctx, "leaderboard")  # the verdicts the sections above hold back: t
 #
 # The long-tailed subset is itself random: which images of each class are kept depends on the
 # seed of the shuffle, and the codebases draw it differently. Left of each pair: the training
-# seeds on subset 0 (the subset every other row uses); right: training seed `seeds[0]` on the
+# seeds on subset 0 (the subset every other row uses); right: the first training seed on the
 # other subsets (subset 0 included).
 
 # %% mystnb={"figure": {"caption": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}, "image": {"alt": "The spread of single runs of one method: blue over training seeds on one long-tailed subset, red over long-tailed subsets with one seed."}} tags=["hide-input"]
@@ -638,7 +638,7 @@ if rows_d:
 #   the papers' CIFAR numbers.
 # * One schedule for all: the preset's epochs, batch 128, SGD with momentum and the same
 #   warm-up and decay, where the papers use 200 or 300 epochs and their own tricks
-#   (RandAugment for LGLA stays on, as in its paper; AutoAugment and Cutout are not used).
+#   (RandAugment for LGLA and the three-expert BALMS stays on, as in LGLA's paper; AutoAugment and Cutout are not used).
 # * ATL (AEM) trains on 16 × the angular logits (the angular chapter explains why: at the scale
 #   of Eq. 1 it underfits).
 # * The papers' numbers come from different subsets, schedules and sometimes epochs picked on

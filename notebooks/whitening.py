@@ -255,7 +255,7 @@ E.show(ctx, "whitening", "Figures 5 and 6")
 # image and position a row), divided by the largest, over the first 300 test images. The
 # stored networks are run again with forward hooks (a recording keeps these singular values, not the network).
 # A steeper curve means fewer directions carry the variance, i.e. lower entropy (Eqs. 3–4).
-# Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones.
+# Figure 7 compares CE networks; Figure 11 the LDAM-DRW ones, beside CE on balanced data.
 
 # %% mystnb={"figure": {"caption": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}, "image": {"alt": "Singular values of each stage's channel matrix divided by the largest (log scale; first 300 test images, first seed) for CE networks: a steeper curve means fewer directions carry the variance."}} tags=["hide-input"]
 
@@ -298,7 +298,7 @@ DEAD = 1e-4
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("CE", "(b) long-tailed, CE"),
                  ("CW", "(c) long-tailed, CE + CW")], "Figure 7: singular values per stage, CE")
 
-# %% mystnb={"figure": {"caption": "The same for LDAM-DRW networks (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks (Figure 11)."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "The same for LDAM-DRW networks, beside CE on balanced data (Figure 11)."}, "image": {"alt": "The same for LDAM-DRW networks, beside CE on balanced data (Figure 11)."}} tags=["hide-input"]
 spectrum_figure([("CE, balanced", "(a) balanced, CE"), ("LDAM-DRW", "(b) long-tailed, LDAM-DRW"),
                  ("CW & LDAM", "(c) long-tailed, LDAM-DRW + CW")], "Figure 11: singular values per stage, LDAM-DRW")
 
@@ -378,8 +378,8 @@ E.show_moved(ctx, "whitening")  # the verdicts the sections above hold back: the
 # ### Tables 1 and 2 at the paper's imbalance factors
 #
 # The paper prints Table 1 (CIFAR-10-LT) at 1000, 500, 200, 100, 50 and 10, Table 2 (CIFAR-100-LT) at
-# 500 to 10. The factors in `imbs` are trained here; the same rows at the paper's other factors are the
-# runs this chapter's plan builds when it is called at that factor (same configs, same seeds), read from
+# 500 to 10. Every column, the chapter's own factor included, is at the preset its stamp names; the rows at
+# the paper's other factors are the runs this chapter's plan builds when it is called at that factor (same configs, same seeds), read from
 # the recordings or the run store, never trained here. A factor shows once all its runs are there.
 
 # %% tags=["hide-input"]
@@ -423,8 +423,8 @@ if PR.name != "paper":
     notes.append(f"The **{PR.name}** preset: ResNet-32 at width {PR.width:g} ({int(64 * PR.width)} channels "
                  f"enter the whitening), {PR.epochs} epochs, batch {PR.batch_size}; it trains the chapter's imbalance "
                  f"factor only (the `paper` preset adds the paper's other factors, 1000 to 10; here they are shown "
-                 f"when recorded). It trains "
-                 f"{len(METHODS) - 1} new stage-1 runs: the {len(METHODS) - 2} CW / BET combinations and the "
+                 f"when recorded). Its plan holds "
+                 f"{len(METHODS) - 1} stage-1 runs of its own: the {len(METHODS) - 2} CW / BET combinations and the "
                  "balanced reference (CE and LDAM-DRW are the baselines chapter's).")
 notes.append("Eq. 13 divides the covariance by the channel count C; here by the batch size B, which is what "
              "makes the whitened batch's covariance the identity. ε has no value in the paper "
