@@ -64,8 +64,9 @@ from ltnb.kernels.evaluate import not_probabilities
 
 K = ctx.num_classes
 chosen, spread = {f: P.chosen for f in imbs}, P.spread  # the methods shown; those shown on other subsets too
-print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance {', '.join(f'{f:g}' for f in imbs)} · seeds {seeds} · "
-      f"other subsets {subset_seeds} for {[e.name for e in spread]}")
+print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance {', '.join(f'{f:g}' for f in imbs)} · "
+      f"seeds {', '.join(map(str, seeds))} · other subsets {', '.join(map(str, subset_seeds))} for "
+      f"{', '.join(e.name for e in spread)}")
 
 # %% [markdown]
 # ## The runs
@@ -446,7 +447,7 @@ print(BA.recorded_line(plan, got, ctx.preset, f, s0))
 budgets_shown = [b for b in bt.columns if bt[b].notna().sum() >= 2] if len(bt) else []
 preset_of = {b: BUDGETS[b] if budget_plan is not None else ctx.preset.name for b in budgets_shown}
 
-# %% mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set, the stage-1 methods trained at 80 epochs; the stage-2 methods on their networks are at 80 too); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set recorded at 80 epochs, CE, CE + mixup, LDAM-DRW, Balanced Softmax, CW and BET, with GCL and MiSLAS on their 80-epoch networks); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}, "image": {"alt": "Accuracy against the training budget: left, each method's last-epoch accuracy at the budgets recorded of 10, 20, 40 and 80 epochs (one seed; thick lines: the core set recorded at 80 epochs, CE, CE + mixup, LDAM-DRW, Balanced Softmax, CW and BET, with GCL and MiSLAS on their 80-epoch networks); right, its rank at each budget among the methods recorded at every budget shown (the others have no rank line)."}} tags=["hide-input"]
 fig, ranks_b = BA.figure(bt, budgets_shown, ctx.preset.epochs, f, s0)
 plots.stamp(fig, ctx.stamp.replace(f"preset {ctx.preset.name}", "presets " + ", ".join(
     preset_of.values())).replace(f"seeds {','.join(map(str, seeds))}", f"seed {s0}"))
