@@ -98,7 +98,7 @@ def test_users_command_builds_the_leaderboard(tmp_path):
     assert len(csv) == 9 and set(csv["seeds"]) == {2} and csv["accuracy"].between(0, 100).all()
     assert list(csv["accuracy"]) == sorted(csv["accuracy"], reverse=True)
     assert not errors(outs)
-    assert "9 methods · imbalance 100 · seeds [0, 1] · other subsets [1]" in text
+    assert "9 methods · imbalance 100 · seeds 0, 1 · other subsets 1 for " in text
     assert "0 read (0 from the recordings)" in text
     assert "Leaderboard, fmnist-LT at imbalance 100" in html
     for name in ("GCL + MARR (new)", "CW + L2A (new)", "L2A (stage 2)", "ABS"):
