@@ -183,4 +183,4 @@ def test_the_leaderboard_shows_the_imb_it_is_given(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Passed unknown parameter" not in r.stderr  # papermill finds imb in the parameters cell
     assert text.splitlines()[0].startswith("ltnb · fmnist-LT imb 200 · preset smoke · seeds 0,1")
-    assert "1 method · imbalance 200 · seeds [0, 1]" in text
+    assert "1 method · imbalance 200 · seeds 0, 1 · " in text
