@@ -313,3 +313,12 @@ def test_norms_against_accuracy_beyond_difficulty_by_hand(monkeypatch):
     run = SimpleNamespace(arrays={"weight": weights([1, 2, 3], [1, 2, 3])})
     assert R.norm_accuracy_rho(run, [50.0, 50.0, 50.0]) == pytest.approx(1.0)
     assert R.norm_accuracy_rho(run, [0.0, 100.0, 100.0]) == pytest.approx(0.0)  # the raw +1 was the classes' difficulty
+
+
+def test_a_batch_of_whole_images_is_no_more_even_than_its_rounding():
+    """128 images on 10 classes are 13 against 12 at best: B3RS reaching that is as even as class-balanced batches
+    (whitening-23 does not hold), and still far more even than random batches (whitening-22 holds)."""
+    s = E.Setting("fmnist", 100.0, "cpu")
+    v23, v22 = E.evaluate(C.by_id("whitening-23"), s), E.evaluate(C.by_id("whitening-22"), s)
+    assert v23.verdict == V.FAILS and "13 against 12" in v23.number
+    assert v22.verdict == V.HOLDS
