@@ -204,7 +204,8 @@ def aa_splits(n: int, max_splits: int = 10) -> list[tuple[tuple, tuple]]:
 def aa_rate(groups, min_seeds: int = 2) -> dict:
     """The A/A check: each group (one method's values, one per seed, at least 4) split into two halves and compared
     with :func:`compare` as two methods (Welch); ``rate`` is the share of comparisons that decide (holds or does not
-    hold), which should sit near the 5% level. ``min_seeds`` 2 lets 4 seeds split 2 against 2."""
+    hold), which should sit near the 5% level, with its exact (Clopper-Pearson) 95% interval ``ci`` (the splits of
+    one method share seeds, so the interval is optimistic). ``min_seeds`` 2 lets 4 seeds split 2 against 2."""
     decided = total = 0
     for values in groups:
         v = np.asarray([x for x in values if x == x], dtype=float)
@@ -213,7 +214,9 @@ def aa_rate(groups, min_seeds: int = 2) -> dict:
         for left, right in aa_splits(len(v)):
             total += 1
             decided += compare(v[list(left)], v[list(right)], min_seeds=min_seeds).verdict in DECIDED
-    return {"comparisons": total, "decided": decided, "rate": decided / total if total else math.nan}
+    ci = stats.binomtest(decided, total).proportion_ci(0.95) if total else None
+    return {"comparisons": total, "decided": decided, "rate": decided / total if total else math.nan,
+            "ci": (ci.low, ci.high) if ci else (math.nan, math.nan)}
 
 
 def critical_rho(n: int, alpha: float = ALPHA) -> float:

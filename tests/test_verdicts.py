@@ -89,6 +89,10 @@ def test_the_a_a_rate_sits_at_or_below_the_5_percent_level():
     rng = np.random.default_rng(0)
     out = V.aa_rate([rng.standard_normal(5) for _ in range(300)])
     assert out["comparisons"] == 3000 and 0.015 < out["rate"] < 0.07
+    low, high = out["ci"]
+    assert low < out["rate"] < high and low < 0.05 < high + 0.02
+    few = V.aa_rate([[0.0, 1.0, 0.5, 0.7]])  # 0 of 3 decided: the interval still reaches 71% (1 - 0.025 ** (1/3))
+    assert few["decided"] == 0 and few["ci"][0] == 0 and abs(few["ci"][1] - (1 - 0.025 ** (1 / 3))) < 1e-9
     shifted = V.aa_rate([np.r_[rng.standard_normal(2) + 8.0, rng.standard_normal(2)] for _ in range(50)])
     assert shifted["rate"] > 0.1  # a machinery that sees a real split does decide: the rate can fail
     assert V.aa_rate([[1.0, 2.0, 3.0]])["comparisons"] == 0  # under 4 seeds: no split
