@@ -61,6 +61,7 @@ from ltnb import chapters, plots, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels.evaluate import not_probabilities
+from ltnb.runs import derived
 
 K = ctx.num_classes
 chosen, spread = {f: P.chosen for f in imbs}, P.spread  # the methods shown; those shown on other subsets too
@@ -77,21 +78,41 @@ print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance
 # %% tags=["hide-input"]
 before = {c.key: store.source(c) for c in plan.configs()}
 runs = {f: plan.fetch(f"imb {f:g}") for f in imbs}
+added = {f: 0 for f in imbs}  # seeds beyond the chapter's, read where recorded (seeds "auto"): the seed groups
+for f in imbs:
+    if not P.more_seeds:
+        break
+    g = plan.groups[chapter.more_seeds_group(f)]
+    for (name, sd), (r,) in sorted(plan.fetch(chapter.more_seeds_group(f)).items(), key=lambda kv: kv[0][1]):
+        if all(derived.stored(r, k) is not None for k in g.derived.get((name, sd), ())):  # a view reads its arrays
+            runs[f][name] = runs[f][name] + [r]
+            added[f] += 1
 
 
 def stamp_at(f):  # the table's stamp at factor f, with the preset of its runs (cpu beside long's main table)
     return plan.context(ctx, f"imb {f:g}").stamp.replace(f"imb {imbs[0]:g}", f"imb {f:g}")
 
 
+def table_stamp(f):  # the table's stamp, naming every seed read (the further seeds are those recorded)
+    read = sorted({r.config.seed for rs in runs[f].values() for r in rs})
+    return stamp_at(f).replace(f"seeds {','.join(map(str, seeds))}", f"seeds {','.join(map(str, read))} (where recorded)"
+                               if read != sorted(seeds) else f"seeds {','.join(map(str, seeds))}")
+
+
 subsets = plan.fetch("subsets")
 read = sum(v is not None for v in before.values())
 print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
-      f"({sum(v == 'recorded' for v in before.values())} from the recordings), {len(before) - read} trained now")
+      f"({sum(v == 'recorded' for v in before.values())} from the recordings), {len(before) - read} trained now"
+      + (f"; and {sum(added.values())} runs of further seeds, recorded for the verdicts (seeds "
+         f"{', '.join(map(str, sorted({r.config.seed for f in imbs for rs in runs[f].values() for r in rs} - set(seeds))))}"
+         f"), read where they exist: the column 'seeds' says how many stand behind each row"
+         if sum(added.values()) else ""))
 
 # %% [markdown]
 # ## The table
 #
-# Last-epoch test accuracy (%), mean ± standard deviation over the seeds, overall and on the
+# Last-epoch test accuracy (%), mean ± standard deviation over the method's seeds (the chapter's seeds,
+# and every further seed recorded for the verdicts: the column "seeds" counts them), overall and on the
 # many (> 100 training images), medium (20–100) and few (< 20) classes; expected calibration error
 # (15 bins); trainable parameters of the network that predicts; training seconds of the method
 # (a stage-2 method counts its backbone too) and where they were measured. The column "papers
@@ -101,7 +122,7 @@ print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
 # **Which gaps are real.** The column "against CE" judges each method's gap to CE by the two
 # methods' own seeds (all runs on the same long-tailed subset; the spread over subsets is shown
 # below): Welch's 95% interval of the difference of the means, or the paired interval where the
-# method reads CE's own runs (cRT, LWS and τ-norm retrain CE's classifier). "indistinguishable"
+# method reads CE's own runs (cRT, LWS and τ-norm read CE's network: paired on the seeds both have). "indistinguishable"
 # means the seeds cannot tell, not that the methods are equal; under 3 seeds a side the column says
 # "too few runs". No noise is borrowed from other methods.
 
@@ -124,6 +145,7 @@ def row(entry, rs, f):
     out["seconds"] = float(np.mean([L.cost_seconds(r, load) for r in rs]))
     out["device"] = store.trained_on([r.config for r in rs])  # with CPU threads: 1 and 2 threads differ in the last bits
     out["seeds"] = len(rs)
+    out["seed_list"] = " ".join(str(r.config.seed) for r in rs)
     out["claimed"] = L.claimed(entry, "cifar100" if K == 100 else "cifar10", int(f)) if f == int(f) else math.nan
     out["new"] = entry.new
     out["values"] = [100 * x["accuracy"] for x in scored]
@@ -135,10 +157,16 @@ for f in imbs:
     df = pd.DataFrame([row(e, runs[f][e.name], f) for e in chosen[f]]).set_index("method")
     if "CE" in df.index:  # each method against CE by their own seeds: paired where it reads CE's own runs
         run_of = {e.name + (" (new)" if e.new else ""): runs[f][e.name] for e in chosen[f]}
-        against_ce[f] = {name: L.versus(v, df.loc["CE", "values"], L.shares_runs(run_of[name], runs[f]["CE"]))
+        against_ce[f] = {name: L.against(v, run_of[name], df.loc["CE", "values"], runs[f]["CE"])
                          for name, v in df["values"].items() if name != "CE"}
         df["vs_ce"] = ["" if name == "CE" else against_ce[f][name][1] for name in df.index]
     tables[f] = df.sort_values("accuracy", ascending=False)
+
+
+def seed_range(df) -> str:
+    """How many seeds stand behind the table's rows: "3 seeds a method", or "2 to 4 seeds a method"."""
+    lo, hi = int(df["seeds"].min()), int(df["seeds"].max())
+    return f"{lo} seed{'s' if hi > 1 else ''} a method" if lo == hi else f"{lo} to {hi} seeds a method"
 
 
 def cell(m, s):
@@ -157,7 +185,7 @@ for f, df in tables.items():
         "against CE": df.get("vs_ce", pd.Series("", index=df.index)).replace(
             {"above": "above CE", "below": "below CE", "indistinguishable": "indistinguishable from CE"}),
     }, index=df.index)
-    report.show(shown, stamp_at(f),
+    report.show(shown, table_stamp(f),
                 f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
     n_seeds = sorted({int(n) for n in df["seeds"]})
     print(f"imbalance {f:g}: 'against CE' judges each gap by the two methods' own seeds ({' or '.join(map(str, n_seeds))}"
@@ -169,7 +197,7 @@ E.show(ctx, "leaderboard", "The table")
 if table_csv:
     Path(table_csv).parent.mkdir(parents=True, exist_ok=True)
     pd.concat([df.drop(columns=[c for c in df.columns if c == "values" or c.endswith("_values")]).assign(imb=f) for f, df in tables.items()]).assign(
-        dataset=ctx.dataset, preset=ctx.preset.name, seed_list=" ".join(map(str, seeds))).to_csv(table_csv, float_format="%.4f")
+        dataset=ctx.dataset, preset=ctx.preset.name).to_csv(table_csv, float_format="%.4f")
     print(f"table written to {table_csv}")
 
 # %% [markdown]
@@ -194,7 +222,7 @@ for f, df in tables.items():
     ax.set_xlabel("last-epoch test accuracy (%)")
     ax.set_title(f"accuracy by split, imbalance {f:g}", loc="left")
     ax.legend(ncol=4, loc="lower right", fontsize=7)
-    plots.stamp(fig, stamp_at(f))
+    plots.stamp(fig, table_stamp(f))
     plt.show()
 
 # %% tags=["hide-input"]
@@ -238,7 +266,7 @@ for f, df in tables.items():
     ax.legend(fontsize=7, loc="lower left")
     plots.label_column(ax, [(r["seconds"], r["accuracy"], name, colour.get(name, "0.3")) for name, r in df.iterrows()],
                        1.02)  # a column of names right of the axes, each joined to its point
-    plots.stamp(fig, stamp_at(f))
+    plots.stamp(fig, table_stamp(f))
     plt.show()
 rates = {r.config.key: (L.parameters(r.config), r.metrics.get("train_images_per_second", math.nan))
          for e in chosen[imbs[0]] for r0 in runs[imbs[0]][e.name] for r in L.lineage(r0, load) if not r.config.stage2}
@@ -281,7 +309,7 @@ if len(best_df):
         "inflation (points)": [f"{v:+.2f}" for v in best_df["inflation"]],
         "best epoch(s) of": [f"{b} of {n}" for b, n in zip(best_df["best epochs"], best_df["epochs"])],
         "rank: last / best": [f"{a} / {b}" for a, b in zip(best_df["rank, last epoch"], best_df["rank, best on test"])],
-    }, index=best_df.index), ctx.stamp, "Last epoch against the epoch picked on the test set (%)")
+    }, index=best_df.index), table_stamp(f), "Last epoch against the epoch picked on the test set (%)")
 
 # %% mystnb={"figure": {"caption": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}, "image": {"alt": "How many points picking the epoch on the test set adds to each method's last-epoch accuracy (the field's practice, never used for ranking here)."}} tags=["hide-input"]
 if len(best_df):
@@ -292,7 +320,7 @@ if len(best_df):
     ax.set_yticks(np.arange(len(order)), order.index, fontsize=7)
     ax.set_xlabel("best-on-test minus last-epoch accuracy (points)")
     ax.set_title(f"how much picking the epoch on the test set adds, imbalance {f:g}", loc="left")
-    plots.stamp(fig, ctx.stamp)
+    plots.stamp(fig, table_stamp(f))
     plt.show()
     moved = best_df[best_df["rank, last epoch"] != best_df["rank, best on test"]]
     shift = int((best_df["rank, last epoch"] - best_df["rank, best on test"]).abs().max())
@@ -324,8 +352,9 @@ for e in chosen[f]:
                           for name, rho, inv in L.SHIFTED_PRIORS}
     prior_rows[e.name] = {name: float(np.mean(v)) for name, v in prior_runs[e.name].items()}
 priors = pd.DataFrame(prior_rows).T.sort_values("uniform", ascending=False)
-report.show(priors.map(lambda v: f"{v:.2f}"), ctx.stamp,
-            f"Accuracy (%) under shifted test priors, imbalance {f:g} (mean over {len(seeds)} seeds)")
+report.show(priors.map(lambda v: f"{v:.2f}"), table_stamp(f),
+            f"Accuracy (%) under shifted test priors, imbalance {f:g} (mean over each method's seeds: "
+            f"{seed_range(tables[f])})")
 display(Markdown("\n".join(
     "* " + L.best_beyond_noise({m: prior_runs[m][p] for m in prior_runs}, f"under {label}")
     for p, label in (("forward 50", "forward 50"), ("uniform", "the balanced test set"), ("backward 50", "backward 50")))))
@@ -342,10 +371,10 @@ display(Markdown("\n".join(
 prov = {}
 for e in chosen[f]:
     rs = runs[f][e.name]
-    prov[e.name] = {"keys (seed " + ", ".join(map(str, seeds)) + ")": " ".join(r.config.key for r in rs),
+    prov[e.name] = {"seeds": ", ".join(str(r.config.seed) for r in rs), "keys (seed by seed)": " ".join(r.config.key for r in rs),
                     "stage-1 backbone": " ".join(r.config.parent.key for r in rs) if rs[0].config.stage2 else "",
                     "view": e.view if e.view != "run" else "", "config": rs[0].config.label}
-report.show(pd.DataFrame(prov).T, stamp_at(f), "Runs behind the table")
+report.show(pd.DataFrame(prov).T, table_stamp(f), "Runs behind the table")
 if table_csv:
     log = [{"method": e.name, "seed": r.config.seed, "key": r.config.key, "epoch": ep, "test_acc": acc,
             "train_loss": h.get("loss", [None] * len(h["test_acc"]))[i]}
@@ -384,7 +413,7 @@ if len(claims) >= 2:
     ax.set_xticks([0, 1], [f"measured here ({ctx.dataset})", "papers' numbers, lined up (CIFAR)"])
     ax.set_yticks([])
     ax.set_title(f"rank, imbalance {f:g} (red: moved 3 places or more)", loc="left")
-    plots.stamp(fig, ctx.stamp)
+    plots.stamp(fig, table_stamp(f))
     plt.show()
     rho = float(np.corrcoef(measured_rank, claimed_rank)[0, 1])
 else:
@@ -414,7 +443,7 @@ if quoted:
                  fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(-0.6, len(quoted) - 0.4)
-    plots.stamp(fig, ctx.stamp)
+    plots.stamp(fig, table_stamp(f))
     plt.show()
 
 # %% [markdown]
@@ -537,7 +566,7 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-lines = [_cap(L.best_beyond_noise(df["values"].to_dict(), f"here ({len(df)} methods, {len(seeds)} seeds, imbalance "
+lines = [_cap(L.best_beyond_noise(df["values"].to_dict(), f"here ({len(df)} methods, {seed_range(df)}, imbalance "
                                                     f"{imbs[0]:g}, last-epoch accuracy %)")) + "; "
          + L.best_beyond_noise(df["values"].to_dict(), "", highest=False) + "."]
 if "CE" in df.index:

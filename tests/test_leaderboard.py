@@ -173,6 +173,28 @@ def test_runs_that_share_a_training_run_are_paired():
     crt = [NS(config=RunConfig(seed=s, stage2="crt")) for s in (0, 1, 2)]
     ldam = [NS(config=RunConfig(seed=s, loss="ldam", drw=True)) for s in (0, 1, 2)]
     assert L.shares_runs(crt, ce) and not L.shares_runs(ldam, ce) and not L.shares_runs(crt[:2], ce)
+    # with more seeds of CE recorded than of cRT, the pairing reads the seeds both have, seed by seed
+    ce4 = ce + [NS(config=RunConfig(seed=3))]
+    noise = [-2.0, 0.0, 2.0, 5.0]
+    diff, word, v = L.against([80.5 + n + d for n, d in zip(noise, [0.0, 0.1, -0.1])], crt,
+                              [80.0 + n for n in noise], ce4)
+    assert word == "above" and v.seeds == (3, 3) and "paired" in v.number and diff == pytest.approx(0.5)
+    diff, word, v = L.against([80.0, 80.4, 80.2], ldam, [78.0 + n for n in noise], ce4)  # independent: Welch, all
+    assert v.seeds == (3, 4) and "Welch" in v.number
+
+
+def test_the_table_reads_further_seeds_only_where_recorded_and_only_under_auto():
+    from ltnb.chapters import leaderboard as LB, plan_for
+    from ltnb.claims.reads import SEEDS_READ
+
+    assert LB.MORE_SEEDS == SEEDS_READ
+    plan = plan_for("leaderboard", "cpu", dataset="fmnist", methods=["CE", "cRT"], subset_methods=["CE"])
+    g = plan.groups[LB.more_seeds_group(100.0)]
+    assert g.optional and g.main and set(g.rows) == {(m, sd) for m in ("CE", "cRT") for sd in range(2, 8)}
+    assert all(c.preset == "long" for cfgs in plan_for("leaderboard", "long", dataset="fmnist", methods=["CE"], subset_methods=["CE"])
+               .groups[LB.more_seeds_group(100.0)].rows.values() for c in cfgs)  # the table's preset, not moved
+    assert LB.more_seeds_group(100.0) not in plan_for("leaderboard", "cpu", dataset="fmnist", methods=["CE"], subset_methods=["CE"],
+                                                      seeds=[0, 1]).groups  # seeds given: those only
 
 
 def test_shifted_priors_by_hand():

@@ -22,7 +22,8 @@ PARAMETERS = [
     Pm.Param("seed", "auto", Pm.or_("auto", Pm.one_or_list(SEED)),
              "one seed or a list of seeds, as in every chapter: the same as seeds; auto: seeds decides"),
     Pm.Param("seeds", "auto", Pm.or_("auto", Pm.list_of(SEED, distinct=True)),
-             "training seeds, at least two for a spread; auto: 0 and 1, or 0, 1, 2 under paper"),
+             "training seeds, at least two for a spread; auto: 0 and 1 (0, 1, 2 under paper), trained where missing, "
+             "and every further seed recorded or stored for a method (the seed groups), read only"),
     DEVICE,
     Pm.Param("methods", "all", Pm.or_("all", Pm.list_of(Pm.text, distinct=True)),
              'all, or a list of method names such as ["CE", "GCL"]'),
@@ -114,8 +115,18 @@ def frame(values, preset: str):
     return _imbs(values, preset)[0], seeds
 
 
+# The further seeds the table reads under seeds "auto" where they are recorded or stored (never trained here): those a
+# verdict reads (ltnb.claims.reads.SEEDS_READ; a test holds the two equal).
+MORE_SEEDS = tuple(range(8))
+
+
+def more_seeds_group(f: float) -> str:
+    return f"imb {f:g}: more seeds"
+
+
 def resolve(ctx, values):
     P = SimpleNamespace(**values)
+    P.more_seeds = values["seed"] == "auto" and values["seeds"] == "auto"
     P.imbs, P.seeds = _imbs(values, ctx.preset.name), list(ctx.seeds)
     Pm.check("seeds", P.seeds, len(P.seeds) >= 1, "at least one seed")
     for f in P.imbs:
@@ -135,8 +146,13 @@ def plan(ctx, P) -> Plan:
     out = Plan()
     for i, f in enumerate(P.imbs):
         base = dict(dataset=ctx.dataset, imb=f, preset=ctx.preset.name)
+        angles = {e.name: ("angular",) for e in P.chosen if e.view in ("l2a", "abs")}
         out.add(f"imb {f:g}", {e.name: [e.config(base, sd) for sd in P.seeds] for e in P.chosen},
-                tier=1 if i == 0 else 3, derived={e.name: ("angular",) for e in P.chosen if e.view in ("l2a", "abs")})
+                tier=1 if i == 0 else 3, derived=angles)
+        if P.more_seeds:  # one row per (method, seed), shown where it exists, at the table's own preset (a main group)
+            more = {(e.name, sd): [e.config(base, sd)] for e in P.chosen for sd in MORE_SEEDS if sd not in P.seeds}
+            out.add(more_seeds_group(f), more, tier=1 if i == 0 else 3, optional=True,
+                    derived={row: angles[row[0]] for row in more if row[0] in angles})
     base = dict(dataset=ctx.dataset, imb=P.imbs[0], preset=ctx.preset.name)
     # the spread figure: each method over the seeds (subset 0) and over the other subsets (seed seeds[0]), one group
     # so that the figure reads one preset (cpu under MAIN_ONLY: the seeds' runs are then the cpu table's)

@@ -164,6 +164,17 @@ def shares_runs(runs_a, runs_b) -> bool:
     return len(runs_a) == len(runs_b) and all(a.config.stage1 == b.config.stage1 for a, b in zip(runs_a, runs_b))
 
 
+def against(a, runs_a, b, runs_b) -> tuple[float, str, object]:
+    """:func:`versus` of two methods' values (one per run, in the order of ``runs_a`` and ``runs_b``), paired on
+    the seeds both have where each of those seeds reads one training run on both sides (a stage-2 method on its
+    backbone, a post-hoc view of it), else Welch over every run of each."""
+    seed_b = {r.config.seed: i for i, r in enumerate(runs_b)}
+    common = [(i, seed_b[r.config.seed]) for i, r in enumerate(runs_a) if r.config.seed in seed_b]
+    if common and shares_runs([runs_a[i] for i, _ in common], [runs_b[j] for _, j in common]):
+        return versus([a[i] for i, _ in common], [b[j] for _, j in common], paired=True)
+    return versus(a, b)
+
+
 def versus(a, b, paired: bool = False) -> tuple[float, str, object]:
     """Mean of ``a`` minus mean of ``b`` (one value per run) judged by their own seeds (:func:`ltnb.stats.compare`:
     Welch, or paired): (difference, "above" | "below" | "indistinguishable" | "too few runs (N seeds)", verdict)."""
