@@ -180,6 +180,11 @@ def test_the_seed_groups_add_seeds_of_runs_the_book_shows_in_their_order():
     for it in seeds:  # seed 1 of the same run is planned by the chapters: reseeding gives their key
         assert replicates.reseeded(it.config, 1).key in known or replicates.reseeded(it.config, 1).key in \
             {s.key for s in seeds}
+    # at cpu, both sides of each paper-against-code departure of the leaderboard get seed 2 (its "beyond the noise")
+    cpu = record.seed_items("cpu", "fmnist")
+    dep = [it for it in cpu if it.where.startswith("replicates: paper vs code")]
+    assert dep and {it.config.seed for it in dep} <= {1, 2} and all(it.tier == 4 for it in dep)
+    assert any(it.config.stage2 == "tau_norm" for it in dep)  # τ-norm's bias is read by no claim, only this table
     cpu20 = record.seed_items("cpu20", "fmnist")
     assert cpu20 and {it.tier for it in cpu20} == {6} and {it.config.seed for it in cpu20} == {1, 2}
     assert {it.config.preset for it in cpu20} == {"cpu20"}

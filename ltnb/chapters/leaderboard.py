@@ -161,7 +161,12 @@ def plan(ctx, P) -> Plan:
         spread[(e.name, "seeds")] = [e.config(base, sd) for sd in P.seeds]
         spread[(e.name, "subsets")] = [e.config(base, P.seeds[0], subset=k) for k in P.subset_seeds]
     out.add("subsets", spread, tier=2)
-    out.add("paper vs code", departures(ctx, P, base), tier=3)
+    dep = departures(ctx, P, base)
+    out.add("paper vs code", dep, tier=3)
+    if P.more_seeds:  # the same sides at the further seeds, where recorded (the seed groups record seed 2 at cpu)
+        out.add("paper vs code: more seeds", {(row, sd): [dataclasses.replace(cfgs[0], seed=sd)]
+                                              for row, cfgs in dep.items() for sd in MORE_SEEDS if sd not in P.seeds},
+                tier=3, optional=True)
     if ctx.preset.name in BUDGETS.values():
         rows = budget_rows(ctx, P)
         angles = {e.name for e in P.chosen if e.view in ("l2a", "abs")}  # post-hoc views read the angular arrays

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
+from ltnb.chapters import SWEEPS_AT, plan_for
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
 from ltnb.claims import CLAIMS
 from ltnb.claims.reads import Setting, config_of, runs_read
@@ -36,8 +37,9 @@ def with_dependencies(cfg: RunConfig) -> list[RunConfig]:
 
 # The seed groups: the training runs the verdicts stand on (a verdict reads at least 3 seeds a side), recorded after
 # the book's own runs, in this order: tier 4, seeds 0-2 of every run a computed verdict reads at the headline
-# setting (long, imb 100) and at the factors where the papers make their claims (cpu); tier 5, seeds 0-4 of the
-# leaderboard's main table at long, imb 100; tier 6, seeds 1 and 2 of the budget axis's core set at 20 and 80 epochs.
+# setting (long, imb 100) and at the factors where the papers make their claims (cpu; the leaderboard's
+# paper-against-code table among them); tier 5, seeds 0-4 of the leaderboard's main table at long, imb 100; tier 6,
+# seeds 1 and 2 of the budget axis's core set at 20 and 80 epochs.
 REPLICATES = (0, 1, 2)
 LEADERBOARD_SEEDS = (0, 1, 2, 3, 4)
 BUDGET_SEEDS = (1, 2)
@@ -86,6 +88,9 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
                     add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
+    if preset == SWEEPS_AT:  # the leaderboard's paper-against-code table: both sides of each departure
+        for (row, side), cfgs in plan_for("leaderboard", preset, dataset=ds).groups["paper vs code"].rows.items():
+            add(cfgs[0], REPLICATES, 4, f"replicates: paper vs code, {row} ({side})")
     if preset == HEADLINE[0]:
         for e in entries(10):
             add(e.config(dict(dataset=ds, imb=HEADLINE[1], preset=preset), 0), LEADERBOARD_SEEDS, 5,
