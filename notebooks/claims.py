@@ -187,8 +187,9 @@ for label, (k, aa) in measured.items():
           + ("." if where != "above" else ": the machinery decides more often than it should on these runs."))
 none = [lbl for lbl, r in aa_rows.items() if r["A/A: methods with 4+ seeds"] == 0]
 if none:
-    print(f"No method has 4 seeds recorded yet at {', '.join(none)}: the A/A rate is measured there once the "
-          "leaderboard's seeds 0 to 4 are recorded (`make plan PRESET=long`, tier 5).")
+    print(f"No method has 4 seeds recorded at {', '.join(none)}. The seed groups record seeds 0 to 4 of the "
+          "leaderboard's methods at long · imb 100 only (`make plan PRESET=long`, tier 5): the A/A rate is measured "
+          "there, as they are recorded, and at no other setting.")
 calibrated = all(aa["ci"][0] <= V.ALPHA for aa in synthetic.values())
 print(f"On the synthetic runs Welch's test decides {100 * synthetic[4]['rate']:.1f}% of the A/A comparisons at 4 seeds "
       f"(2 against 2) and {100 * synthetic[5]['rate']:.1f}% at 5 (2 against 3): "
