@@ -28,7 +28,8 @@
 #
 # * **holds**: the 95% interval of the measured effect lies on the claimed side of zero; **does not
 #   hold**: it lies on the other side; **inside the noise**: it holds zero, and the verdict says the
-#   smallest gap these runs would detect (80% power at the 5% level), so a reader can tell "could have
+#   smallest gap these runs would detect (80% power at the 5% level, estimated from their own seeds: on
+#   synthetic runs, below, that estimate is a little optimistic), so a reader can tell "could have
 #   seen the paper's gap and did not" from "could not have seen it"; **smaller than claimed**: the
 #   interval lies wholly below the gap the paper prints for the claim (on the CIFAR-10-LT or
 #   CIFAR-100-LT table it names, so it says that the gap measured here on Fashion-MNIST-LT is smaller
