@@ -120,12 +120,19 @@ def compare(a, b, paired: bool = False, unit: str = "points", paper: float = mat
         lo, hi = d - t * se, d + t * se
         p = float(2 * stats.t.sf(abs(d) / se, df))
     verdict = HOLDS if lo > 0 else FAILS if hi < 0 else NOISE
+    side = ""
     if paper == paper and paper > 0 and hi < paper and verdict != FAILS:
+        side = ("; above zero, below the paper's gap" if verdict == HOLDS else
+                "; below the paper's gap, and the interval holds zero")
         verdict = SMALLER
+    if hi > lo:  # enough digits for the interval's width to show (a feature statistic can be 0.003 wide)
+        digits = max(digits, 1 - math.floor(math.log10(hi - lo)))
+        f = f"{{:+.{digits}f}}"
+        gap = "" if paper != paper else f"; the paper's {paper_where + ' ' if paper_where else ''}gap {f.format(paper)}"
     det = detectable_gap(se, df)
     seen = f"; smallest detectable gap {det:.{digits}f}" if verdict in (NOISE, SMALLER) and det == det else ""
     return Verdict(verdict, f"{label} = {f.format(d)}{unit}, 95% interval [{f.format(lo)}, {f.format(hi)}] "
-                            f"({how}, {df:.1f} d.o.f.; {seeds_words(len(a), len(b))}){seen}{gap}",
+                            f"({how}, {df:.1f} d.o.f.; {seeds_words(len(a), len(b))}){seen}{gap}{side}",
                    d, lo, hi, p, det, paper, (len(a), len(b)))
 
 
@@ -181,7 +188,8 @@ def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:
         v = vs[i]
         if v.verdict in DECIDED and pa >= q:
             out[i] = replace(v, verdict=NOISE, number=f"{v.number}; not past the false discovery rate over "
-                                                      f"{len(idx)} tests (adjusted p = {pa:.2f})")
+                                                      f"{len(idx)} tests (adjusted p = {pa:.3f}, not under "
+                                                      f"{q:g})")
     before = sum(vs[i].verdict in DECIDED for i in idx)
     after = sum(out[i].verdict in DECIDED for i in idx)
     return out, {"tests": len(idx), "decided": before, "decided after": after,

@@ -20,11 +20,12 @@
 # other long-tailed subsets, other schedules and, now and then, the best epoch on the test set.
 # The same baseline then carries very different numbers: CE on CIFAR-10-LT at imbalance 100 is
 # 70.7 in one paper and 78.7 in another. This chapter trains every method of the book on **one**
-# ResNet-32, **one** long-tailed subset, **one** schedule and the **same** seeds, and reads the
-# last epoch only.
+# ResNet-32, **one** long-tailed subset, **one** schedule and the **same** seeds (0 and 1 for every
+# method, and the further seeds recorded for the verdicts where they exist: the table counts them), and
+# reads the last epoch only.
 #
 # Every row is the very run its chapter trains with the chapter's default parameters
-# (`ltnb.claims.scores.entries` builds them; a test keeps them equal to the chapters' parameters),
+# (a test keeps each row's run equal to its chapter's defaults),
 # so a build that has made the chapters trains here only what is missing: extra seeds, the
 # runs a chapter's reduced preset skips, and the combinations marked **new**, which no paper tried.
 # L2A and ABS are post-hoc views of a stored run and cost no training.
@@ -48,6 +49,7 @@ from ltnb.chapters import door, leaderboard as chapter
 ctx, P, plan = door.open(chapter, globals())  # every knob above checked (and any the chapter does not take refused),
 # the preset and device resolved, the runs planned and announced
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -78,7 +80,7 @@ print(f"  {len(P.chosen)} method{'s' if len(P.chosen) != 1 else ''} · imbalance
 # %% tags=["hide-input"]
 before = {c.key: store.source(c) for c in plan.configs()}
 runs = {f: plan.fetch(f"imb {f:g}") for f in imbs}
-added = {f: 0 for f in imbs}  # seeds beyond the chapter's, read where recorded (seeds "auto"): the seed groups
+added = {f: [] for f in imbs}  # seeds beyond the chapter's, read where recorded (seeds "auto"): the seed groups
 for f in imbs:
     if not P.more_seeds:
         break
@@ -86,7 +88,7 @@ for f in imbs:
     for (name, sd), (r,) in sorted(plan.fetch(chapter.more_seeds_group(f)).items(), key=lambda kv: kv[0][1]):
         if all(derived.stored(r, k) is not None for k in g.derived.get((name, sd), ())):  # a view reads its arrays
             runs[f][name] = runs[f][name] + [r]
-            added[f] += 1
+            added[f].append(r)
 
 
 def stamp_at(f):  # the table's stamp at factor f, with the preset of its runs (cpu beside long's main table)
@@ -101,12 +103,13 @@ def table_stamp(f):  # the table's stamp, naming every seed read (the further se
 
 subsets = plan.fetch("subsets")
 read = sum(v is not None for v in before.values())
+more = sorted({r.config.seed for rs in added.values() for r in rs})  # the further seeds read
 print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
       f"({sum(v == 'recorded' for v in before.values())} from the recordings), {len(before) - read} trained now"
-      + (f"; and {sum(added.values())} runs of further seeds, recorded for the verdicts (seeds "
-         f"{', '.join(map(str, sorted({r.config.seed for f in imbs for rs in runs[f].values() for r in rs} - set(seeds))))}"
-         f"), read where they exist: the column 'seeds' says how many stand behind each row"
-         if sum(added.values()) else ""))
+      + (f"; and, where recorded for the verdicts, seed{'s' if len(more) > 1 else ''} {', '.join(map(str, more))} of "
+         f"{sum(map(len, added.values()))} rows ({len({r.config.key for rs in added.values() for r in rs})} training "
+         "runs, the rest post-hoc views of them): the column 'seeds' says how many stand behind each row"
+         if more else ""))
 
 # %% [markdown]
 # ## The table
@@ -122,7 +125,7 @@ print(f"{len(before)} stage-1 and stage-2 runs behind the table: {read} read "
 # **Which gaps are real.** The column "against CE" judges each method's gap to CE by the two
 # methods' own seeds (all runs on the same long-tailed subset; the spread over subsets is shown
 # below): Welch's 95% interval of the difference of the means, or the paired interval where the
-# method reads CE's own runs (cRT, LWS and τ-norm read CE's network: paired on the seeds both have). "indistinguishable"
+# method reads CE's own runs (a stage 2 or a post-hoc view on CE's network: paired on the seeds both have; the line under the table names them). "indistinguishable"
 # means the seeds cannot tell, not that the methods are equal; under 3 seeds a side the column says
 # "too few runs". No noise is borrowed from other methods.
 
@@ -188,11 +191,16 @@ for f, df in tables.items():
     report.show(shown, table_stamp(f),
                 f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
     n_seeds = sorted({int(n) for n in df["seeds"]})
+    paired = [name for name in df.index if name != "CE" and L.paired_on(run_of[name], runs[f]["CE"])]
     print(f"imbalance {f:g}: 'against CE' judges each gap by the two methods' own seeds ({' or '.join(map(str, n_seeds))}"
-          f" a method here): Welch's 95% interval, paired where a method reads CE's own runs (cRT, LWS, τ-norm); "
-          f"a verdict needs 3 seeds a side")
+          f" a method here): Welch's 95% interval, paired on the seeds both have where a method reads CE's own "
+          f"runs ({', '.join(paired) or 'none here'}); a verdict needs 3 seeds a side. Each of the "
+          f"{len(df) - 1} gaps is a test at 5%, with no correction for their number: if no method differed from CE, "
+          f"chance alone would still put about {0.05 * (len(df) - 1):.1f} of them beyond the noise (the Claims page "
+          f"controls the false discovery rate over its own tests)")
 display(Markdown(report.ECE_NOTE))
-E.show(ctx, "leaderboard", "The table")
+E.show(dataclasses.replace(ctx, seeds=tuple(sorted({r.config.seed for rs in runs[imbs[0]].values() for r in rs}))),
+       "leaderboard", "The table")  # the box says which seeds the table above reads: the chapter's and those recorded
 
 if table_csv:
     Path(table_csv).parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +244,8 @@ for f, df in tables.items():  # the sentence under the figure: does lifting the 
     rho_trade, crit = V.spearman(ok[tail], ok["many"]), V.critical_rho(len(ok))
     display(Markdown(
         f"At imbalance {f:g}, over {len(ok)} methods (means over their seeds), the {tail}-class accuracy and the "
-        f"many-class accuracy have Spearman's ρ = {rho_trade:+.2f} (|ρ| beyond {crit:.2f} is beyond chance at 5%): "
+        f"many-class accuracy have Spearman's ρ = {rho_trade:+.2f} (|ρ| beyond {crit:.2f} is beyond chance at 5%, for "
+        "independent rows; a post-hoc view and the run it reads are not, so take the bound as a guide): "
         + ("methods that lift the tail give some of the head back here." if rho_trade < -crit else
            "the methods that lift the tail also hold the head here." if rho_trade > crit else
            "no trade between head and tail can be told from these methods.")
@@ -347,8 +356,10 @@ if n_ev:
 # %% tags=["hide-input"]
 prior_rows, prior_runs = {}, {}
 for e in chosen[f]:
-    pcs = [np.asarray(L.score(e, r)["per_class"]) for r in runs[f][e.name]]
-    prior_runs[e.name] = {name: [100 * L.prior_accuracy(pc, L.lt_prior(K, rho, inv)) for pc in pcs]
+    scored = [L.score(e, r) for r in runs[f][e.name]]
+    pcs = [np.asarray(x["per_class"]) for x in scored]
+    prior_runs[e.name] = {name: [100 * x["accuracy"] for x in scored] if rho == 1.0  # the table's own number
+                          else [100 * L.prior_accuracy(pc, L.lt_prior(K, rho, inv)) for pc in pcs]
                           for name, rho, inv in L.SHIFTED_PRIORS}
     prior_rows[e.name] = {name: float(np.mean(v)) for name, v in prior_runs[e.name].items()}
 priors = pd.DataFrame(prior_rows).T.sort_values("uniform", ascending=False)
@@ -395,7 +406,7 @@ if table_csv:
 # make, method against method, are tested in their chapters and on the Claims page. Below: every
 # number the papers quote for the same method in the same setting.
 
-# %% mystnb={"figure": {"caption": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}, "image": {"alt": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more)."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more; ranks of means with no noise test, which 'against CE' gives)."}, "image": {"alt": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more; ranks of means with no noise test, which 'against CE' gives)."}} tags=["hide-input"]
 f = imbs[0]
 df = tables[f]
 claims = df[df["claimed"] == df["claimed"]]
@@ -527,7 +538,7 @@ if len(budgets_shown) >= 2:
     print(f"One run a method at each budget (seed {s0}): a difference of two single runs has no noise estimate of "
           f"its own, so this page judges no move of the ranking between budgets, neither that it moves nor that it "
           f"settles; the tables above are readings.{seeds_line} Seeds 1 and 2 of the core set at 20 and 80 epochs "
-          f"(`make plan`, tier 6) give each core method 3 runs a budget: {done6} of {len(tier6)} recorded.")
+          f"(make plan, tier 6) give each core method 3 runs a budget: {done6} of {len(tier6)} recorded.")
     changes = L.gap_sign_changes(bt[budgets_shown]) if "CE" in bt.index else pd.DataFrame()
     if len(changes):
         report.show(changes.assign(**{"gap before": changes["gap before"].map("{:+.2f}".format),
@@ -545,15 +556,24 @@ if len(budgets_shown) >= 2:
     cl = CL.of_chapter("leaderboard", "The table")
     at = {b: E.Setting(ctx.dataset, f, BUDGETS[b]) for b in budgets_shown}  # every recorded seed
     vb = {(c.id, b): E.evaluate(c, at[b]) for c in cl for b in budgets_shown}
-    moving = [c for c in cl if len({vb[(c.id, b)].verdict for b in budgets_shown} - {E.MISSING}) > 1]
-    if moving:
-        report.show(pd.DataFrame({f"{b} epochs": [vb[(c.id, b)].verdict for c in moving] for b in budgets_shown},
-                                 index=pd.Index([f"{c.id}: {c.text}" for c in moving], name="claim")),
-                    stamp_b,
-                    "The table's claims whose verdict changes with the budget (every recorded seed at each budget)")
-    print(f"{len(moving)} of {len(cl)} claims tested on this table change verdict with the budget, counting 'too few "
-          "runs' (under 3 seeds a side) as a verdict of its own; the Claims page lists every claim at every recorded "
-          "preset")
+    judged = {c.id: [b for b in budgets_shown if vb[(c.id, b)].verdict not in (E.MISSING, V.TOO_FEW)] for c in cl}
+    comparable = [c for c in cl if len(judged[c.id]) > 1]  # a verdict from 3 seeds a side at two budgets or more
+    moving = [c for c in comparable if len({vb[(c.id, b)].verdict for b in judged[c.id]}) > 1]
+    shown_b = [c for c in cl if len({vb[(c.id, b)].verdict for b in budgets_shown} - {E.MISSING}) > 1]
+    if shown_b:
+        def seeds_at(b):  # the seeds a side the verdicts read at budget b: "1", "2 to 3"
+            ns = sorted({n for c in shown_b for n in vb[(c.id, b)].seeds}) or [0]
+            return f"{ns[0]} seed{'s' if ns[0] != 1 else ''}" if ns[0] == ns[-1] else f"{ns[0]} to {ns[-1]} seeds"
+
+        report.show(pd.DataFrame({f"{b} epochs ({seeds_at(b)} a side)": [vb[(c.id, b)].verdict for c in shown_b]
+                                  for b in budgets_shown},
+                                 index=pd.Index([f"{c.id}: {c.text}" for c in shown_b], name="claim")),
+                    stamp_b.replace(f"seed {s0}", "every recorded seed"),
+                    "The table's claims whose verdict differs between budgets (every recorded seed at each budget; "
+                    "'too few runs' where a budget has under 3 seeds a side)")
+    print(f"{len(moving)} of {len(cl)} claims tested on this table change verdict with the budget where two budgets or "
+          f"more read 3 seeds a side ({len(comparable)} of the {len(cl)} can be compared so; a change to or from 'too "
+          "few runs' is a change of seeds, not of budget); the Claims page lists every claim at every recorded preset")
 
 # %% [markdown]
 # ## What the table says
@@ -595,9 +615,13 @@ ref = f", {df.loc[dear, 'seconds'] / df.loc['CE', 'seconds']:.1f}× CE" if "CE" 
 lines.append(f"Training cost runs from {df.loc[cheap, 'seconds']:,.0f} s ({cheap}) to "
              f"{df.loc[dear, 'seconds']:,.0f} s ({dear}{ref}); "
              f"{(df['seconds'] <= df['seconds'].min() * 1.5).sum()} of {len(df)} methods cost within 1.5× the cheapest"
-             + (f" (wall-clock seconds under a varying load: the same network trained at {lo:,.0f} to {hi:,.0f} images/s "
-                "across these runs, so only gaps beyond that ratio are the methods')." if n_rate >= 2 and hi > 1.5 * lo
-                else "."))
+             + ((f". These are wall-clock seconds under a varying load: the same network trained at {lo:,.0f} to "
+                 f"{hi:,.0f} images/s across these runs ({hi / lo:.1f}×), "
+                 + (f"more than the {df['seconds'].max() / df['seconds'].min():.1f}× between the cheapest and the "
+                    "dearest method, so these seconds cannot rank the methods by cost (the Performance page measures "
+                    "speed under a controlled load)." if hi / lo >= df['seconds'].max() / df['seconds'].min() else
+                    f"so only a cost ratio beyond {hi / lo:.1f}× between two methods is theirs."))
+                if n_rate >= 2 and hi > 1.5 * lo else "."))
 display(Markdown("\n".join(f"* {x}" for x in lines if x)))
 
 # %% tags=["hide-input"]
@@ -622,8 +646,8 @@ if spread:
         ax.plot(np.full(len(by_seed), i - 0.15), by_seed, "o", color="#4477aa", label="seeds" if i == 0 else None)
         ax.plot(np.full(len(by_subset), i + 0.15), by_subset, "s", color="#ee6677",
                 label="subsets" if i == 0 else None)
-        print(f"{e.name}: range over {len(by_seed)} seeds {np.ptp(by_seed):.2f} points, "
-              f"over {len(by_subset)} subsets {np.ptp(by_subset):.2f} points")
+        print(f"{e.name}: standard deviation over {len(by_seed)} seeds {np.std(by_seed, ddof=1):.2f} points, "
+              f"over {len(by_subset)} subsets {np.std(by_subset, ddof=1):.2f} points (a first look: two or three runs a side give no test)")
     ax.set_xticks(range(len(spread)), [e.name for e in spread], fontsize=8)
     ax.set_ylabel("overall accuracy (%)")
     ax.set_title(f"spread over training seeds and over long-tailed subsets, imbalance {f:g}", loc="left")

@@ -109,7 +109,7 @@ def test_users_command_builds_the_leaderboard(tmp_path):
         assert caption in html
     assert "cRT: classifier initialisation" in html  # a departure of a method on the table, both sides trained
     assert "too few runs (2 seeds)" in html  # two seeds a side: no verdict against CE (3 needed)
-    assert "range over 2 seeds" in text and "over 2 subsets" in text
+    assert "standard deviation over 2 seeds" in text and "over 2 subsets" in text
     stored = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/config.json")]
     assert sum(dict(c["extra"]).get("subset_seed") == 1 for c in stored) == 3  # one per spread method
     # a second build reads every run and trains nothing
@@ -158,9 +158,17 @@ def test_best_is_said_only_beyond_the_noise():
     clear = {"A": [90.0, 90.2, 90.1], "B": [85.0, 85.3, 85.1], "C": [80.0, 80.1, 80.2]}
     assert L.best_beyond_noise(clear, "here").startswith("best here: **A** (90.10), beyond the noise")
     tied = {"A": [90.0, 91.0, 89.5], "B": [89.8, 90.6, 89.9], "C": [80.0, 80.1, 80.2]}
-    assert "the top 2 cannot be told apart" in L.best_beyond_noise(tied)
+    assert "1 of the methods with 3 seeds or more cannot be told from the highest, A (90.17), by their own seeds: " \
+           "B (90.10)" in L.best_beyond_noise(tied)
     few = {"A": [90.0], "B": [80.0]}
-    assert "too few runs to name one (1 seed of the top of the order, A at 90.00" in L.best_beyond_noise(few)
+    assert "too few runs to name one (at most 1 seed a method" in L.best_beyond_noise(few)
+    # a method under 3 seeds is never in a tie (it cannot be judged): named apart where its mean is past the top's
+    mixed = {**clear, "D": [95.0, 70.0], "E": [85.2, 85.0]}
+    out = L.best_beyond_noise(mixed, "here")
+    assert out.startswith("best here: **A** (90.10), beyond the noise") and "against each of the other 2 with 3" in out
+    assert "E (" not in out and "not judged" not in out  # D's mean 82.5 and E's 85.1 are below A's
+    mixed["D"] = [95.0, 94.0]
+    assert L.best_beyond_noise(mixed, "here").endswith("not judged (under 3 seeds), with a higher mean: D (94.50, 2 seeds)")
     assert L.best_beyond_noise(clear, highest=False).startswith("lowest: **C**")
 
 

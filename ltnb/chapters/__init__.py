@@ -189,9 +189,10 @@ def build(chapter, ctx: Context, P) -> Plan:
 
 
 def moved(plan: Plan, ctx: Context) -> list[str]:
-    """The groups of ``plan`` shown at another preset than the chapter's (under :data:`MAIN_ONLY`)."""
-    return [n for n, g in plan.groups.items()
-            if not g.own_presets and g.rows and plan.preset_of(n, ctx.preset.name) != ctx.preset.name]
+    """The groups of ``plan`` shown at another preset than the chapter's (under :data:`MAIN_ONLY`), by the names a
+    reader sees: a group "x: more seeds" (the further seeds of x, read where recorded) is x's."""
+    return list(dict.fromkeys(n.split(": ")[0] for n, g in plan.groups.items()
+                              if not g.own_presets and g.rows and plan.preset_of(n, ctx.preset.name) != ctx.preset.name))
 
 
 def plan_for(name: str, preset: str, dataset: str = "auto", device="cpu", **values) -> Plan:

@@ -164,13 +164,20 @@ def shares_runs(runs_a, runs_b) -> bool:
     return len(runs_a) == len(runs_b) and all(a.config.stage1 == b.config.stage1 for a, b in zip(runs_a, runs_b))
 
 
+def paired_on(runs_a, runs_b) -> bool:
+    """Whether two methods' runs read one training run on every seed both have (then :func:`against` pairs them)."""
+    seed_b = {r.config.seed: r for r in runs_b}
+    common = [r for r in runs_a if r.config.seed in seed_b]
+    return bool(common) and shares_runs(common, [seed_b[r.config.seed] for r in common])
+
+
 def against(a, runs_a, b, runs_b) -> tuple[float, str, object]:
     """:func:`versus` of two methods' values (one per run, in the order of ``runs_a`` and ``runs_b``), paired on
     the seeds both have where each of those seeds reads one training run on both sides (a stage-2 method on its
     backbone, a post-hoc view of it), else Welch over every run of each."""
-    seed_b = {r.config.seed: i for i, r in enumerate(runs_b)}
-    common = [(i, seed_b[r.config.seed]) for i, r in enumerate(runs_a) if r.config.seed in seed_b]
-    if common and shares_runs([runs_a[i] for i, _ in common], [runs_b[j] for _, j in common]):
+    if paired_on(runs_a, runs_b):
+        seed_b = {r.config.seed: j for j, r in enumerate(runs_b)}
+        common = [(i, seed_b[r.config.seed]) for i, r in enumerate(runs_a) if r.config.seed in seed_b]
         return versus([a[i] for i, _ in common], [b[j] for _, j in common], paired=True)
     return versus(a, b)
 
@@ -256,30 +263,43 @@ def gap_sign_changes(table: pd.DataFrame, reference: str = "CE") -> pd.DataFrame
 
 
 def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str:
-    """Who is best, said only beyond the noise: ``values`` maps a method to its values, one per run. The method with
-    the highest mean (``highest``; else the lowest), with every other whose gap to it the runs' own seeds cannot
-    tell (:func:`ltnb.stats.compare`, Welch; 'too few runs' counts as cannot tell). One sentence."""
+    """Who is best, said only beyond the noise: ``values`` maps a method to its values, one per run. Among the
+    methods with at least :data:`ltnb.stats.MIN_SEEDS` runs, the one with the highest mean (``highest``; else the
+    lowest) and every other whose gap to it their own seeds cannot tell (:func:`ltnb.stats.compare`, Welch); a
+    method with fewer runs is judged with none of them and named apart where its mean is past the top's. One
+    sentence."""
     vals = {k: [x for x in v if x == x] for k, v in values.items()}
     vals = {k: v for k, v in vals.items() if v}
     if not vals:
         return ""
-    order = sorted(vals, key=lambda k: np.mean(vals[k]), reverse=highest)
-    top = order[0]
-    tied = [top] + [k for k in order[1:]
-                    if V.compare(*((vals[top], vals[k]) if highest else (vals[k], vals[top]))).verdict != V.HOLDS]
-    n = min(len(v) for v in vals.values())
+    sign = 1 if highest else -1
+    order = sorted(vals, key=lambda k: sign * np.mean(vals[k]), reverse=True)
+    judged = [k for k in order if len(vals[k]) >= V.MIN_SEEDS]
     word = "best" if highest else "lowest"
     head = f"{word} {what}" if what else word
-    if len(vals[top]) < V.MIN_SEEDS:  # the top's own seeds are too few for any verdict: no "best" can be named
-        return (f"{head}: too few runs to name one ({len(vals[top])} seed{'s' if len(vals[top]) != 1 else ''} "
-                f"of the top of the order, {top} at {np.mean(vals[top]):.2f}; a verdict reads at least {V.MIN_SEEDS})")
+
+    def named(ks):
+        return ", ".join(f"{k} ({np.mean(vals[k]):.2f}, {len(vals[k])} seed{'s' if len(vals[k]) != 1 else ''})"
+                         for k in ks)
+
+    if not judged:
+        most = max(len(v) for v in vals.values())
+        return (f"{head}: too few runs to name one (at most {most} seed{'s' if most != 1 else ''} a method; a "
+                f"verdict reads at least {V.MIN_SEEDS}); in the order of the means {named(order[:1])} leads")
+    top = judged[0]
+    past = [k for k in order[:order.index(top)]]  # under MIN_SEEDS runs, with a mean past the top's
+    apart = (f"; not judged (under {V.MIN_SEEDS} seeds), with a {'higher' if highest else 'lower'} mean: "
+             f"{named(past)}") if past else ""
+    tied = [top] + [k for k in judged[1:]
+                    if V.compare(*((vals[top], vals[k]) if highest else (vals[k], vals[top]))).verdict != V.HOLDS]
+    m = f"{np.mean(vals[top]):.2f}"
     if len(tied) == 1:
-        return (f"{head}: **{top}** ({np.mean(vals[top]):.2f}), beyond the noise of the runs' own seeds "
-                f"against each of the other {len(order) - 1}")
-    if len(tied) == len(order):
-        return (f"{head}: none beyond the noise: with {n} seed{'s' if n != 1 else ''} a method, "
-                f"the {'top' if highest else 'bottom'} of the order ({top}, {np.mean(vals[top]):.2f}) cannot be told "
-                f"from any of the other "
-                f"{len(order) - 1} by their own seeds")
-    return (f"{head}: the {'top' if highest else 'bottom'} {len(tied)} cannot be told apart by their own seeds: "
-            + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied))
+        return (f"{head}: **{top}** ({m}), beyond the noise of the runs' own seeds against each of the other "
+                f"{len(judged) - 1} with {V.MIN_SEEDS} seeds or more{apart}")
+    if len(tied) == len(judged):
+        return (f"{head}: none beyond the noise: the {word.replace('best', 'highest')} of the {len(judged)} methods "
+                f"with {V.MIN_SEEDS} seeds or more ({top}, {m}) cannot be told from any of the others by their own "
+                f"seeds{apart}")
+    return (f"{head}: none beyond the noise: {len(tied) - 1} of the methods with {V.MIN_SEEDS} seeds or more cannot "
+            f"be told from the {word.replace('best', 'highest')}, {top} ({m}), by their own seeds: "
+            + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied[1:]) + apart)
