@@ -254,6 +254,8 @@ ax.set_ylim(0, 1.02)
 ax.legend(fontsize=7, loc="lower right")
 ax.set_title("the verdict rule on synthetic runs: power against the true gap", loc="left", fontsize=9)
 plt.show()
+
+# %% tags=["hide-input"]
 shares = [r.pop("at") for r in power_rows.values()]
 report.show(pd.DataFrame(power_rows).T, "synthetic runs (seed-to-seed sd 1, 400 comparisons a point)",
             "The verdict rule's false 'holds' rate and its power at the smallest detectable gap it prints")
