@@ -63,6 +63,17 @@ def test_an_interval_below_the_papers_gap_is_smaller_than_claimed():
     assert V.compare(b, a, paper=1.7).verdict == V.FAILS  # the opposite way: does not hold, whatever the paper says
     noisy = V.compare([80.0, 81.0, 79.5], [80.2, 79.4, 80.4], paper=9.0)
     assert noisy.verdict == V.SMALLER and "smallest detectable gap" in noisy.number
+    # the number says which of the two it is: an effect short of the paper's, or an interval that holds zero
+    assert v.number.endswith("above zero, below the paper's gap")
+    assert noisy.number.endswith("below the paper's gap, and the interval holds zero")
+
+
+def test_a_narrow_interval_is_printed_with_the_digits_it_needs():
+    """A statistic of features can differ by thousandths: '+0.00 [-0.00, +0.00]' would say nothing."""
+    v = V.compare([0.310, 0.312, 0.311], [0.300, 0.301, 0.302], unit="")
+    assert "Δ = +0.0100, 95% interval [+0.0077, +0.0123]" in v.number  # the width (0.0046) to two figures
+    wide = V.compare([80.5, 80.7, 80.6], [80.0, 80.2, 80.1])
+    assert "Δ = +0.50 points, 95% interval [+0.27, +0.73]" in wide.number  # two digits where they suffice
 
 
 def test_identical_runs_on_each_side_are_exact():
