@@ -379,12 +379,15 @@ display(Markdown("\n".join(
 # (hours at the `paper` preset without a GPU).
 
 # %% tags=["hide-input"]
+VIEW_WORDS = {"run": "", "l2a": "post hoc: L2A's angular logits on its features",
+              "l2a_s2": "post hoc: L2A's angular logits after its stage 2",
+              "abs": "post hoc: ABS's calibration of its angular probabilities"}
 prov = {}
 for e in chosen[f]:
     rs = runs[f][e.name]
     prov[e.name] = {"seeds": ", ".join(str(r.config.seed) for r in rs), "keys (seed by seed)": " ".join(r.config.key for r in rs),
                     "stage-1 backbone": " ".join(r.config.parent.key for r in rs) if rs[0].config.stage2 else "",
-                    "view": e.view if e.view != "run" else "", "config": rs[0].config.label}
+                    "read as": VIEW_WORDS[e.view], "config (for --show)": rs[0].config.label}
 report.show(pd.DataFrame(prov).T, table_stamp(f), "Runs behind the table")
 if table_csv:
     log = [{"method": e.name, "seed": r.config.seed, "key": r.config.key, "epoch": ep, "test_acc": acc,
