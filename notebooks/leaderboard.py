@@ -387,7 +387,7 @@ for e in chosen[f]:
     rs = runs[f][e.name]
     prov[e.name] = {"seeds": ", ".join(str(r.config.seed) for r in rs), "keys (seed by seed)": " ".join(r.config.key for r in rs),
                     "stage-1 backbone": " ".join(r.config.parent.key for r in rs) if rs[0].config.stage2 else "",
-                    "read as": VIEW_WORDS[e.view], "config (for --show)": rs[0].config.label}
+                    "read as": VIEW_WORDS[e.view], "config": rs[0].config.label}
 report.show(pd.DataFrame(prov).T, table_stamp(f), "Runs behind the table")
 if table_csv:
     log = [{"method": e.name, "seed": r.config.seed, "key": r.config.key, "epoch": ep, "test_acc": acc,
