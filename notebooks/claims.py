@@ -311,7 +311,7 @@ def forest(paper: str) -> None:
         a, b = f"{c.a}{C.knob_words(c.ka)}", f"{c.b or c.a}{C.knob_words(c.kb)}"
         text = (f"{c.id}: ({a} − {c.a0}) vs ({b} − {c.b0})" if c.kind == "gain" else f"{c.id}: {a} vs {b}")
         if dict(c.ka).get("fraction") == "each":
-            text += " (least favourable fraction)"
+            text = text.replace(", at each fraction", "") + " (least favourable fraction)"
         return text + (f" ({E.METRIC_WORDS.get(c.metric, c.metric)})" if c.metric != "accuracy" else "")
 
     axes[0][0].set_yticks(range(len(cs)), [label(c) for c in cs], fontsize=7)
