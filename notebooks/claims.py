@@ -212,7 +212,7 @@ print(f"On the synthetic runs Welch's test decides {100 * synthetic[4]['rate']:.
 # Every "inside the noise" prints the smallest gap its runs would detect 80% of the time. That number
 # comes from the noncentral t distribution with the runs' own standard error plugged in; the figure
 # checks it against the machinery itself, on synthetic runs whose true gap is known: for each gap (in
-# units of the seed-to-seed standard deviation), 400 simulated comparisons go through the same rule as
+# units of the seed-to-seed standard deviation), 250 simulated comparisons go through the same rule as
 # the verdicts, and the share that says "holds" is plotted. At a gap of zero that share is the false
 # "holds" rate (at most 2.5%, one side of the 5% level); the dashed lines are the median of the
 # smallest detectable gaps the same comparisons print.
@@ -228,7 +228,7 @@ for (label, (n, paired)), colour in zip(designs.items(), ("#4477aa", "#228833", 
     held, printed = [], []
     for g in gaps:
         hits = 0
-        for _ in range(400):
+        for _ in range(250):
             if paired:  # each seed's backbone (sd 3) moves both sides alike; a pair's difference has sd 1
                 b = 3 * rng.standard_normal(n)
                 a = b + g + rng.standard_normal(n)
@@ -238,7 +238,7 @@ for (label, (n, paired)), colour in zip(designs.items(), ("#4477aa", "#228833", 
             hits += v.verdict == V.HOLDS
             if g == 0:
                 printed.append(v.detectable)
-        held.append(hits / 400)
+        held.append(hits / 250)
     med, lo10, hi90 = np.percentile(printed, [50, 10, 90])
     power_rows[label] = {"false 'holds' at gap 0": f"{100 * held[0]:.1f}%",
                          "smallest detectable gap printed: median (10th to 90th percentile)":
@@ -257,7 +257,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 shares = [r.pop("at") for r in power_rows.values()]
-report.show(pd.DataFrame(power_rows).T, "synthetic runs (seed-to-seed sd 1, 400 comparisons a point)",
+report.show(pd.DataFrame(power_rows).T, "synthetic runs (seed-to-seed sd 1, 250 comparisons a point)",
             "The verdict rule's false 'holds' rate and its power at the smallest detectable gap it prints")
 print(f"The printed smallest detectable gap is a plug-in estimate from the compared runs' own seeds, and it varies "
       f"with them: at its median the rule says 'holds' {100 * min(shares):.0f} to {100 * max(shares):.0f}% of the time "
