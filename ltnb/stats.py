@@ -215,16 +215,19 @@ def aa_rate(groups, min_seeds: int = 2) -> dict:
     hold), which should sit near the 5% level, with its exact (Clopper-Pearson) 95% interval ``ci`` (the splits of
     one method share seeds, so the interval is optimistic). ``min_seeds`` 2 lets 4 seeds split 2 against 2."""
     decided = total = 0
-    for values in groups:
+    which = []  # (group index, split) of each comparison that decided
+    for g, values in enumerate(groups):
         v = np.asarray([x for x in values if x == x], dtype=float)
         if len(v) < 4:
             continue
         for left, right in aa_splits(len(v)):
             total += 1
-            decided += compare(v[list(left)], v[list(right)], min_seeds=min_seeds).verdict in DECIDED
+            if compare(v[list(left)], v[list(right)], min_seeds=min_seeds).verdict in DECIDED:
+                decided += 1
+                which.append((g, (left, right)))
     ci = stats.binomtest(decided, total).proportion_ci(0.95) if total else None
     return {"comparisons": total, "decided": decided, "rate": decided / total if total else math.nan,
-            "ci": (ci.low, ci.high) if ci else (math.nan, math.nan)}
+            "ci": (ci.low, ci.high) if ci else (math.nan, math.nan), "which": which}
 
 
 def critical_rho(n: int, alpha: float = ALPHA) -> float:

@@ -162,12 +162,16 @@ def decided_share(aa: dict) -> str:
 
 measured = {}
 for s in settings:
-    groups = []
+    groups, names, seeds_of = [], [], []
     for e in entries(10):
         runs = [r for r in (store.load(e.config(s.base, sd)) for sd in E.SEEDS_READ) if r is not None]
         if len(runs) >= 4:
             groups.append([100 * L.score(e, r)["accuracy"] for r in runs])
+            names.append(e.name)
+            seeds_of.append([r.config.seed for r in runs])
     aa = V.aa_rate(groups)
+    aa["decided_words"] = [f"{names[g]} (seeds {' and '.join(str(seeds_of[g][i]) for i in left)} against "
+                           f"{' and '.join(str(seeds_of[g][i]) for i in right)})" for g, (left, right) in aa["which"]]
     ch = chance[s]
     aa_rows[s.label] = {
         "tests": ch["tests"], "holds or does not hold, at 5% each": ch["decided"],
@@ -192,7 +196,10 @@ for label, (k, aa) in measured.items():
     print(f"At {label}, {k} method{'s' if k > 1 else ''} with 4 or more recorded seeds give {aa['comparisons']} A/A "
           f"comparisons; the machinery decided {aa['decided']} ({100 * aa['rate']:.1f}%, 95% interval "
           f"[{100 * low:.1f}, {100 * high:.1f}]): the 5% level is {where} that interval"
-          + ("." if where != "above" else ": the machinery decides more often than it should on these runs."))
+          + ("." if where != "above" else ": the machinery decides more often than it should on these runs.")
+          + (f" Decided: {'; '.join(aa['decided_words'])}. Methods that read one training run (a post-hoc view and "
+             f"its run, a stage 2 and its backbone) split alike, so these comparisons are not independent."
+             if aa["decided_words"] else ""))
 none = [lbl for lbl, r in aa_rows.items() if r["A/A: methods with 4+ seeds"] == 0]
 if none:
     print(f"No method has 4 seeds recorded at {', '.join(none)}. The seed groups record seeds 0 to 4 of the "

@@ -106,6 +106,8 @@ def test_the_a_a_rate_sits_at_or_below_the_5_percent_level():
     assert few["decided"] == 0 and few["ci"][0] == 0 and abs(few["ci"][1] - (1 - 0.025 ** (1 / 3))) < 1e-9
     shifted = V.aa_rate([np.r_[rng.standard_normal(2) + 8.0, rng.standard_normal(2)] for _ in range(50)])
     assert shifted["rate"] > 0.1  # a machinery that sees a real split does decide: the rate can fail
+    assert len(shifted["which"]) == shifted["decided"] and all(split == ((0, 1), (2, 3)) for _, split in
+                                                                 shifted["which"])  # the shifted halves, named
     assert V.aa_rate([[1.0, 2.0, 3.0]])["comparisons"] == 0  # under 4 seeds: no split
     assert V.aa_splits(4) == [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
 
