@@ -316,6 +316,8 @@ def forest(paper: str) -> None:
         ax.set_title(s.label, loc="left", fontsize=9)
     def label(c) -> str:  # what the row's gap is: A − B, a gain against a gain, the least favourable fraction
         a, b = f"{c.a}{C.knob_words(c.ka)}", f"{c.b or c.a}{C.knob_words(c.kb)}"
+        if c.rivals:  # a "best of" claim: the row is its deciding comparison
+            b = f"the hardest of {len(c.rivals) + 1}"
         text = (f"{c.id}: ({a} − {c.a0}) vs ({b} − {c.b0})" if c.kind == "gain" else f"{c.id}: {a} vs {b}")
         if dict(c.ka).get("fraction") == "each":
             text = text.replace(", at each fraction", "") + " (least favourable fraction)"

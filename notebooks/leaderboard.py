@@ -598,8 +598,8 @@ if "CE" in df.index:
     few_runs = int(df.get("vs_ce", pd.Series(dtype=str)).str.startswith("too few").sum())
     lines.append(f"{above} of {len(df) - 1} methods are above CE beyond the noise of their own seeds (Welch's or the "
                  f"paired 95% interval), {below} below it; {len(df) - 1 - above - below - few_runs} cannot be told from "
-                 f"CE" + (f", and {few_runs} have too few runs to judge (a verdict needs 3 seeds a side)" if few_runs
-                          else "") + ".")
+                 f"CE" + (f", and {few_runs} {'has' if few_runs == 1 else 'have'} too few runs to judge (a verdict "
+                          f"needs 3 seeds a side)" if few_runs else "") + ".")
 if rho == rho:
     lines.append(f"Rank correlation between the measured order and the order of the papers' numbers lined up "
                  f"(not an order any paper claims): {rho:.2f} (1: the same order, 0: unrelated) over {len(claims)} methods.")

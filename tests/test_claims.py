@@ -1,5 +1,6 @@
 """The papers' claims as data, their verdicts on the committed recordings, and the Claims page against the chapters."""
 import json
+import math
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -322,3 +323,41 @@ def test_a_batch_of_whole_images_is_no_more_even_than_its_rounding():
     v23, v22 = E.evaluate(C.by_id("whitening-23"), s), E.evaluate(C.by_id("whitening-22"), s)
     assert v23.verdict == V.FAILS and "13 against 12" in v23.number
     assert v22.verdict == V.HOLDS
+
+
+def _fake_comparisons(monkeypatch, by_rival):
+    """Each comparison of a "best of" claim as a hand-made verdict, keyed by the rival (b) it is against."""
+    monkeypatch.setattr(E, "evaluate", lambda c, s: by_rival[c.b])
+
+
+@pytest.mark.parametrize("by_rival, verdict, decides", [
+    ({"LWS": (V.HOLDS, 0.5, 0.1, 0.9, 0.01), "cRT": (V.HOLDS, 0.8, 0.2, 1.4, 0.03),
+      "DisAlign": (V.HOLDS, 1.0, 0.5, 1.5, 0.002)}, V.HOLDS, "cRT"),  # every one holds: the largest p speaks
+    ({"LWS": (V.HOLDS, 0.5, 0.1, 0.9, 0.01), "cRT": (V.FAILS, -0.3, -0.4, -0.2, 0.006),
+      "DisAlign": (V.NOISE, 0.2, -0.1, 0.5, 0.2)}, V.FAILS, "cRT"),  # one rival ahead beyond the noise: fails
+    ({"LWS": (V.NOISE, 0.0, -0.2, 0.2, 0.9), "cRT": (V.HOLDS, 0.8, 0.2, 1.4, 0.03),
+      "DisAlign": (V.NOISE, 0.3, -0.5, 1.1, 0.4)}, V.NOISE, "DisAlign"),  # a holding rival never decides
+    ({"LWS": (V.HOLDS, 0.5, 0.1, 0.9, 0.01), "cRT": (V.TOO_FEW, 0.8, math.nan, math.nan, math.nan),
+      "DisAlign": (V.NOISE, 0.2, -0.1, 0.5, 0.2)}, V.TOO_FEW, "cRT"),
+])
+def test_a_best_of_claim_must_beat_every_rival(monkeypatch, by_rival, verdict, decides):
+    """marr-20, 'MARR is the most accurate of cRT, LWS and DisAlign', on hand-made comparisons: an intersection-union
+    test (holds only where all hold; a failing comparison's p value times the 3 comparisons, Bonferroni)."""
+    fake = {r: V.Verdict(w, f"MARR − {r} = {x:+.2f}", x, lo, hi, p) for r, (w, x, lo, hi, p) in by_rival.items()}
+    _fake_comparisons(monkeypatch, fake)
+    v = E._best_of(C.by_id("marr-20"), E.Setting("fmnist", 200.0, "cpu", (0, 1, 2)))
+    assert v.verdict == verdict, v.number
+    assert f", {decides}: MARR − {decides}" in v.number and "against each of 3 (LWS, cRT, DisAlign)" in v.number
+    p = fake[decides].p
+    assert v.p == pytest.approx(min(1.0, 3 * p)) if verdict == V.FAILS else (v.p == pytest.approx(p) or p != p)
+
+
+def test_a_best_of_claim_names_a_rival_not_recorded_and_reads_the_others(monkeypatch):
+    fake = {"LWS": V.Verdict(V.HOLDS, "MARR − LWS = +0.50", 0.5, 0.1, 0.9, 0.01),
+            "cRT": V.Verdict(E.MISSING, "no run of cRT recorded at this setting"),
+            "DisAlign": V.Verdict(V.HOLDS, "MARR − DisAlign = +1.00", 1.0, 0.5, 1.5, 0.002)}
+    _fake_comparisons(monkeypatch, fake)
+    v = E._best_of(C.by_id("marr-20"), E.Setting("fmnist", 200.0, "cpu", (0, 1, 2)))
+    assert v.verdict == V.HOLDS and v.number.endswith("not recorded here: cRT")
+    fake["LWS"] = V.Verdict(E.MISSING, "no run of LWS recorded at this setting")  # the paper's own rival: none
+    assert E._best_of(C.by_id("marr-20"), E.Setting("fmnist", 200.0, "cpu", (0, 1, 2))).verdict == E.MISSING

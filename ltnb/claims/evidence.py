@@ -97,6 +97,8 @@ def evaluate(claim, setting: Setting) -> Verdict:
     """The verdict on ``claim`` (:class:`ltnb.claims.Claim`) from the runs recorded or stored at ``setting``."""
     if claim.kind == "untestable":
         return Verdict(UNTESTABLE, claim.why)
+    if claim.rivals:
+        return _best_of(claim, setting)
     try:  # the readouts read through ltnb.runs.derived.read: a recording that lacks arrays raises, nothing trains
         return _evaluate(claim, setting)
     except FileNotFoundError as err:  # a view that needs arrays the recording does not keep (named by key, not path)
@@ -108,6 +110,41 @@ def evaluate(claim, setting: Setting) -> Verdict:
         return Verdict(MISSING, f"a run's recording lacks {err}")
     except ValueError as err:  # runs too short to read it from (a smoke run: a class never seen)
         return Verdict(MISSING, f"cannot be read from these runs: {err}")
+
+
+def _best_of(claim, setting: Setting) -> Verdict:
+    """A "best of a set" claim: ``a`` beats ``b`` and each of ``claim.rivals``, each comparison by its own runs. An
+    intersection-union test: it holds where every comparison holds (its p value the largest of theirs); it does not
+    hold where any rival beats ``a`` beyond the noise (that comparison's p value times the number of comparisons,
+    Bonferroni); too few runs where any comparison has too few and none fails; else, of the comparisons that do not
+    hold, the one with the lowest interval speaks. A rival not recorded at the setting is named and left out."""
+    each = [(r, evaluate(replace(claim, b=r, rivals=()), setting)) for r in (claim.b, *claim.rivals)]
+    absent = [r for r, v in each if v.verdict == MISSING]
+    each = [(r, v) for r, v in each if v.verdict != MISSING]
+    if not each or claim.b in absent:
+        return _missing(*absent)
+    fails = [(r, v) for r, v in each if v.verdict == FAILS]
+    few = [(r, v) for r, v in each if v.verdict == TOO_FEW]
+    if fails:
+        rival, v = min(fails, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
+        p = min(1.0, v.p * len(each)) if v.p == v.p else math.nan
+    elif few:
+        rival, v = few[0]
+        p = math.nan
+    elif all(w.verdict == HOLDS for _, w in each):
+        rival, v = max(each, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
+        p = v.p
+    else:  # the comparisons that do not hold, the one with the lowest interval deciding
+        rival, v = min([(r, w) for r, w in each if w.verdict != HOLDS],
+                       key=lambda rv: rv[1].lo if rv[1].lo == rv[1].lo else -math.inf)
+        p = v.p
+    others = "; ".join(f"{r}: {w.value:+.2f} ({w.verdict})" if w.value == w.value else f"{r}: {w.verdict}"
+                       for r, w in each if r != rival)
+    which = "one with too few runs" if v.verdict == TOO_FEW else "the one that decides"
+    words = (f"against each of {len(each)} ({', '.join(r for r, _ in each)}), {which}, {rival}: "
+             f"{v.number}" + (f"; the others, {claim.a} − them: {others}" if others else "")
+             + (f"; not recorded here: {', '.join(absent)}" if absent else ""))
+    return replace(v, number=words, p=p)
 
 
 def _missing(*names) -> Verdict:

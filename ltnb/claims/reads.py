@@ -83,7 +83,7 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
                      else AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"]))[0]
         at = lambda knobs, f: tuple((k, f if k == "fraction" else v) for k, v in knobs)  # noqa: E731
         return [(n, at(k, f)) for f in fractions for n, k in ((claim.a, claim.ka), (claim.b or claim.a, claim.kb))]
-    out = [(claim.a, claim.ka), (claim.b or claim.a, claim.kb)]
+    out = [(claim.a, claim.ka), (claim.b or claim.a, claim.kb)] + [(r, ()) for r in claim.rivals]
     if claim.kind == "gain":
         out += [(claim.a0, ()), (claim.b0, ())]
     return out
