@@ -100,7 +100,8 @@ stage2 = losses.mislas_settings(ctx.dataset, ctx.imb)
 if P.shift_bn != "auto":
     stage2["shift_bn"] = bool(P.shift_bn)
 print(f"  ABS: s = {s:g}, {F_form} F · ALAS: tau = {tau:g}, {f_form} f · MiSLAS stage 2: {stage2}")
-print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of {score_epochs} epoch(s)")
+print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of {score_epochs} epoch(s); Figure 6 "
+      "draws the paper's five fractions instead where their 3 seeds are recorded, and says so")
 
 
 def as_run(metrics):
@@ -213,7 +214,8 @@ E.show(ctx, "angular", "Figures 3 and 7")
 #
 # Each line is one true class $i$: the mean predicted probability $\mathbb E[\mathcal P^c\mid i]$
 # over its training images, against the predicted class $c$ (ten classes drawn when there are
-# more). Linear probabilities peak at $c = i$; angular ones are nearly flat. The paper calls the
+# more). Linear probabilities peak sharply at $c = i$; angular ones are much flatter, with a low peak
+# there. The paper calls the
 # floor under them, rising towards the head, the implicit bias; the dashed line is that lower
 # envelope $B_{tr}[c] = \min_i\mathbb E[\mathcal P^c\mid i]$ that ABS reads (all classes), and the
 # verdict below says whether it rises with class size here.
@@ -531,7 +533,7 @@ prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plai
 notes.append(prune_note)
 if PR.name != "paper":
     notes.append(f"What the **{PR.name}** preset leaves out: Figure 6 has "
-                 + ("the paper's five fractions over 3 seeds (recorded), with" if paper6 else
+                 + (f"the paper's five fractions over 3 seeds (recorded at preset {at6.preset.name}), with" if paper6 else
                     f"{len(prune_fractions)} fraction(s) instead of five (paper preset: 0.15 to 0.75) and")
                  + f" scores from {score_runs} short run(s) instead of ten runs of ten epochs; Table 1 is trained at this imbalance "
                  "factor only; its columns at the paper's other factors are shown when recorded (`python -m ltnb.record`).")

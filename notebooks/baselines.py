@@ -205,7 +205,8 @@ factors.note(plan, ctx, cols)
 # ### How $\tau$ trades head for tail
 #
 # $\tau$-norm has one knob. Kang et al. choose it on a validation set; this book has none,
-# so the table above uses the fixed `tau` parameter and this curve only shows the trade-off
+# so the main table and the factors table use the fixed `tau` parameter and this curve only
+# shows the trade-off
 # (reading the best $\tau$ off it would be choosing on the test set).
 
 # %% mystnb={"figure": {"caption": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}, "image": {"alt": "\u03c4-norm on the CE backbone against \u03c4, overall and by split: one knob trades head for tail (a curve to read, not a choice: there is no validation set)."}} tags=["hide-input"]

@@ -138,6 +138,10 @@ lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 t1 = report.accuracy_table(table1, KEYS, literature_dataset=lit, imb=ctx.imb)
 report.show(t1, ctx.stamp, "Table 1 (measured), last-epoch test accuracy (%)")
 E.show(ctx, "gcl", "Table 1", also=("gcl-24",))  # its runs are Table 1's too: read here at this preset
+if plan.context(ctx, "Table 5").preset.name != ctx.preset.name:
+    display(Markdown(f"gcl-24 (Table 5's claim) is read here at preset {ctx.preset.name}, on Table 1's runs and "
+                     f"seeds; Table 5 below reads it again at its own preset, "
+                     f"{plan.context(ctx, 'Table 5').preset.name}, on its own runs: two schedules, two verdicts."))
 
 # %% [markdown]
 # ## Per-class accuracy

@@ -59,7 +59,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from ltnb.claims import scores as L
-from ltnb import chapters, plots, report, store
+from ltnb import chapters, data, plots, report, store
 from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels.evaluate import not_probabilities
@@ -234,6 +234,13 @@ for f, df in tables.items():
     plt.show()
 
 # %% tags=["hide-input"]
+def _split_words(counts, split: str) -> str:
+    """Which classes a split holds, with their training images: its size, not how hard its classes are."""
+    idx = data.many_medium_few(counts)[split]
+    return (f"{len(idx)} class{'es' if len(idx) != 1 else ''}: " +
+            ", ".join(f"{i} ({counts[i]} training images)" for i in idx))
+
+
 for f, df in tables.items():  # the sentence under the figure: does lifting the tail cost the head here?
     tail = "few" if df["few"].notna().any() else "medium"
     ok = df[["many", tail]].dropna()
@@ -249,8 +256,10 @@ for f, df in tables.items():  # the sentence under the figure: does lifting the 
         + ("methods that lift the tail give some of the head back here." if rho_trade < -crit else
            "the methods that lift the tail also hold the head here." if rho_trade > crit else
            "no trade between head and tail can be told from these methods.")
-        + ("" if tail == "few" else " (No class has fewer than 20 training images here: the medium split holds the "
-                                    "tail.)")))
+        + ("" if tail == "few" else
+           " (No class has fewer than 20 training images here: the medium split holds the tail, "
+           + _split_words(data.lt_counts(ctx.counts[0], K, f), "medium") + ".)")
+        + " A reading of means across methods, not a tested trade-off."))
 
 # %% [markdown]
 # ## Accuracy against cost
@@ -406,8 +415,8 @@ if table_csv:
 # CIFAR-10/100-LT, so the levels differ). The right column lines up numbers from five papers, each
 # measured against its own baselines on its own schedule: it is **not an order any paper claims**,
 # only what a reader who puts their tables side by side would take away. The claims the papers do
-# make, method against method, are tested in their chapters and on the Claims page. Below: every
-# number the papers quote for the same method in the same setting.
+# make, method against method, are tested in their chapters and on the Claims page. Below, for each
+# method that two papers or more quote: every number they quote for it in the same setting.
 
 # %% mystnb={"figure": {"caption": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more; ranks of means with no noise test, which 'against CE' gives)."}, "image": {"alt": "Ranks measured here against the ranks of the papers' printed numbers lined up across papers, an order no single paper claims (red: moved three places or more; ranks of means with no noise test, which 'against CE' gives)."}} tags=["hide-input"]
 f = imbs[0]
@@ -434,7 +443,7 @@ else:
     rho = math.nan
     print("fewer than two methods with a number in the papers: no ranking to compare")
 
-# %% mystnb={"figure": {"caption": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}, "image": {"alt": "Every number the papers quote for the same method in the same setting (CIFAR, grey), and the one measured here (red diamond)."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "For each method two papers or more quote: every number they quote for it in the same setting (CIFAR, grey), and the one measured here (red diamond)."}, "image": {"alt": "For each method two papers or more quote: every number they quote for it in the same setting (CIFAR, grey), and the one measured here (red diamond)."}} tags=["hide-input"]
 quoted = [(e.name, L.quotes(e, "cifar100" if K == 100 else "cifar10", int(f))) for e in chosen[f]]
 quoted = [(n, q) for n, q in quoted if len({p for p, _ in q}) >= 2]
 if quoted:

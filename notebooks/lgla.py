@@ -500,8 +500,9 @@ if ctx.dataset == "fmnist":
     notes.append("The data are **Fashion-MNIST-LT** (one grey channel, 28×28), not CIFAR: the paper's columns "
                  "are CIFAR numbers, for the ordering of methods only. With 10 classes at imb 100 no class has "
                  "fewer than 20 images, so the few-shot split is empty.")
-notes.append(f"Schedule: the book's preset **{PR.name}** (ResNet-32 at width {PR.width:g}, {PR.epochs} epochs, batch "
-             f"{PR.batch_size}, lr {PR.lr:g}, momentum {PR.momentum:g}, weight decay {PR.weight_decay:g}, step decays). "
+notes.append(f"Schedule of the main tables: the book's preset **{PR.name}** (ResNet-32 at width {PR.width:g}, "
+             f"{PR.epochs} epochs, batch {PR.batch_size}, lr {PR.lr:g}, momentum {PR.momentum:g}, weight decay "
+             f"{PR.weight_decay:g}, step decays; a section at another preset names it in its stamp). "
              "The paper gives no CIFAR schedule; the official CIFAR configs train 400 epochs (5 warm-up, decays "
              "at 320 and 360) with Nesterov momentum, batch 128, lr 0.1, weight decay 2e-4.")
 notes.append(f"τ of the global expert: {TAU:g}; the paper only asks for τ > 1, the official CIFAR configs "
@@ -523,7 +524,8 @@ if not FULL:  # what the page leaves out: the full sweep's rows that are neither
                  f"and 8 (at preset {plan.context(ctx, 'Figure 7').preset.name}); the full sweep's "
                  f"other rows are shown where recorded ({len(shown_opt)} are)"
                  + (f", and left out here where not: {'; '.join(left)}" if left else ", and none is left out")
-                 + ". A multi-expert run costs about (1 + 2K)/3 ResNet-32 runs.")
+                 + ". A multi-expert network does about (1 + 2K)/3 ResNet-32s' arithmetic (its experts share the "
+                 "first stage); the Performance page measures what it costs in time.")
 notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))

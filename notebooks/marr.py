@@ -395,8 +395,8 @@ if ctx.dataset == "fmnist":
 notes.append(f"The backbone is the book's shared CE run (preset **{PR.name}**: ResNet-32 at width {PR.width:g}, "
              f"{PR.epochs} epochs, batch {PR.batch_size}, lr {PR.lr:g}, step decays), not the paper's 13,000 "
              "iterations at batch 512 with a cosine lr from 0.05 in the OLTR codebase. The paper's Softmax "
-             "baseline is stronger than the 200-epoch CE other papers report, and Table 7 shows MARR's "
-             "accuracy follows the backbone's, so absolute numbers are not comparable.")
+             "baseline is stronger than the 200-epoch CE other papers report, and the paper's own Table 7 shows "
+             "MARR's accuracy follows the backbone's, so absolute numbers are not comparable.")
 notes.append(f"MARR's stage 2 follows Sec. 4.1: SGD (momentum 0.9), cosine lr from {margins.MARR_LR:g} to 0, batch "
              f"{margins.MARR_BATCH_SIZE} (the CIFAR batch), instance-balanced sampling (Algorithm 2), γ = {P.gamma:g}. "
              "The paper gives no CIFAR stage-2 length (10 epochs on ImageNet-LT and Places-LT): here "

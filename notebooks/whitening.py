@@ -98,7 +98,7 @@ print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} 
 # Every row of Tables 1 and 2 is one stage-1 run. **CE** and **LDAM-DRW** are the baselines
 # chapter's very runs (same configs, so the stored runs are reused). The paper's "LDAM" row
 # matches Cao et al.'s LDAM-*DRW* numbers (77.2 against 77.03 on CIFAR-10-LT at 100), so the
-# LDAM combinations here are LDAM-DRW. The balanced reference of Figures 2, 7 and 11 is CE on
+# LDAM combinations here are LDAM-DRW. The balanced reference of Figures 2, 3, 7 and 11 is CE on
 # a balanced subset as large as the long-tailed set (the first images of each class).
 
 # %% tags=["hide-input"]
@@ -220,7 +220,7 @@ E.show(ctx, "whitening", "Figure 3")
 # mid and tail classes per epoch (Figure 6; classes split 3/4/3 on ten classes, 36/35/29 on a
 # hundred), with and without whitening. LDAM-DRW's loss jumps where the re-weighting starts.
 
-# %% mystnb={"figure": {"caption": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}, "image": {"alt": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes per epoch (Figure 6), with and without whitening."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes (by index, 3/4/3 of ten, as the paper splits them; Table 1's columns split by count instead) per epoch (Figure 6), with and without whitening."}, "image": {"alt": "Mean training loss per epoch (Figure 5) and the mean classifier gradient norm of the head, mid and tail classes (by index, 3/4/3 of ten, as the paper splits them; Table 1's columns split by count instead) per epoch (Figure 6), with and without whitening."}} tags=["hide-input"]
 fig, axes = plt.subplots(1, 3, figsize=(10.5, 3))
 for name, ls, color in (("CE", "-", "#4477aa"), ("CW", "--", "#4477aa"),
                         ("LDAM-DRW", "-", "#cc6677"), ("CW & LDAM", "--", "#cc6677")):
