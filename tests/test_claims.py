@@ -337,8 +337,8 @@ def _fake_comparisons(monkeypatch, by_rival):
       "DisAlign": (V.NOISE, 0.2, -0.1, 0.5, 0.2)}, V.FAILS, "cRT"),  # one rival ahead beyond the noise: fails
     ({"LWS": (V.NOISE, 0.0, -0.2, 0.2, 0.9), "cRT": (V.HOLDS, 0.8, 0.2, 1.4, 0.03),
       "DisAlign": (V.NOISE, 0.3, -0.5, 1.1, 0.4)}, V.NOISE, "DisAlign"),  # a holding rival never decides
-    ({"LWS": (V.HOLDS, 0.5, 0.1, 0.9, 0.01), "cRT": (V.TOO_FEW, 0.8, math.nan, math.nan, math.nan),
-      "DisAlign": (V.NOISE, 0.2, -0.1, 0.5, 0.2)}, V.TOO_FEW, "cRT"),
+    ({"LWS": (V.TOO_FEW, 0.9, math.nan, math.nan, math.nan), "cRT": (V.TOO_FEW, 0.8, math.nan, math.nan, math.nan),
+      "DisAlign": (V.NOISE, 0.2, -0.1, 0.5, 0.2)}, V.TOO_FEW, "cRT"),  # too few: the lowest point estimate
 ])
 def test_a_best_of_claim_must_beat_every_rival(monkeypatch, by_rival, verdict, decides):
     """marr-20, 'MARR is the most accurate of cRT, LWS and DisAlign', on hand-made comparisons: an intersection-union

@@ -128,8 +128,8 @@ def _best_of(claim, setting: Setting) -> Verdict:
     if fails:
         rival, v = min(fails, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
         p = min(1.0, v.p * len(each)) if v.p == v.p else math.nan
-    elif few:
-        rival, v = few[0]
+    elif few:  # the hardest by its point estimate (no interval to go by)
+        rival, v = min(few, key=lambda rv: rv[1].value if rv[1].value == rv[1].value else math.inf)
         p = math.nan
     elif all(w.verdict == HOLDS for _, w in each):
         rival, v = max(each, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
@@ -140,7 +140,7 @@ def _best_of(claim, setting: Setting) -> Verdict:
         p = v.p
     others = "; ".join(f"{r}: {w.value:+.2f} ({w.verdict})" if w.value == w.value else f"{r}: {w.verdict}"
                        for r, w in each if r != rival)
-    which = "one with too few runs" if v.verdict == TOO_FEW else "the one that decides"
+    which = "the hardest, with too few runs" if v.verdict == TOO_FEW else "the one that decides"
     words = (f"against each of {len(each)} ({', '.join(r for r, _ in each)}), {which}, {rival}: "
              f"{v.number}" + (f"; the others, {claim.a} − them: {others}" if others else "")
              + (f"; not recorded here: {', '.join(absent)}" if absent else ""))
