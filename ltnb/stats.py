@@ -269,3 +269,47 @@ def counts(verdicts) -> dict[str, int]:
     for v in verdicts:
         out[v.verdict if isinstance(v, Verdict) else v] += 1
     return out
+
+
+def best_of(a: str, each: list) -> Verdict:
+    """"``a`` is the best of a set", from its comparison against each rival, ``each`` as (rival, :class:`Verdict`):
+    an intersection-union test. It holds where every comparison holds (the largest p value); it does not hold where
+    a rival is ahead beyond the noise (that p value times the number of comparisons, Bonferroni); too few runs where
+    a comparison has too few and none fails (the lowest point estimate shown); else, of the comparisons that do not
+    hold, the one with the lowest interval speaks. Its number names the rival that decides and lists the others."""
+    fails = [(r, v) for r, v in each if v.verdict == FAILS]
+    few = [(r, v) for r, v in each if v.verdict == TOO_FEW]
+    if fails:
+        rival, v = min(fails, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
+        p = min(1.0, v.p * len(each)) if v.p == v.p else math.nan
+    elif few:  # no interval to go by: the lowest point estimate
+        rival, v = min(few, key=lambda rv: rv[1].value if rv[1].value == rv[1].value else math.inf)
+        p = math.nan
+    elif all(w.verdict == HOLDS for _, w in each):
+        rival, v = max(each, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
+        p = v.p
+    else:
+        rival, v = min([(r, w) for r, w in each if w.verdict != HOLDS],
+                       key=lambda rv: rv[1].lo if rv[1].lo == rv[1].lo else -math.inf)
+        p = v.p
+    others = "; ".join(f"{r}: {w.value:+.2f} ({w.verdict})" if w.value == w.value else f"{r}: {w.verdict}"
+                       for r, w in each if r != rival)
+    which = "the hardest, with too few runs" if v.verdict == TOO_FEW else "the one that decides"
+    words = (f"against each of {len(each)} ({', '.join(r for r, _ in each)}), {which}, {rival}: {v.number}"
+             + (f"; the others, {a} − them: {others}" if others else ""))
+    return replace(v, number=words, p=p)
+
+
+def at_every(each: list) -> Verdict:
+    """"``a`` beats ``b`` at every point of a sweep" (a pruning claim at each fraction), ``each`` as (point,
+    :class:`Verdict`): too few runs where any point has too few, does not hold where ``b`` wins at any, holds where
+    ``a`` wins at each, else inside the noise; the least favourable point's effect, and the smallest p value times
+    the number of points (Bonferroni)."""
+    verdicts = [v.verdict for _, v in each]
+    verdict = (TOO_FEW if TOO_FEW in verdicts else FAILS if FAILS in verdicts
+               else HOLDS if all(v == HOLDS for v in verdicts) else NOISE)
+    worst = min(each, key=lambda fv: fv[1].value)[1]
+    ps = [v.p for _, v in each if v.p == v.p]
+    p = min(1.0, min(ps) * len(ps)) if ps and verdict != TOO_FEW else math.nan
+    return Verdict(verdict, "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each), worst.value, worst.lo,
+                   worst.hi, p, worst.detectable, seeds=worst.seeds)

@@ -42,6 +42,8 @@ from ltnb.stats import (  # noqa: F401 (API)
     VERDICTS,
     Verdict,
     against_reference,
+    at_every,
+    best_of,
     compare,
     counts,
     dispersion,
@@ -113,38 +115,15 @@ def evaluate(claim, setting: Setting) -> Verdict:
 
 
 def _best_of(claim, setting: Setting) -> Verdict:
-    """A "best of a set" claim: ``a`` beats ``b`` and each of ``claim.rivals``, each comparison by its own runs. An
-    intersection-union test: it holds where every comparison holds (its p value the largest of theirs); it does not
-    hold where any rival beats ``a`` beyond the noise (that comparison's p value times the number of comparisons,
-    Bonferroni); too few runs where any comparison has too few and none fails; else, of the comparisons that do not
-    hold, the one with the lowest interval speaks. A rival not recorded at the setting is named and left out."""
+    """A "best of a set" claim: ``a`` against ``b`` and each of ``claim.rivals``, each comparison by its own runs,
+    then :func:`ltnb.stats.best_of` (an intersection-union test). A rival not recorded at the setting is named and
+    left out."""
     each = [(r, evaluate(replace(claim, b=r, rivals=()), setting)) for r in (claim.b, *claim.rivals)]
     absent = [r for r, v in each if v.verdict == MISSING]
-    each = [(r, v) for r, v in each if v.verdict != MISSING]
-    if not each or claim.b in absent:
+    if claim.b in absent or len(absent) == len(each):
         return _missing(*absent)
-    fails = [(r, v) for r, v in each if v.verdict == FAILS]
-    few = [(r, v) for r, v in each if v.verdict == TOO_FEW]
-    if fails:
-        rival, v = min(fails, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
-        p = min(1.0, v.p * len(each)) if v.p == v.p else math.nan
-    elif few:  # the hardest by its point estimate (no interval to go by)
-        rival, v = min(few, key=lambda rv: rv[1].value if rv[1].value == rv[1].value else math.inf)
-        p = math.nan
-    elif all(w.verdict == HOLDS for _, w in each):
-        rival, v = max(each, key=lambda rv: rv[1].p if rv[1].p == rv[1].p else 1.0)
-        p = v.p
-    else:  # the comparisons that do not hold, the one with the lowest interval deciding
-        rival, v = min([(r, w) for r, w in each if w.verdict != HOLDS],
-                       key=lambda rv: rv[1].lo if rv[1].lo == rv[1].lo else -math.inf)
-        p = v.p
-    others = "; ".join(f"{r}: {w.value:+.2f} ({w.verdict})" if w.value == w.value else f"{r}: {w.verdict}"
-                       for r, w in each if r != rival)
-    which = "the hardest, with too few runs" if v.verdict == TOO_FEW else "the one that decides"
-    words = (f"against each of {len(each)} ({', '.join(r for r, _ in each)}), {which}, {rival}: "
-             f"{v.number}" + (f"; the others, {claim.a} − them: {others}" if others else "")
-             + (f"; not recorded here: {', '.join(absent)}" if absent else ""))
-    return replace(v, number=words, p=p)
+    v = best_of(claim.a, [(r, v) for r, v in each if v.verdict != MISSING])
+    return replace(v, number=v.number + (f"; not recorded here: {', '.join(absent)}" if absent else ""))
 
 
 def _missing(*names) -> Verdict:
@@ -310,10 +289,8 @@ def _evaluate(c, s: Setting) -> Verdict:
 
 def _at_each_fraction(c, s: Setting) -> Verdict:
     """A pruning claim "a beats b at the same fraction pruned", read at every fraction the setting's study has, each
-    by the two methods' own seeds there (each seed prunes its own images; the runs are independent): holds where it
-    holds at each, does not hold where b beats a beyond the noise at any, too few runs where any fraction has fewer
-    than 3 seeds a side, else inside the noise. Its p value is the smallest over the fractions times their number
-    (Bonferroni), for the Claims page's false discovery rate."""
+    by the two methods' own seeds there (each seed prunes its own images; the runs are independent), then the rule
+    of :func:`ltnb.stats.at_every`."""
     fractions = (AUTO_PRUNE["paper"] if paper_pruning_recorded(s) else AUTO_PRUNE.get(s.preset, AUTO_PRUNE["cpu"]))[0]
     fn, unit = METRICS[c.metric]
 
@@ -324,17 +301,9 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
     pairs = [(f, at(c.a, c.ka, f), at(c.b or c.a, c.kb, f)) for f in fractions]
     if not all(a and b for _, a, b in pairs):
         return _missing(c.a if not all(a for _, a, _ in pairs) else c.b or c.a)
-    each = [(f, compare(a, b, unit=unit)) for f, a, b in pairs]
-    verdicts = [v.verdict for _, v in each]
-    verdict = (TOO_FEW if TOO_FEW in verdicts else FAILS if FAILS in verdicts
-               else HOLDS if all(v == HOLDS for v in verdicts) else NOISE)
-    worst = min(each, key=lambda fv: fv[1].value)[1]
-    ps = [v.p for _, v in each if v.p == v.p]
-    p = min(1.0, min(ps) * len(ps)) if ps and verdict != TOO_FEW else math.nan
-    return Verdict(verdict, f"{c.a}{knob_words(c.ka)} − {c.b or c.a}{knob_words(c.kb)}: "
-                   + "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each)
-                   + f" (Welch at each; {len(pairs[0][1])} against {len(pairs[0][2])} seeds)", worst.value,
-                   worst.lo, worst.hi, p, worst.detectable, seeds=worst.seeds)
+    v = at_every([(f, compare(a, b, unit=unit)) for f, a, b in pairs])
+    return replace(v, number=f"{c.a}{knob_words(c.ka)} − {c.b or c.a}{knob_words(c.kb)}: {v.number} (Welch at each; "
+                             f"{len(pairs[0][1])} against {len(pairs[0][2])} seeds)")
 
 
 # ------------------------------------------------------------------ chapters and the Claims page
