@@ -33,8 +33,11 @@ def literature_cell(key: str | None, dataset: str, imb: float, exclude=()) -> st
         rows = reference.literature(key, dataset, int(imb))
     except ValueError:
         return ""
-    return ", ".join(f"{r.value:g} ({r.paper} {r.table.replace('Table ', 'T')})" for r in rows.itertuples()
-                     if r.paper not in exclude)
+    tables: dict = {}  # one paper printing the same number in several tables: said once, with its tables
+    for r in rows.itertuples():
+        if r.paper not in exclude:
+            tables.setdefault((r.value, r.paper), []).append(r.table.replace("Table ", "T"))
+    return ", ".join(f"{value:g} ({paper} {', '.join(dict.fromkeys(ts))})" for (value, paper), ts in tables.items())
 
 
 def ece_cell(rs, view: str = "run") -> str:

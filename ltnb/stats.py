@@ -187,7 +187,7 @@ def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:
     for i, pa in zip(idx, adjusted):
         v = vs[i]
         if v.verdict in DECIDED and pa >= q:
-            out[i] = replace(v, verdict=NOISE, number=f"{v.number}; not past the false discovery rate over "
+            out[i] = replace(v, verdict=NOISE, number=f"{v.number}; that interval is unadjusted, and the test is not past the false discovery rate over "
                                                       f"{len(idx)} tests (adjusted p = {pa:.3f}, not under "
                                                       f"{q:g})")
     before = sum(vs[i].verdict in DECIDED for i in idx)

@@ -86,6 +86,7 @@ import torch
 from IPython.display import Markdown, display
 
 from ltnb import chapters, data, plots, reference, report
+from ltnb import stats as V
 from ltnb.claims import evidence as E
 from ltnb.kernels import angular, evaluate, losses
 from ltnb.runs import derived
@@ -99,7 +100,9 @@ lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 stage2 = losses.mislas_settings(ctx.dataset, ctx.imb)
 if P.shift_bn != "auto":
     stage2["shift_bn"] = bool(P.shift_bn)
-print(f"  ABS: s = {s:g}, {F_form} F · ALAS: tau = {tau:g}, {f_form} f · MiSLAS stage 2: {stage2}")
+print(f"  ABS: s = {s:g}, {F_form} F · ALAS: τ = {tau:g}, {f_form} f · MiSLAS stage 2: smoothing ε head "
+      f"{stage2['las_eps_head']:g} / tail {stage2['las_eps_tail']:g}, {stage2['las_form']} f, classifier lr × "
+      f"{stage2['lr_factor']:g}, BN shift {'on' if stage2['shift_bn'] else 'off'}")
 print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of {score_epochs} epoch(s); Figure 6 "
       "draws the paper's five fractions instead where their 3 seeds are recorded, and says so")
 
@@ -246,6 +249,11 @@ E.show(ctx, "angular", "Figure 4")
 # Head / mid / tail by class index as the paper splits CIFAR ($[0,3), [3,7), [7,10)$ for ten
 # classes, $[0,36), [36,71), [71,100)$ for a hundred). L2A is the very same trained model read
 # with Eq. 1: after stage 1, and after stage 2 with the LWS scales dropped.
+#
+# The tables name the rows as the paper does; the verdicts under them name the same runs as
+# the leaderboard does: MiSLAS_S1 is CE + mixup, MiSLAS_S2 is MiSLAS, L2A_S1 and L2A_S2 are
+# L2A (stage 1) and L2A (stage 2), and in Table 2 ATL_AEM, ATL_ALAS and ATL_all are ATL (AEM),
+# ATL (ALAS) and ATL (all).
 
 # %% tags=["hide-input"]
 SPLITS = ("head", "mid", "tail", "accuracy")
@@ -437,8 +445,9 @@ E.show(plan.context(ctx, "Table 6"), "angular", "Table 6")
 # A fraction of the training images is removed, then CE (no mixup) is trained from scratch on
 # what is left, on the preset's schedule. **Random** prunes from the whole set, **class-wise
 # random** the same share of every class, **EL2N** and **AVH** the images with the lowest
-# (easiest) score, averaged over a few CE networks of different seeds, each stopped after a few
-# epochs of the same schedule (parameters `score_runs` and `score_epochs`: the figure's title says how many). Fraction 0 is CE on the whole training set, at the figure's preset.
+# (easiest) score, averaged over `score_runs` CE networks of different seeds, each stopped after
+# `score_epochs` epochs of the same schedule (by default 3 networks of 1 epoch at `cpu`, the
+# paper's ten networks of ten epochs at `paper`; the figure's title says how many). Fraction 0 is CE on the whole training set, at the figure's preset.
 
 # %% mystnb={"figure": {"caption": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}, "image": {"alt": "Test accuracy after pruning a fraction of the training set, by pruning method (mean over the seeds; bars: their standard deviation, none with one seed); fraction 0 is the CE run."}} tags=["hide-input"]
 from dataclasses import replace as _replace
@@ -523,7 +532,8 @@ notes.append("AEM trains an angular head (no bias: the angle ignores one) on sof
              f"{aem_s:g}. The paper gives no scale; at the scale of Eq. 1 (s = 1) the logits span only [0, π], so "
              f"p_y cannot exceed e^π/(e^π + {K - 1}) = {math.exp(math.pi) / (math.exp(math.pi) + K - 1):.2f}, and the "
              f"network underfits: measured here, AEM with s = 1 reaches {pct([r.metrics['accuracy'] for r in aem_literal])}% "
-             f"against {pct([r.metrics['accuracy'] for r in aem])}% with s = {aem_s:g}. Eq. 6 adds H(p) to the loss, "
+             f"({V.seeds_words(len(aem_literal), len(aem_literal))}) against {pct([r.metrics['accuracy'] for r in aem])}% "
+             f"with s = {aem_s:g} ({V.seeds_words(len(aem), len(aem))}; a reading, not a test). Eq. 6 adds H(p) to the loss, "
              "so it *minimises* the entropy, as its name says (the prose speaks of increasing it).")
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
               f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "

@@ -169,7 +169,7 @@ def decided_share(aa: dict) -> str:
     return f"{aa['decided']} ({100 * aa['rate']:.1f}%, [{100 * low:.1f}, {100 * high:.1f}])"
 
 
-measured = {}
+measured, most_seeds = {}, {}
 for s in settings:
     groups, names, seeds_of = [], [], []
     for e in entries(10):
@@ -192,6 +192,7 @@ for s in settings:
         "A/A: decided (%, 95% interval)": decided_share(aa)}
     if aa["comparisons"]:
         measured[s.label] = (len(groups), aa)
+        most_seeds[s.label] = max(map(len, seeds_of))
 for n, aa in synthetic.items():
     aa_rows[f"synthetic (300 methods × {n} seeds)"] = {
         "tests": "", "holds or does not hold, at 5% each": "", "chance alone, no claim true": "",
@@ -215,7 +216,8 @@ if none:
           "leaderboard's methods at long · imb 100 only (make plan PRESET=long, tier 5): the A/A rate is measured "
           "there, as they are recorded, and at no other setting"
           + (f"; {len(measured)} setting{'s' if len(measured) > 1 else ''} measured so far ("
-             + ", ".join(f"{lbl}: {k} methods" for lbl, (k, _) in measured.items()) + ")." if measured else "."))
+             + ", ".join(f"{lbl}: {k} methods, at most {most_seeds[lbl]} seeds each so far"
+                         for lbl, (k, _) in measured.items()) + ")." if measured else "."))
 calibrated = all(aa["ci"][0] <= V.ALPHA for aa in synthetic.values())
 print(f"On the synthetic runs Welch's test decides {100 * synthetic[4]['rate']:.1f}% of the A/A comparisons at 4 seeds "
       f"(2 against 2), {100 * synthetic[5]['rate']:.1f}% at 5 (2 against 3) and {100 * synthetic[6]['rate']:.1f}% at 6 "
@@ -327,7 +329,7 @@ def forest(paper: str) -> None:
         ax.set_xlabel("gap A − B (points)")
         ax.set_title(s.label, loc="left", fontsize=9)
     def label(c) -> str:  # what the row's gap is: A − B, a gain against a gain, the least favourable fraction
-        a, b = f"{c.a}{C.knob_words(c.ka)}", f"{c.b or c.a}{C.knob_words(c.kb)}"
+        a, b = C.run_words(c.a, c.ka), C.run_words(c.b or c.a, c.kb)
         if c.rivals:  # a "best of" claim: the row is its deciding comparison
             b = f"the hardest of {len(c.rivals) + 1}"
         text = (f"{c.id}: ({a} − {c.a0}) vs ({b} − {c.b0})" if c.kind == "gain" else f"{c.id}: {a} vs {b}")
@@ -394,7 +396,11 @@ for paper, title in PAPERS.items():
 # ## Verdicts that change with the setting
 #
 # A claim whose decided verdict (holds, does not hold, inside the noise, smaller than claimed)
-# differs between two recorded settings: the imbalance factor, or the preset, moves it.
+# differs between two recorded settings. This lists the differences; it does not test them.
+# The settings need not have the same runs behind them (each line gives the seeds a side at
+# each), each setting's false discovery rate is controlled over its own tests, and no test
+# here asks whether an effect changes with the factor or the preset. A verdict that moves
+# from "holds" to "inside the noise" may be the same effect seen with fewer seeds.
 
 # %% tags=["hide-input"]
 changed = []
@@ -402,5 +408,7 @@ for c in C.CLAIMS:
     seen = {s.label: results[(c.id, s)] for s in settings
             if results[(c.id, s)].verdict in (V.HOLDS, V.FAILS, V.NOISE, V.SMALLER)}
     if len({v.verdict for v in seen.values()}) > 1:
-        changed.append(f"* `{c.id}` ({c.text}): " + "; ".join(f"{k}: {v.verdict}" for k, v in seen.items()))
+        changed.append(f"* `{c.id}` ({c.text}): " + "; ".join(
+            f"{k}: {v.verdict}" + (f" ({V.seeds_words(*(tuple(v.seeds) * 2)[:2])})" if v.seeds else "")
+            for k, v in seen.items()))
 display(Markdown("\n".join(changed) if changed else "No decided verdict differs between the recorded settings."))

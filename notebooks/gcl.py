@@ -174,6 +174,8 @@ from sklearn.manifold import TSNE
 from ltnb.runs import derived
 
 counts1 = np.asarray(ctx.counts)
+names1 = plots.class_names(ctx)
+name1 = lambda c: f"class {c}" + (f", {names1[c]}" if names1 else "")  # noqa: E731
 four = [int(np.argmin(np.abs(np.log(counts1 / (share * counts1.max()))))) for share in (0.10, 0.04, 0.02, 0.01)]
 ce0 = table1["CE"][0]
 tr = derived.read(ce0, "train_features")
@@ -197,12 +199,21 @@ for ax, (where, (z, y)) in zip(axes, sets.items()):
     emb = tsne(np.asarray(z)[keep])
     for c in four:
         m = y[keep] == c
-        ax.scatter(emb[m, 0], emb[m, 1], s=6, color=colours(c), label=f"class {c} ({counts1[c]:,} training images)")
+        ax.scatter(emb[m, 0], emb[m, 1], s=6, color=colours(c), label=f"{name1(c)} ({counts1[c]:,} training images)")
     ax.set(title=f"CE, {where}", xticks=[], yticks=[])
 if axes[0].get_legend_handles_labels()[0]:
     axes[0].legend(fontsize=7, loc="best")
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+# a class's size is not how hard it is: the balanced reference (every class as large) says how hard each one is
+display(Markdown(
+    "Size and difficulty of the four classes: " + "; ".join(
+        f"{name1(c)}: {counts1[c]:,} training images, CE {per_class['CE'][c]:.1f}% on its test images, the balanced "
+        f"reference {balanced_acc[c]:.1f}%" for c in four)
+    + f" (CE: {len(table1['CE'])} seed{'s' if len(table1['CE']) > 1 else ''}, the reference: {len(reference_runs)}; "
+    "a reading, not a test). The hardest of them with balanced "
+    f"training is {name1(four[int(np.argmin(balanced_acc[four]))])}: where the picture blurs two classes, part of it "
+    "is how alike they look, not how few images one has."))
 
 # %% [markdown]
 # ## Figure 3: the embedding, CE against GCL

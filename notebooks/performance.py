@@ -123,8 +123,8 @@ for r in records:
     text = (f"**{r['device']}**: one run trains {one:,.0f} images/s, {one / ref:.1f}× the reference pipeline; "
             f"{'several processes at once reach ' + format(conc, ',.0f') + ' together' if conc == conc else ''}")
     if r["device_type"] == "cuda":
-        text += (" — processes take turns on the GPU rather than overlapping, so more processes do not add "
-                 "throughput")
+        text += (f" ({conc / one:.2f}× one process, one benchmark each: processes take turns on the GPU "
+                 "rather than overlapping, so more processes add little)" if conc == conc else "")
         text += (f"; {stk['runs']} runs stacked into one network reach {stk['aggregate_images_per_second']:,.0f} "
                  f"({stk['aggregate_images_per_second'] / one:.1f}× one run)." if stk else
                  ". Stacking was not yet measured on this GPU by `make bench`; a probe of an earlier session on an "
@@ -228,7 +228,7 @@ if cpu_runs:
 #
 # Every recording in `results/runs/` (the book's runs and any other recorded there), by preset: the
 # training seconds each run measured (stage 2 included), whether its CPU training step was compiled, and
-# its training rate. The recordings were made two at a time on 2-core machines, one thread each, often
+# its training rate. The recordings were made two at a time on 2-core machines, one or two threads each (the table says), often
 # beside other work, so a rate here is a loaded machine's; the clean comparison of the compiled and eager
 # step is the benchmark above.
 
@@ -284,4 +284,4 @@ for r in paper_runs:
         f"{r['train_images']:,} training images × 200 epochs in {r['train_seconds']:.0f} s of training "
         f"({r['train_images_per_second']:,.0f} img/s, CUDA graphs), {r['wall_seconds_with_data_and_evaluation']} s "
         "in all. Last-epoch test accuracy (%): "
-        + ", ".join(f"{k} {v:.2f}" for k, v in r["last_epoch_test_accuracy"].items()) + "."))
+        + ", ".join(f"{k.replace('tau', 'τ')} {v:.2f}" for k, v in r["last_epoch_test_accuracy"].items()) + "."))

@@ -217,6 +217,21 @@ def test_every_knob_a_claim_sets_is_said_in_words():
     assert C.knob_words((("loss", "ce"), ("aaw", False))) == " (Softmax, without AAW)"
 
 
+def test_lgla_rows_are_named_as_the_chapter_names_them_not_as_lgla_with_knobs():
+    """Table 5's Softmax and BALMS rows are the multi-expert network under another loss, not LGLA; IC and GC are
+    independent convolutions and one group convolution (the paper's Sec. 4.4), not classifiers."""
+    assert C.run_words("LGLA", (("loss", "ce"), ("aaw", False))) == "Softmax experts"
+    assert C.run_words("LGLA", (("loss", "balanced_softmax"), ("aaw", False), ("randaugment", False))) \
+        == "BALMS experts (without RandAugment)"
+    assert C.run_words("LGLA", (("loss", "balanced_softmax"),)) == "BALMS experts + AAW"  # AAW on unless set off
+    assert C.run_words("LGLA", (("aaw", False),)) == "CLA (LGLA without AAW)"
+    assert C.run_words("LGLA", (("expert_type", "ic"),)) == "LGLA (independent convolutions (IC))"
+    assert C.run_words("MARR", (("gamma", 2.0),)) == "MARR (γ = 2)"
+    labels = {C.run_words(c.a, c.ka) for c in C.CLAIMS if c.a == "LGLA"} | \
+        {C.run_words(c.b or c.a, c.kb) for c in C.CLAIMS if (c.b or c.a) == "LGLA"}
+    assert not any("LGLA (Softmax" in t or "LGLA (BALMS" in t or "classifiers" in t for t in labels), labels
+
+
 def test_claims_are_shown_where_the_paper_makes_them():
     marr = C.by_id("marr-1")  # made at 200
     assert E.where_claimed(marr, 200.0) and not E.where_claimed(marr, 100.0)

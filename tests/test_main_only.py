@@ -189,6 +189,7 @@ def test_a_page_of_two_schedules_says_how_they_relate_computed_from_the_recordin
         ctx, _, plan = door.start("baselines", preset="long", verbose=False)
     text = chapters.schedules(plan, ctx)
     assert "score +" in text and "Spearman's ρ = +" in text and "rows of its main tables recorded at both" in text
+    assert "seeds a row" in text and "not a test" in text  # every recorded seed, and the reading says what it is
     opening = chapters.second_schedule(plan, ctx)
     assert opening.startswith("## At `cpu` (10 epochs): ") and "Everything below is at `cpu` (10 epochs" in opening
     assert text in opening

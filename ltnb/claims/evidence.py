@@ -16,7 +16,7 @@ import numpy as np
 from ltnb import claims, data, report, store
 from ltnb.chapters import MAIN_ONLY, SWEEPS_AT
 from ltnb.chapters.angular import AUTO_PRUNE
-from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words, paper_gap  # noqa: F401 (the API)
+from ltnb.claims import KNOB_WORDS, METRIC_WORDS, knob_words, paper_gap, run_words  # noqa: F401 (the API)
 from ltnb.claims.readouts import (
     EXPERT_STATS,
     FEATURE_STATS,
@@ -274,8 +274,8 @@ def _evaluate(c, s: Setting) -> Verdict:
             return _missing(*[n for n, r in ((c.a0, r0a), (c.b0, r0b)) if not r])
         va = {sd: x - fn(c.a0, r0a[sd], ()) for sd, x in va.items() if sd in r0a}
         vb = {sd: x - fn(c.b0, r0b[sd], ()) for sd, x in vb.items() if sd in r0b}
-    names = [f"{c.a}{knob_words(c.ka)}" + (f" − {c.a0}" if kind == "gain" else ""),
-             f"{B[0]}{knob_words(c.kb)}" + (f" − {c.b0}" if kind == "gain" else "")]
+    names = [run_words(c.a, c.ka) + (f" − {c.a0}" if kind == "gain" else ""),
+             run_words(B[0], c.kb) + (f" − {c.b0}" if kind == "gain" else "")]
     xa, xb = _aligned(va, vb, paired)
     if smaller:
         xa, xb = xb, xa  # "a less than b" is "b above a" on this metric
@@ -302,7 +302,7 @@ def _at_each_fraction(c, s: Setting) -> Verdict:
     if not all(a and b for _, a, b in pairs):
         return _missing(c.a if not all(a for _, a, _ in pairs) else c.b or c.a)
     v = at_every([(f, compare(a, b, unit=unit)) for f, a, b in pairs])
-    return replace(v, number=f"{c.a}{knob_words(c.ka)} − {c.b or c.a}{knob_words(c.kb)}: {v.number} (Welch at each; "
+    return replace(v, number=f"{run_words(c.a, c.ka)} − {run_words(c.b or c.a, c.kb)}: {v.number} (Welch at each; "
                              f"{len(pairs[0][1])} against {len(pairs[0][2])} seeds)")
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from ltnb import chapters, store
-from ltnb.claims import CLAIMS, Claim, evidence, knob_words
+from ltnb.claims import CLAIMS, Claim, evidence, run_words
 from ltnb.runs.budget import measured_pool, one_after_another
 from ltnb.stats import seeds_words
 
@@ -138,12 +138,12 @@ def premise(ex: Exercise, setting, chapter: str = "") -> str:
             claim = Claim("premise", chapter, "", "", "beats", a=a, b=b, kb=kb)
             v = evidence.evaluate(claim, evidence.for_claim(claim, setting))  # every recorded seed, as the verdicts
         if v.value != v.value:
-            parts.append(f"{a} against {b}{knob_words(kb)}: {v.verdict}")
+            parts.append(f"{a} against {run_words(b, kb)}: {v.verdict}")
             continue
         ci = f", 95% interval [{v.lo:+.2f}, {v.hi:+.2f}]" if v.lo == v.lo else ""
         na, nb = (tuple(v.seeds) * 2)[:2] if v.seeds else (0, 0)  # (n,) when both sides have n
         seeds = f", {seeds_words(na, nb)}" + (" a side" if na == nb else "") if v.seeds else ""
-        parts.append(f"{a} − {b}{knob_words(kb)} = {v.value:+.2f} points{ci} ({v.verdict}{seeds})")
+        parts.append(f"{a} − {run_words(b, kb)} = {v.value:+.2f} points{ci} ({v.verdict}{seeds})")
     return f"Here, at {setting.label}: " + "; ".join(parts) + "." if parts else ""
 
 

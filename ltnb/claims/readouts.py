@@ -111,7 +111,7 @@ PER_CLASS = {
     "accuracy": (lambda m, r, k: 100 * np.asarray(_score(m, r, k)["per_class"], dtype=float), False,
                  "test accuracy (%)"),
     "weight_norm": (lambda m, r, k: _norms(r).reshape(-1, _norms(r).shape[-1]).mean(0), True,
-                    "classifier weight norm (experts: their mean)"),
+                    "classifier weight norm"),
     "weight_norm_expert_first": (lambda m, r, k: _norms(r)[0], True, "first expert's weight norm"),
     "weight_norm_expert_last_local": (lambda m, r, k: _norms(r)[-2], True, "last local expert's weight norm"),
     "weight_norm_expert_global": (lambda m, r, k: _norms(r)[-1], True, "global (GLA) expert's weight norm"),

@@ -302,4 +302,6 @@ def best_beyond_noise(values: dict, what: str = "", highest: bool = True) -> str
                 f"seeds{apart}")
     return (f"{head}: none beyond the noise: {len(tied) - 1} of the methods with {V.MIN_SEEDS} seeds or more cannot "
             f"be told from the {word.replace('best', 'highest')}, {top} ({m}), by their own seeds: "
-            + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied[1:]) + apart)
+            + ", ".join(f"{k} ({np.mean(vals[k]):.2f})" for k in tied[1:])
+            + f" (the other {len(judged) - len(tied)} are {'below' if highest else 'above'} it beyond the noise: "
+              f"{len(judged) - 1} tests at 5% each, with no correction for their number)" + apart)
