@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -188,3 +189,22 @@ def test_the_seed_groups_add_seeds_of_runs_the_book_shows_in_their_order():
     cpu20 = record.seed_items("cpu20", "fmnist")
     assert cpu20 and {it.tier for it in cpu20} == {6} and {it.config.seed for it in cpu20} == {1, 2}
     assert {it.config.preset for it in cpu20} == {"cpu20"}
+
+
+def test_a_verdicts_replicates_keep_the_arrays_its_first_seeds_recording_keeps():
+    """whitening-2 reads CW's test features at cpu, imb 200. Seed 0's recording keeps them although the chapter's
+    item for it declares none; seeds 1 and 2 must be planned with them too (recorded without them, they are planned
+    again), else the verdict reads 1 seed against 3 however many are recorded."""
+    from ltnb.claims import by_id
+    from ltnb.claims.reads import Setting, config_of
+
+    setting = Setting("fmnist", 200.0, "cpu", replicates.REPLICATES)
+    cw0 = config_of("CW", setting, 0, ())
+    kept = replicates.recorded_kinds(cw0)
+    assert "features" in kept  # the committed recording of seed 0 keeps them
+    assert replicates.recorded_kinds(replace(cw0, imb=3.0)) == set()  # nothing recorded: nothing kept
+    items = {it.key: it for it in record.seed_items("cpu", "fmnist")}
+    for seed in (1, 2):
+        it = items.get(replicates.reseeded(cw0, seed).key)
+        assert it is not None and "features" in it.kinds, (seed, it)
+    assert by_id("whitening-2").imbs == (200,)

@@ -51,6 +51,15 @@ def reseeded(cfg: RunConfig, seed: int) -> RunConfig:
     return replace(cfg, seed=seed)
 
 
+def recorded_kinds(cfg: RunConfig) -> set:
+    """The derived arrays (:data:`ltnb.runs.derived.KINDS`) the recording of ``cfg`` keeps (none if not recorded)."""
+    from ltnb import store
+    from ltnb.runs import derived
+
+    run = store.load(cfg)
+    return {k for k in derived.KINDS if run is not None and derived.stored(run, k) is not None}
+
+
 def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
     """The seed groups at ``preset`` (tiers 4 to 6): more seeds of runs the book already shows (``shown``, the
     book's items at ``preset``; ``headline_items()`` those at the headline preset, where the budget axis is shown),
@@ -59,10 +68,12 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
     ds = shown[0].config.dataset if shown else "fmnist"
     out: dict[str, Item] = {}
 
-    def add(cfg: RunConfig, seeds, tier: int, where: str) -> None:
+    def add(cfg: RunConfig, seeds, tier: int, where: str, kept: bool = False) -> None:
         first = known.get(reseeded(cfg, 0).key)
         if first is None:  # a run the book does not show at this preset: no replicates of it
             return
+        if kept:  # a verdict's replicates keep what its first seed's recording keeps, declared by a chapter or not
+            first = replace(first, kinds=first.kinds | recorded_kinds(first.config))
         for s in seeds:
             target = reseeded(cfg, s)
             for c in with_dependencies(target):
@@ -87,7 +98,7 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                         cfg = config_of(method, setting, 0, knobs)
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
-                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}")
+                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}", kept=True)
     if preset == SWEEPS_AT:  # the leaderboard's paper-against-code table: both sides of each departure
         for (row, side), cfgs in plan_for("leaderboard", preset, dataset=ds).groups["paper vs code"].rows.items():
             add(cfgs[0], REPLICATES, 4, f"replicates: paper vs code, {row} ({side})")
