@@ -11,7 +11,7 @@ def test_users_command_runs_the_angular_chapter(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert not errors(outs)
     assert "ltnb · fmnist-LT imb 100 · preset smoke · seed 0" in text.splitlines()[0]
-    assert "ABS: s = 0.25, sine F · ALAS: tau = 0.75, concave f" in text
+    assert "ABS: s = 0.25, sine F · ALAS: τ = 0.75, concave f" in text
     for caption in ("Table 1 (measured)", "Table 2 (measured)", "Table 2, the paper's other rows",
                     "Table 5: ABS accuracy (%) against s", "Table 6: ALAS accuracy (%) against τ",
                     "Figure 6 data: accuracy (%) after pruning"):

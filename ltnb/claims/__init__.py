@@ -283,18 +283,16 @@ PRINTED = {
     "angular": {"CE + mixup": "MiSLAS_S1", "L2A (stage 1)": "L2A_S1", "L2A (stage 2)": "L2A_S2", "MiSLAS": "MiSLAS_S2",
                 "ABS": "ABS", "ATL (AEM)": "ATL_AEM", "ATL (ALAS)": "ATL_ALAS", "ATL (all)": "ATL_all"},
     "marr": {"CE": "Softmax", "MARR": "MARR", "Balanced Softmax": "Balanced Softmax", "DisAlign": "DisAlign",
-             "LWS": "Decouple-LWS", "cRT": "Decouple-cRT"},
+             "LWS": "Decouple-LWS", "cRT": "Decouple-cRT", "LDAM-DRW": "LDAM"},  # "LDAM" as in whitening's, below
     "lgla": {"LDAM-DRW": "LDAM+DRW", "LGLA": "Ours (GC)", "MiSLAS": "MiSLAS"},
     "gcl": {"CE": "CE loss", "CE + mixup": "CE loss + mixup", "GCL": "GCL", "LDAM-DRW": "LDAM-DRW", "MiSLAS": "MisLAS"},
     "whitening": {"CE": "CE", "BET": "Ours (w/BET)", "CW": "Ours (w/CW)", "BET & CW": "Ours (w/BET & CW)",
                   "BET & LDAM-DRW": "Ours (w/BET & LDAM)", "BET & LDAM-DRW & CW": "Ours (w/BET & LDAM & CW)",
                   "CW & LDAM-DRW": "Ours (w/CW & LDAM)",
-                  # printed "LDAM", at LDAM-DRW's level (77.2 at 100; Cao et al.: LDAM-DRW 77.03, LDAM alone 73.35)
+                  # printed "LDAM", at LDAM-DRW's level (77.2 at 100, MARR's 78.9; Cao et al.: LDAM-DRW 77.03, LDAM
+                  # alone 73.35); the marr chapter's Table 2 shows that row beside LDAM-DRW too
                   "LDAM-DRW": "LDAM"},
 }
-# MARR's Table 2 prints "LDAM" too, at LDAM-DRW's level (78.9 at 100 on CIFAR-10-LT: above Cao et al.'s LDAM-DRW,
-# 77.03, far above LDAM alone, 73.35); its chapter shows that row beside LDAM-DRW
-PRINTED["marr"]["LDAM-DRW"] = "LDAM"
 SPLIT_OF = {"accuracy": ("overall",), "tail": ("tail", "few"), "few": ("few", "tail")}  # a claim's metric, as printed
 PAPER_DATASET = "cifar10"
 
@@ -404,23 +402,17 @@ METRIC_WORDS = {"accuracy": "accuracy", "tail": "tail-class accuracy", "few": "f
                 "mid": "mid-class accuracy", "ece": "ECE", "macro_f1": "macro F1", "train_loss": "last-epoch training loss",
                 "tail_gradient_norm": "tail classes' classifier gradient norm",
                 "tail_head_gradient_ratio": "tail over head classifier gradient norm"}
-
-
-# LGLA's Table 5 rows are the one multi-expert network under another loss: named as the chapter's tables name them
-LGLA_ROWS = {("ce", False): "Softmax experts", ("ce", True): "Softmax experts + AAW",
-             ("balanced_softmax", False): "BALMS experts", ("balanced_softmax", True): "BALMS experts + AAW",
-             ("cla", False): "CLA (LGLA without AAW)", ("cla", True): "LGLA"}
+LGLA_ROWS = {(loss, aaw): name + (" + AAW" if aaw else "") for loss, name in (("ce", "Softmax experts"),
+             ("balanced_softmax", "BALMS experts")) for aaw in (False, True)} | {("cla", False): "CLA (LGLA without AAW)", ("cla", True): "LGLA"}
 
 
 def run_words(method: str, knobs=()) -> str:
-    """A method with its knobs as the chapters name it: 'MARR (γ = 2)'; LGLA's loss and AAW knobs name Table 5's row
-    ('BALMS experts', 'CLA (LGLA without AAW)'), the other knobs follow in brackets."""
-    knobs = tuple(knobs)
-    if method == "LGLA" and any(k in ("loss", "aaw") for k, _ in knobs):
-        d = dict(knobs)
-        rest = tuple((k, v) for k, v in knobs if k not in ("loss", "aaw"))
+    """A method with its knobs as the chapters name it: 'MARR (γ = 2)'; LGLA's loss and AAW name Table 5's row (the
+    one multi-expert network under another loss: 'BALMS experts', 'CLA (LGLA without AAW)')."""
+    d, rest = dict(knobs), tuple((k, v) for k, v in knobs if k not in ("loss", "aaw"))
+    if method == "LGLA" and len(rest) < len(tuple(knobs)):
         return LGLA_ROWS[(d.get("loss", "cla"), bool(d.get("aaw", True)))] + knob_words(rest)
-    return f"{method}{knob_words(knobs)}"
+    return f"{method}{knob_words(tuple(knobs))}"
 
 
 def knob_words(knobs) -> str:

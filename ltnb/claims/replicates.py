@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
+from ltnb import store
 from ltnb.chapters import SWEEPS_AT, plan_for
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
 from ltnb.claims import CLAIMS
 from ltnb.claims.reads import Setting, config_of, runs_read
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS
+from ltnb.runs import derived
 
 
 @dataclass
@@ -53,9 +55,6 @@ def reseeded(cfg: RunConfig, seed: int) -> RunConfig:
 
 def recorded_kinds(cfg: RunConfig) -> set:
     """The derived arrays (:data:`ltnb.runs.derived.KINDS`) the recording of ``cfg`` keeps (none if not recorded)."""
-    from ltnb import store
-    from ltnb.runs import derived
-
     run = store.load(cfg)
     return {k for k in derived.KINDS if run is not None and derived.stored(run, k) is not None}
 
