@@ -205,6 +205,8 @@ if axes[0].get_legend_handles_labels()[0]:
     axes[0].legend(fontsize=7, loc="best")
 plots.stamp(fig, f"{ctx.stamp} (first seed)")
 plt.show()
+
+# %% tags=["hide-input"]
 # a class's size is not how hard it is: the balanced reference (every class as large) says how hard each one is
 display(Markdown(
     "Size and difficulty of the four classes: " + "; ".join(
