@@ -27,3 +27,8 @@ def test_spaced_labels_keep_their_order_and_a_minimum_gap():
     assert np.min(np.diff(np.sort(out))) >= 0.2 - 1e-9
     assert abs(out[3] - 3.0) < 0.5  # a point far from the cluster stays near its own height
     assert np.allclose(plots.spaced([0.0, 5.0], 0.2), [0.0, 5.0])  # nothing to move
+
+
+def test_a_number_one_paper_prints_in_several_tables_is_said_once_with_its_tables():
+    assert report.literature_cell("gcl", "cifar10", 100) == "82.68 (gcl T1, T3, T4, T5)"
+    assert report.literature_cell("ldam_drw", "cifar10", 100) == "77 (lgla T1), 77.03 (gcl T1)"  # two papers: two numbers
