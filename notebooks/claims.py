@@ -65,7 +65,10 @@
 # * **A lead above zero** ("each expert is the most accurate on its own class group"): a statistic of
 #   one run, per seed, then a one-sample t interval across the seeds.
 # * **Where the paper makes it.** A claim the paper makes at other imbalance factors than a setting's
-#   is read there all the same, and counted apart, as **beyond the paper**.
+#   is read there all the same, and counted apart, as **beyond the paper**. Where the paper names no
+#   factor for a claim (a figure drawn at a factor it does not print, as most analysis figures of the
+#   angular, LGLA and whitening papers are), the book takes it as the paper's at 100, its headline
+#   factor, where the claim's seeds are planned, and as beyond the paper elsewhere.
 # * **Many tests.** At each setting the page controls the false discovery rate over its tests
 #   (Benjamini-Hochberg at 5%), says how many of its decisions chance alone would give, and measures
 #   the machinery's own false-positive rate with **A/A** tests: a method against itself, its seeds

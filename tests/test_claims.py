@@ -235,7 +235,35 @@ def test_lgla_rows_are_named_as_the_chapter_names_them_not_as_lgla_with_knobs():
 def test_claims_are_shown_where_the_paper_makes_them():
     marr = C.by_id("marr-1")  # made at 200
     assert E.where_claimed(marr, 200.0) and not E.where_claimed(marr, 100.0)
-    assert E.where_claimed(C.by_id("angular-1"), 10.0)  # names no factor: every one
+    unnamed = C.by_id("angular-1")  # its paper names no factor for Fig. 1: the book's headline factor, 100
+    assert not unnamed.imbs and E.where_claimed(unnamed, 100.0) and not E.where_claimed(unnamed, 10.0)
+    assert E.paper_factors(unnamed) == (100.0,) and E.paper_factors(marr) == (200.0,)
+
+
+def test_a_claim_is_planned_with_replicates_at_every_factor_the_page_reads_it_as_the_papers():
+    """The page and the plan agree: at cpu, every run a computed verdict reads at a factor where the verdict is the
+    paper's claim has seeds 0-2 recorded or planned (the seed groups are what the paper's verdicts stand on)."""
+    from ltnb import record, store
+    from ltnb.claims import replicates
+
+    planned = {it.key for it in record.seed_items("cpu", "fmnist")}
+    checked = 0
+    for c in C.CLAIMS:
+        if c.kind == "untestable":
+            continue
+        for imb in E.paper_factors(c):
+            assert E.where_claimed(c, imb)
+            s = E.Setting("fmnist", imb, "cpu", replicates.REPLICATES)
+            for method, knobs in E.runs_read(c, s):
+                try:
+                    cfg = E.config_of(method, s, 0, knobs)
+                except (KeyError, ValueError):  # a knob read post hoc only
+                    continue
+                for seed in replicates.REPLICATES:
+                    run = replicates.reseeded(cfg, seed)
+                    assert run.key in planned or store.exists(run), (c.id, imb, method, seed)
+                    checked += 1
+    assert checked > 300
 
 
 def test_the_runs_a_verdict_reads_are_data():

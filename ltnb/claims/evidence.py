@@ -28,7 +28,7 @@ from ltnb.claims.readouts import (
     features_of,
     sampler_tail_share, batch_imbalance,
 )
-from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
+from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, paper_factors, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
 from ltnb.presets import PRESETS
 from ltnb.runs import derived
 from ltnb.stats import (  # noqa: F401 (API)
@@ -371,8 +371,8 @@ RULE = ("each verdict from the compared runs' own seeds: Welch's 95% interval, p
 
 
 def where_claimed(claim, imb: float) -> bool:
-    """Whether the paper makes ``claim`` at imbalance factor ``imb`` (a claim that names no factor: at every one)."""
-    return not claim.imbs or float(imb) in {float(f) for f in claim.imbs}
+    """Whether the paper makes ``claim`` at imbalance factor ``imb`` (:func:`~ltnb.claims.reads.paper_factors`)."""
+    return float(imb) in paper_factors(claim)
 
 
 def _split_at_sweeps(rows, setting):
@@ -390,15 +390,15 @@ def _split_at_sweeps(rows, setting):
 def _boxes(rows, stamp: str, setting):
     """The verdict boxes of ``rows``: those the paper makes at ``setting``'s factor, and apart, headed "beyond the
     paper", those it makes at other factors."""
-    boxes = []
-    claimed = [(c, v) for c, v in rows if where_claimed(c, setting.imb)]
+    boxes, claimed = [], [(c, v) for c, v in rows if where_claimed(c, setting.imb)]
     beyond = [(c, v) for c, v in rows if not where_claimed(c, setting.imb)]
     if claimed:
         boxes.append((claimed, f"{stamp}; {RULE}"))
     if beyond:
-        factors = sorted({f for c, _ in beyond for f in c.imbs})
-        boxes.append((beyond, f"beyond the paper, which makes these claims at imbalance "
-                              f"{', '.join(f'{f:g}' for f in factors)}, not {setting.imb:g}: {stamp}; {RULE}"))
+        factors = ", ".join(f"{f:g}" for f in sorted({f for c, _ in beyond for f in paper_factors(c)}))
+        unnamed = " (where it names none, the book reads it at 100)" if any(not c.imbs for c, _ in beyond) else ""
+        boxes.append((beyond, f"beyond the paper, which makes these claims at imbalance {factors}{unnamed}, "
+                              f"not {setting.imb:g}: {stamp}; {RULE}"))
     return boxes
 
 

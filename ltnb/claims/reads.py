@@ -37,6 +37,14 @@ class Setting:
 
 
 SEEDS_READ = tuple(range(8))  # a verdict reads every recorded seed of its runs: those of these that exist
+UNNAMED_FACTOR = 100.0  # where a paper names no imbalance factor for a claim: the book's headline factor
+
+
+def paper_factors(claim) -> tuple:
+    """The imbalance factors at which the paper makes ``claim`` (``Claim.imbs``). Where the paper names none for it
+    (a figure drawn at a factor it does not print), the book reads it as the paper's at :data:`UNNAMED_FACTOR`, the
+    factor its seed groups are planned at, and as "beyond the paper" elsewhere."""
+    return tuple(float(f) for f in claim.imbs) or (UNNAMED_FACTOR,)
 
 
 # ------------------------------------------------------------------ runs

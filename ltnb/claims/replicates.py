@@ -10,7 +10,7 @@ from ltnb import store
 from ltnb.chapters import SWEEPS_AT, plan_for
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
 from ltnb.claims import CLAIMS
-from ltnb.claims.reads import Setting, config_of, runs_read
+from ltnb.claims.reads import Setting, config_of, paper_factors, runs_read
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS
 from ltnb.runs import derived
@@ -67,8 +67,11 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
     ds = shown[0].config.dataset if shown else "fmnist"
     out: dict[str, Item] = {}
 
-    def add(cfg: RunConfig, seeds, tier: int, where: str, kept: bool = False) -> None:
+    def add(cfg: RunConfig, seeds, tier: int, where: str, kept: bool = False, new: bool = False) -> None:
         first = known.get(reseeded(cfg, 0).key)
+        if first is None and new:  # a verdict at a factor no chapter shows: all its seeds, with their metrics
+            first = Item(reseeded(cfg, 0), tier, where, recorded_kinds(reseeded(cfg, 0)))
+            seeds = (0, *seeds)
         if first is None:  # a run the book does not show at this preset: no replicates of it
             return
         if kept:  # a verdict's replicates keep what its first seed's recording keeps, declared by a chapter or not
@@ -89,7 +92,7 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
         for claim in CLAIMS:
             if claim.kind == "untestable":
                 continue
-            imbs = [HEADLINE[1]] if preset == HEADLINE[0] else sorted({float(f) for f in claim.imbs} or {100.0})
+            imbs = [HEADLINE[1]] if preset == HEADLINE[0] else sorted(paper_factors(claim))
             for imb in imbs:
                 setting = Setting(ds, imb, preset, REPLICATES)
                 for method, knobs in runs_read(claim, setting):
@@ -97,7 +100,8 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                         cfg = config_of(method, setting, 0, knobs)
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
-                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}", kept=True)
+                    add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}", kept=True,
+                        new=claim.kind in ("beats", "gain"))  # (their metrics are what every recording keeps)
     if preset == SWEEPS_AT:  # the leaderboard's paper-against-code table: both sides of each departure
         for (row, side), cfgs in plan_for("leaderboard", preset, dataset=ds).groups["paper vs code"].rows.items():
             add(cfgs[0], REPLICATES, 4, f"replicates: paper vs code, {row} ({side})")

@@ -16,7 +16,7 @@ from ltnb.data import dataset_info
 from ltnb.chapters import SWEEPS_AT
 from ltnb.chapters.leaderboard import DEPARTURES, setting_name
 from ltnb.claims.evidence import recorded_settings, verdicts_at, where_claimed
-from ltnb.claims.reads import SEEDS_READ, Setting
+from ltnb.claims.reads import SEEDS_READ, UNNAMED_FACTOR, Setting
 from ltnb.presets import PRESETS, auto_presets
 from ltnb.stats import FAILS, HOLDS, MISSING, NOISE, SMALLER, TOO_FEW, UNTESTABLE
 
@@ -111,8 +111,9 @@ def summary(paper: str, dataset: str = "fmnist") -> str:
                   f"preset `{s.preset}`; a verdict reads every recorded seed, needs 3 a side, and is Welch's (or the "
                   "paired) 95% interval with the false discovery rate controlled over the setting's tests.", "",
                   f"**Results at the headline setting** ({dataset}-LT, imbalance {s.imb:g}, preset `{s.preset}`). "
-                  f"Of the {len(here)} claims the paper makes at this factor (or at every factor): "
-                  + _tally(n) + ".", ""]
+                  f"Of the {len(here)} claims the paper makes at this factor"
+                  + (" (with those for which it names no factor, which the book reads at 100)"
+                     if s.imb == UNNAMED_FACTOR else "") + ": " + _tally(n) + ".", ""]
         moved = [c for c in here if at[c.id].verdict == MISSING]
         if moved and s.preset != SWEEPS_AT:  # recorded for the main tables only: the ablations are read at cpu
             sweeps = verdicts_at(replace(s, preset=SWEEPS_AT))[0]
