@@ -240,6 +240,19 @@ def test_claims_are_shown_where_the_paper_makes_them():
     assert E.paper_factors(unnamed) == (100.0,) and E.paper_factors(marr) == (200.0,)
 
 
+def test_a_best_of_claim_can_name_points_of_a_sweep_as_rivals():
+    """marr-22, "γ = 1.2 is the best exponent": γ = 1.2 against every other γ of Fig. 4's sweep, each by its own runs;
+    a rival is a method's name or (name, knobs)."""
+    c = C.by_id("marr-22")
+    assert E.sides(c) == [("MARR", (("gamma", g),)) for g in (2.0, 0.0, 0.4, 0.8, 1.6)]
+    assert E.sides(C.by_id("marr-20")) == [("LWS", ()), ("cRT", ()), ("DisAlign", ())]
+    assert ("MARR", (("gamma", 0.4),)) in E.runs_read(c, E.Setting("fmnist", 200.0, "cpu"))
+    v = E.evaluate(c, E.Setting("fmnist", 100.0, "cpu", E.SEEDS_READ))  # recorded at the chapter's factor
+    assert v.verdict != V.MISSING and "against each of 5 (MARR (γ = 2), MARR (γ = 0), MARR (γ = 0.4)" in v.number
+    with pytest.raises(ValueError, match="rivals are for a 'beats' claim"):
+        C.Claim("x", "marr", "", "", "trend", rivals=("CE",))
+
+
 def test_a_claim_is_planned_with_replicates_at_every_factor_the_page_reads_it_as_the_papers():
     """The page and the plan agree: at cpu, every run a computed verdict reads at a factor where the verdict is the
     paper's claim has seeds 0-2 recorded or planned (the seed groups are what the paper's verdicts stand on)."""

@@ -28,7 +28,7 @@ from ltnb.claims.readouts import (
     features_of,
     sampler_tail_share, batch_imbalance,
 )
-from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, paper_factors, config_of, paper_pruning_recorded, runs_read, shares_runs  # noqa: F401 (API)
+from ltnb.claims.reads import REFERENCE, SEEDS_READ, Setting, paper_factors, config_of, paper_pruning_recorded, runs_read, shares_runs, sides  # noqa: F401 (API)
 from ltnb.presets import PRESETS
 from ltnb.runs import derived
 from ltnb.stats import (  # noqa: F401 (API)
@@ -115,12 +115,12 @@ def evaluate(claim, setting: Setting) -> Verdict:
 
 
 def _best_of(claim, setting: Setting) -> Verdict:
-    """A "best of a set" claim: ``a`` against ``b`` and each of ``claim.rivals``, each comparison by its own runs,
-    then :func:`ltnb.stats.best_of` (an intersection-union test). A rival not recorded at the setting is named and
-    left out."""
-    each = [(r, evaluate(replace(claim, b=r, rivals=()), setting)) for r in (claim.b, *claim.rivals)]
+    """A "best of a set" claim: ``a`` against ``b`` and each rival (:func:`~ltnb.claims.reads.sides`), each by its
+    own runs, then :func:`ltnb.stats.best_of` (an intersection-union test). A rival not recorded at the setting is
+    named and left out."""
+    each = [(run_words(m, k), evaluate(replace(claim, b=m, kb=k, rivals=()), setting)) for m, k in sides(claim)]
     absent = [r for r, v in each if v.verdict == MISSING]
-    if claim.b in absent or len(absent) == len(each):
+    if each[0][0] in absent or len(absent) == len(each):
         return _missing(*absent)
     v = best_of(claim.a, [(r, v) for r, v in each if v.verdict != MISSING])
     return replace(v, number=v.number + (f"; not recorded here: {', '.join(absent)}" if absent else ""))

@@ -91,10 +91,17 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
                      else AUTO_PRUNE.get(setting.preset, AUTO_PRUNE["cpu"]))[0]
         at = lambda knobs, f: tuple((k, f if k == "fraction" else v) for k, v in knobs)  # noqa: E731
         return [(n, at(k, f)) for f in fractions for n, k in ((claim.a, claim.ka), (claim.b or claim.a, claim.kb))]
-    out = [(claim.a, claim.ka), (claim.b or claim.a, claim.kb)] + [(r, ()) for r in claim.rivals]
+    out = [(claim.a, claim.ka), *sides(claim)]
     if claim.kind == "gain":
         out += [(claim.a0, ()), (claim.b0, ())]
     return out
+
+
+def sides(claim) -> list[tuple[str, tuple]]:
+    """What ``claim``'s ``a`` is compared with, as (method, knobs): ``b``, then each of ``rivals`` (a rival is a
+    method's name, or (name, knobs) for another setting of a method, as a point of a sweep)."""
+    rivals = [(r, ()) if isinstance(r, str) else (r[0], tuple(r[1])) for r in claim.rivals]
+    return [(claim.b or claim.a, claim.kb), *rivals]
 
 
 def shares_runs(setting: Setting, a: tuple, b: tuple) -> bool:

@@ -71,7 +71,6 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
         first = known.get(reseeded(cfg, 0).key)
         if first is None and new:  # a verdict at a factor no chapter shows: all its seeds, with their metrics
             first = Item(reseeded(cfg, 0), tier, where, recorded_kinds(reseeded(cfg, 0)))
-            seeds = (0, *seeds)
         if first is None:  # a run the book does not show at this preset: no replicates of it
             return
         if kept:  # a verdict's replicates keep what its first seed's recording keeps, declared by a chapter or not
@@ -101,7 +100,7 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
                     add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}", kept=True,
-                        new=claim.kind in ("beats", "gain"))  # (their metrics are what every recording keeps)
+                        new=preset == SWEEPS_AT and claim.kind in ("beats", "gain"))  # (metrics: every run's)
     if preset == SWEEPS_AT:  # the leaderboard's paper-against-code table: both sides of each departure
         for (row, side), cfgs in plan_for("leaderboard", preset, dataset=ds).groups["paper vs code"].rows.items():
             add(cfgs[0], REPLICATES, 4, f"replicates: paper vs code, {row} ({side})")
