@@ -1,6 +1,8 @@
 """The recorder: it knows every run of the book from the chapters' plans, records in priority order, stops at
 its time budget, resumes, and dispatches to local processes or submitit; recordings render a chapter alone."""
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +15,7 @@ import pytest
 from ltnb import chapters, record, store
 from ltnb.claims import replicates
 from ltnb.config import RunConfig
+from ltnb.runs import recordings
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = (("baselines", {}),)
@@ -208,3 +211,21 @@ def test_a_verdicts_replicates_keep_the_arrays_its_first_seeds_recording_keeps()
         it = items.get(replicates.reseeded(cw0, seed).key)
         assert it is not None and "features" in it.kinds, (seed, it)
     assert by_id("whitening-2").imbs == (200,)
+
+
+def test_a_parent_trained_again_to_another_result_names_its_recorded_children(tmp_path, capsys):
+    """CE + mixup at cpu, imb 200, seed 0, retrained on another CPU kind for a new stage 2, ended 0.8 points from its
+    recording; its recorded cRT had been fit on the old network. Overwriting the parent's recording says which
+    recorded runs to record again; the same result says nothing."""
+    src = Path(__file__).resolve().parents[1] / "results" / "runs" / "cpu"
+    for key in ("d0787f8bf0842ca2", "25bd013e0898edac"):  # CE + mixup (200, seed 0) and its cRT
+        shutil.copytree(src / key, tmp_path / "cpu" / key)
+    parent = RunConfig.from_dict(json.loads((src / "d0787f8bf0842ca2" / "config.json").read_text()))
+    assert [c.key for c in recordings.children(parent, tmp_path)] == ["25bd013e0898edac"]
+    final = tmp_path / "cpu" / parent.key
+    recorded = json.loads((final / "metrics.json").read_text())["accuracy"]
+    recordings._warn_if_children_differ(parent, final, {"accuracy": recorded})
+    assert capsys.readouterr().out == ""
+    recordings._warn_if_children_differ(parent, final, {"accuracy": recorded - 0.0079})
+    out = capsys.readouterr().out
+    assert "25bd013e0898edac" in out and "record them again" in out

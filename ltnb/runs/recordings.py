@@ -60,6 +60,7 @@ def export(run: store.Run, kinds=(), root=None) -> Path:
             arrays.update({k: old[k] for k in old.files if k not in arrays})
     if any(k.startswith("test_") and k != "test_labels" for k in arrays) or "feature_idx" in arrays:
         arrays["test_labels"] = run.arrays["test_labels"]
+    _warn_if_children_differ(cfg, final, run.metrics)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=final.parent))
     try:
         shutil.copy(run.path / "config.json", tmp / "config.json")
@@ -72,6 +73,37 @@ def export(run: store.Run, kinds=(), root=None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def children(cfg: RunConfig, root=None) -> list[RunConfig]:
+    """The recorded runs that start from ``cfg`` (a stage 2 on it, a pruned run scored by it)."""
+    out = []
+    for cfg_file in sorted(store.recorded_path(cfg, root).parent.glob("*/config.json")):
+        try:
+            child = RunConfig.from_dict(json.loads(cfg_file.read_text()))
+        except (KeyError, TypeError, ValueError, OSError):
+            continue
+        if any(d.key == cfg.key for d in child.dependencies()):
+            out.append(child)
+    return out
+
+
+def _warn_if_children_differ(cfg: RunConfig, final: Path, metrics: dict) -> None:
+    """A run trained again (a parent retrained for its network, which a recording does not keep) can end elsewhere
+    than its recording did (another CPU kind rounds otherwise): its recorded stage-2 runs were fit on the network
+    recorded before, so a paired comparison would pair runs of two networks. Say which to record again."""
+    try:
+        before = json.loads((final / "metrics.json").read_text())["accuracy"]
+    except (OSError, ValueError, KeyError):
+        return
+    if _round(float(metrics["accuracy"])) == before:
+        return
+    kids = children(cfg, final.parent.parent)
+    if kids:
+        print(f"warning: {cfg.label} ({cfg.imb:g}, seed {cfg.seed}, {cfg.key}) trained again ends at "
+              f"{metrics['accuracy']:.4f}, its recording at {before:.4f}; its recorded runs "
+              f"{', '.join(k.key for k in kids)} were fit on the network recorded before: record them again "
+              "(python -m ltnb.record --retrain KEY each, then --export)", flush=True)
 
 
 def size_of(preset: str | None = None) -> tuple[int, int]:
