@@ -81,6 +81,14 @@ def test_identical_runs_on_each_side_are_exact():
     assert v.verdict == V.HOLDS and v.lo == v.hi == 1.0 and v.p == 0.0
 
 
+def test_one_run_read_twice_is_not_a_comparison():
+    """Paired sides equal on every seed are one run read twice (MARR on a backbone at 50 against MARR at 50): nothing
+    to test, not "inside the noise" with an interval of [0, 0]; equal means from different runs are still compared."""
+    v = V.compare([80.1, 81.0, 79.5], [80.1, 81.0, 79.5], paired=True)
+    assert v.verdict == V.UNTESTABLE and "one run" in v.number
+    assert V.compare([80.1, 81.0, 79.5], [81.0, 79.5, 80.1]).verdict == V.NOISE  # independent runs, same mean
+
+
 def test_the_smallest_detectable_gap_shrinks_with_seeds_and_has_about_its_power():
     """The gap is stated at 80% power for the test's own degrees of freedom; Welch's test estimates them, so with 3
     seeds a side the simulated power at the stated gap is about 71%, with 5 about 77% (this generator: 0.71, 0.77)."""
