@@ -56,6 +56,8 @@ def test_record_stops_at_its_budget_then_resumes_where_it_stopped(dirs):
     again = record.record("smoke", calls=SMALL)
     assert again["recorded before"] == out["trained now"] + out["recorded before"]
     assert again["left"] == 0 and record.check("smoke") == []
+    fit = [json.loads(m.read_text()) for m in (store.recorded_root() / "smoke").glob("*/metrics.json")]
+    assert any("parents" in m for m in fit)  # a stage 2 records the accuracy of the network it was fit on
     n, size = record.size_of("smoke")
     assert n == 15 and size < 15 * 60_000
 
@@ -229,3 +231,20 @@ def test_a_parent_trained_again_to_another_result_names_its_recorded_children(tm
     recordings._warn_if_children_differ(parent, final, {"accuracy": recorded - 0.0079})
     out = capsys.readouterr().out
     assert "25bd013e0898edac" in out and "record them again" in out
+
+
+def test_a_recording_fit_on_another_network_of_its_parent_fails_the_check(tmp_path, monkeypatch):
+    """A stage 2 records the accuracy of the network it was fit on ("parents"); `make record --check` reports a
+    recording whose parent's recording gives another accuracy (the parent trained again elsewhere)."""
+    src = Path(__file__).resolve().parents[1] / "results" / "runs" / "cpu"
+    for key in ("d0787f8bf0842ca2", "25bd013e0898edac"):
+        shutil.copytree(src / key, tmp_path / "cpu" / key)
+    monkeypatch.setenv("LTNB_RECORDED", str(tmp_path))
+    child = tmp_path / "cpu" / "25bd013e0898edac" / "metrics.json"
+    parent_acc = json.loads((tmp_path / "cpu" / "d0787f8bf0842ca2" / "metrics.json").read_text())["accuracy"]
+    metrics = json.loads(child.read_text())
+    for acc, problems in ((parent_acc, 0), (parent_acc + 0.0079, 1)):
+        child.write_text(json.dumps(dict(metrics, parents={"d0787f8bf0842ca2": acc})))
+        found = recordings.check("cpu")
+        assert len(found) == problems, found
+    assert "25bd013e0898edac" in found[0] and "record it again" in found[0]

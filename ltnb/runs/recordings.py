@@ -61,10 +61,12 @@ def export(run: store.Run, kinds=(), root=None) -> Path:
     if any(k.startswith("test_") and k != "test_labels" for k in arrays) or "feature_idx" in arrays:
         arrays["test_labels"] = run.arrays["test_labels"]
     _warn_if_children_differ(cfg, final, run.metrics)
+    parents = _parents(cfg)
+    metrics = {**run.metrics, **({"parents": parents} if parents else {})}
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{cfg.key}-", dir=final.parent))
     try:
         shutil.copy(run.path / "config.json", tmp / "config.json")
-        (tmp / "metrics.json").write_text(json.dumps(_round(run.metrics), separators=(",", ":")))
+        (tmp / "metrics.json").write_text(json.dumps(_round(metrics), separators=(",", ":")))
         np.savez_compressed(tmp / "arrays.npz", **{k: _compact(np.asarray(v)) for k, v in arrays.items()})
         if final.exists():
             shutil.rmtree(final)
@@ -73,6 +75,18 @@ def export(run: store.Run, kinds=(), root=None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _parents(cfg: RunConfig) -> dict:
+    """The accuracy of each run ``cfg`` starts from, as the network it was fit on gave it (the stored run, which the
+    trainer read): a fingerprint by which :func:`check` tells a recording fit on another network of its parent than
+    the one recorded."""
+    out = {}
+    for d in cfg.dependencies():
+        run = store.load(d)
+        if run is not None:
+            out[d.key] = float(run.metrics["accuracy"])
+    return out
 
 
 def children(cfg: RunConfig, root=None) -> list[RunConfig]:
@@ -130,7 +144,16 @@ def check(preset: str | None = None) -> list[str]:
             problems.append(f"the recorded run {path} cannot be used (its config.json is of key {cfg.key}). {restore}")
             continue
         try:
-            store.read_at(cfg, path, recorded=True).arrays  # noqa: B018 - reading checks the archive
+            run = store.read_at(cfg, path, recorded=True)
+            run.arrays  # noqa: B018 - reading checks the archive
         except store.CorruptRun as err:  # its message names the run and what to do
             problems.append(str(err))
+            continue
+        for key, acc in run.metrics.get("parents", {}).items():  # recorded since 7 December: fit on which network
+            parent = path.parent / key / "metrics.json"
+            if parent.is_file() and _round(json.loads(parent.read_text())["accuracy"]) != _round(acc):
+                problems.append(f"the recorded run {path} was fit on a network of {key} that gave {acc:.4f}, but that "
+                                f"run's recording gives {json.loads(parent.read_text())['accuracy']:.4f} (trained again "
+                                f"elsewhere): record it again from the recorded network (python -m ltnb.record "
+                                f"--retrain {key}, then --retrain {cfg.key} and --export)")
     return problems
