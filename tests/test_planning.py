@@ -288,13 +288,17 @@ def test_what_the_chapter_reads_is_recorded_or_trained_by_it(case, planning):
                    for g in plan.groups.values() for row, cfgs in g.rows.items()), k
 
 
-def test_marr_at_200_retrains_its_ce_backbone_recorded_without_features(planning):
-    """Known case: MARR's stage-2 runs at imb 200 start from the CE run, recorded there (Table 2 at the paper's
-    factors) without its features; the chapter must train it into the store and say so."""
-    plan = _plan("marr", dict(FIXED, imb=200))
-    backbone = plan.groups["Table 2"].rows["Softmax (CE)"][0]
-    assert store.source(backbone) == "recorded", "the CE run at imb 200 is no longer recorded: pick another case"
-    stage2 = [c for c in plan.configs() if c.stage2 and c.parent.key == backbone.key]
-    assert any(not store.exists(c) for c in stage2), "every MARR stage-2 run at 200 is recorded: pick another case"
+def test_marr_retrains_its_ce_backbone_recorded_without_features(planning):
+    """Known case: MARR's stage-2 runs start from the CE run, recorded at the paper's factors (Table 2, the whitening
+    chapter) without its features; where one of them is not recorded, the chapter must train the backbone into the
+    store and say so. The first factor where that holds (200 until the seed groups recorded marr-22's sweep there)."""
+    for imb in (200, 1000, 500, 50, 10):
+        plan = _plan("marr", dict(FIXED, imb=imb))
+        backbone = plan.groups["Table 2"].rows["Softmax (CE)"][0]
+        stage2 = [c for c in plan.configs() if c.stage2 and c.parent.key == backbone.key]
+        if store.source(backbone) == "recorded" and any(not store.exists(c) for c in stage2):
+            break
+    else:
+        pytest.fail("at no factor is MARR's CE backbone recorded with one of its stage-2 runs not: pick another case")
     assert backbone.key in {c.key for c in chapters.recorded_to_retrain(plan)}
     assert backbone.key in _dry_fetch(plan, planning)
