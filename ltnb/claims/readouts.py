@@ -263,6 +263,21 @@ LEADS = {"own_group_lead": (own_group_lead, "smallest lead of an LLA expert alon
                                "", True)}
 
 
+# the derived arrays (:data:`ltnb.runs.derived.KINDS`) a quantity reads off each run beyond what every recording
+# keeps: a verdict's replicates are recorded with them (:mod:`ltnb.claims.replicates`)
+_ANGULAR = ("angular_logit_true", "mean_logit_true_test", "angular_logit_true_test", "received_linear",
+            "received_angular", "received_abs", "angular_floor")
+
+
+def kinds_read(quantity: str) -> set:
+    """The derived kinds reading ``quantity`` off a run needs (empty: the metrics and arrays every recording keeps)."""
+    if quantity in FEATURE_STATS:
+        return {"train_features" if quantity.startswith("train_") else "features"}
+    if quantity in EXPERT_STATS or quantity in LEADS or quantity == "accuracy_expert_global":
+        return {"experts"}
+    return {"feature_spread": {"features"}, "avh": {"avh"}}.get(quantity, {"angular"} if quantity in _ANGULAR else set())
+
+
 def sampler_tail_share(counts, kind: str) -> float:
     return float(samplers.class_weights(np.asarray(counts), kind)[TAIL].sum())
 

@@ -10,7 +10,8 @@ from ltnb import store
 from ltnb.chapters import SWEEPS_AT, plan_for
 from ltnb.chapters.leaderboard import CORE, budget_rows, entries
 from ltnb.claims import CLAIMS
-from ltnb.claims.reads import Setting, config_of, paper_factors, runs_read
+from ltnb.claims.reads import REFERENCE, Setting, config_of, paper_factors, runs_read
+from ltnb.claims.readouts import REFERENCE_OF, kinds_read
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS
 from ltnb.runs import derived
@@ -59,6 +60,14 @@ def recorded_kinds(cfg: RunConfig) -> set:
     return {k for k in derived.KINDS if run is not None and derived.stored(run, k) is not None}
 
 
+def reads_off(claim, method: str) -> set:
+    """The derived kinds ``claim``'s verdict reads off each run of ``method`` (a trend's balanced reference reads
+    the quantity's plain counterpart)."""
+    if claim.kind == "trend" and method == REFERENCE:
+        return kinds_read(REFERENCE_OF.get(claim.quantity, claim.quantity) or "")
+    return kinds_read(claim.quantity) | kinds_read(claim.quantity_b or "")
+
+
 def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
     """The seed groups at ``preset`` (tiers 4 to 6): more seeds of runs the book already shows (``shown``, the
     book's items at ``preset``; ``headline_items()`` those at the headline preset, where the budget axis is shown),
@@ -67,14 +76,16 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
     ds = shown[0].config.dataset if shown else "fmnist"
     out: dict[str, Item] = {}
 
-    def add(cfg: RunConfig, seeds, tier: int, where: str, kept: bool = False, new: bool = False) -> None:
+    def add(cfg: RunConfig, seeds, tier: int, where: str, kept: bool = False, new: bool = False,
+            reads: frozenset = frozenset()) -> None:
         first = known.get(reseeded(cfg, 0).key)
         if first is None and new:  # a verdict at a factor no chapter shows: all its seeds, with their metrics
             first = Item(reseeded(cfg, 0), tier, where, recorded_kinds(reseeded(cfg, 0)))
         if first is None:  # a run the book does not show at this preset: no replicates of it
             return
-        if kept:  # a verdict's replicates keep what its first seed's recording keeps, declared by a chapter or not
-            first = replace(first, kinds=first.kinds | recorded_kinds(first.config))
+        if kept:  # a verdict's replicates keep what its first seed's recording keeps, declared by a chapter or not,
+            # and what the verdict reads off each of them (its first seed included)
+            first = replace(first, kinds=first.kinds | recorded_kinds(first.config) | reads)
         for s in seeds:
             target = reseeded(cfg, s)
             for c in with_dependencies(target):
@@ -100,7 +111,8 @@ def seed_items(preset: str, shown: list[Item], headline_items) -> list[Item]:
                     except (KeyError, ValueError):  # a knob the registry reads post hoc only
                         continue
                     add(cfg, REPLICATES, 4, f"replicates: {claim.id} at imb {imb:g}", kept=True,
-                        new=preset == SWEEPS_AT and claim.kind in ("beats", "gain"))  # (metrics: every run's)
+                        new=preset == SWEEPS_AT and claim.kind in ("beats", "gain"),  # (metrics: every run's)
+                        reads=frozenset(reads_off(claim, method)))
     if preset == SWEEPS_AT:  # the leaderboard's paper-against-code table: both sides of each departure
         for (row, side), cfgs in plan_for("leaderboard", preset, dataset=ds).groups["paper vs code"].rows.items():
             add(cfgs[0], REPLICATES, 4, f"replicates: paper vs code, {row} ({side})")
