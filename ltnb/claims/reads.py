@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ltnb import data, store
 from ltnb.chapters.angular import AUTO_PRUNE, paper_pruning_rows
-from ltnb.claims.readouts import REFERENCE_OF
+from ltnb.claims.readouts import LEADS, REFERENCE_OF
 from ltnb.methods import get
 
 REFERENCE = "CE, balanced"  # the balanced reference: CE on a balanced subset as large as the long-tailed set
@@ -79,8 +79,8 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
     the recorder plans replicates from (nothing is loaded here)."""
     if claim.kind == "untestable" or claim.quantity in ("tail_sampling_share", "batch_imbalance"):  # exact: no run
         return []
-    if claim.kind == "positive":
-        return [(claim.method, claim.ka)]
+    if claim.kind == "positive":  # (a lead judged against a class's difficulty reads the balanced reference too)
+        return [(claim.method, claim.ka)] + ([(REFERENCE, ())] if LEADS.get(claim.quantity, (0,) * 4)[3] else [])
     if claim.kind == "trend":
         own = [(claim.method, claim.ka)]
         if claim.against or REFERENCE_OF.get(claim.quantity, claim.quantity) is None:
