@@ -53,6 +53,7 @@ class Verdict:
     detectable: float = math.nan  # the smallest effect these runs detect with 80% power at the 5% level
     paper: float = math.nan  # the gap the paper prints for the claim, in the same direction and unit
     seeds: tuple = ()  # runs a side
+    scale: str = "gap"  # what ``value`` is, in "smallest detectable ..." ("ρ" for a trend)
 
     def __str__(self) -> str:
         return f"{self.verdict} ({self.number})" if self.number else self.verdict
@@ -175,12 +176,22 @@ def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_s
     seen = f"; smallest detectable ρ {det:.2f}" if z.verdict == NOISE and det == det else ""
     return Verdict(z.verdict, f"{lead} over {len(s)} classes{what}: mean {mean_rho:+.2f} of {each}, "
                               f"95% interval [{lo:+.2f}, {hi:+.2f}] ({len(rhos)} seeds){seen}",
-                   mean_rho, lo, hi, z.p, det, seeds=(len(rhos),))
+                   mean_rho, lo, hi, z.p, det, seeds=(len(rhos),), scale="ρ")
+
+
+def detectable_words(v: Verdict) -> str:
+    """"; smallest detectable gap 2.53", for an "inside the noise" whose number does not say it yet ("" if none)."""
+    if v.detectable != v.detectable or f"smallest detectable {v.scale}" in v.number:
+        return ""
+    return f"; smallest detectable {v.scale} {v.detectable:.2f}" if v.detectable >= 0.1 else \
+        f"; smallest detectable {v.scale} {v.detectable:.2g}"
 
 
 def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:
     """Benjamini-Hochberg over the tests among ``verdicts`` (those with a p value): a **holds** or **does not hold**
-    whose adjusted p value passes ``q`` becomes **inside the noise** and says so. Returns the verdicts and a summary:
+    whose adjusted p value passes ``q`` becomes **inside the noise** and says so, with the smallest gap its runs
+    detect; a does-not-hold whose interval lies wholly below the paper's gap becomes **smaller than claimed**, the
+    precedence :func:`compare` gives it over inside the noise. Returns the verdicts and a summary:
     tests, decided before and after, and how many decisions chance alone would give (``q`` of those decided after,
     at most; ``alpha`` of the tests without the correction)."""
     vs = list(verdicts)
@@ -190,9 +201,12 @@ def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:
     for i, pa in zip(idx, adjusted):
         v = vs[i]
         if v.verdict in DECIDED and pa >= q:
-            out[i] = replace(v, verdict=NOISE, number=f"{v.number}; that interval is unadjusted, and the test is not past the false discovery rate over "
-                                                      f"{len(idx)} tests (adjusted p = {pa:.3f}, not under "
-                                                      f"{q:g})")
+            smaller = v.verdict == FAILS and v.paper == v.paper and v.paper > 0 and v.hi < v.paper
+            out[i] = replace(v, verdict=SMALLER if smaller else NOISE,
+                             number=f"{v.number}{detectable_words(v)}; that interval is unadjusted, and "
+                                    f"{'below zero it is' if smaller else 'the test is'} not past the false "
+                                    f"discovery rate over {len(idx)} tests (adjusted p = {pa:.3f}, not under {q:g})"
+                                    + ("; below the paper's gap" if smaller else ""))
     before = sum(vs[i].verdict in DECIDED for i in idx)
     after = sum(out[i].verdict in DECIDED for i in idx)
     return out, {"tests": len(idx), "decided": before, "decided after": after,
@@ -314,5 +328,10 @@ def at_every(each: list) -> Verdict:
     worst = min(each, key=lambda fv: fv[1].value)[1]
     ps = [v.p for _, v in each if v.p == v.p]
     p = min(1.0, min(ps) * len(ps)) if ps and verdict != TOO_FEW else math.nan
-    return Verdict(verdict, "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each), worst.value, worst.lo,
-                   worst.hi, p, worst.detectable, seeds=worst.seeds)
+    dets = [v.detectable for _, v in each if v.detectable == v.detectable]
+    det = max(dets) if dets else math.nan  # the gap the runs detect at every point
+    out = Verdict(verdict, "; ".join(f"{f:g}: {v.number.split(' (')[0]}" for f, v in each), worst.value, worst.lo,
+                  worst.hi, p, det, seeds=worst.seeds)
+    if verdict == NOISE and det == det:
+        out = replace(out, number=out.number + detectable_words(out) + " (at every point)")
+    return out

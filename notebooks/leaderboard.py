@@ -191,13 +191,17 @@ for f, df in tables.items():
     report.show(shown, table_stamp(f),
                 f"Leaderboard, {ctx.dataset}-LT at imbalance {f:g}: last-epoch test accuracy (%), ECE (%)")
     n_seeds = sorted({int(n) for n in df["seeds"]})
+    verdicts_ce = df.get("vs_ce", pd.Series("", index=df.index)).drop("CE", errors="ignore")
+    n_few = int(verdicts_ce.str.startswith("too few").sum())
+    n_tests = len(verdicts_ce) - n_few
+    few_words = f" ({n_few} more with too few runs to test)" if n_few else ""
     paired = [name for name in df.index if name != "CE" and L.paired_on(run_of[name], runs[f]["CE"])]
     print(f"imbalance {f:g}: 'against CE' judges each gap by the two methods' own seeds ({' or '.join(map(str, n_seeds))}"
           f" a method here): Welch's 95% interval, paired on the seeds both have where a method reads CE's own "
           f"runs ({', '.join(paired) or 'none here'}); a verdict needs 3 seeds a side. Each of the "
-          f"{len(df) - 1} gaps is a test at 5%, with no correction for their number: if no method differed from CE, "
-          f"chance alone would still put about {0.05 * (len(df) - 1):.1f} of them beyond the noise (the Claims page "
-          f"controls the false discovery rate over its own tests)")
+          f"{n_tests} gaps tested{few_words} is a test at 5%, with no correction for their number: if no method "
+          f"differed from CE, chance alone would still put about {0.05 * n_tests:.1f} of them beyond the noise (the "
+          f"Claims page controls the false discovery rate over its own tests)")
 display(Markdown(report.ECE_NOTE))
 E.show(dataclasses.replace(ctx, seeds=tuple(sorted({r.config.seed for rs in runs[imbs[0]].values() for r in rs}))),
        "leaderboard", "The table")  # the box says which seeds the table above reads: the chapter's and those recorded
@@ -250,7 +254,8 @@ for f, df in tables.items():  # the sentence under the figure: does lifting the 
         continue
     rho_trade, crit = V.spearman(ok[tail], ok["many"]), V.critical_rho(len(ok))
     display(Markdown(
-        f"At imbalance {f:g}, over {len(ok)} methods (means over their seeds), the {tail}-class accuracy and the "
+        f"At imbalance {f:g}, over {len(ok)} methods (means over their seeds, {seed_range(df.loc[ok.index])}), the "
+        f"{tail}-class accuracy and the "
         f"many-class accuracy have Spearman's ρ = {rho_trade:+.2f} (|ρ| beyond {crit:.2f} is beyond chance at 5%, for "
         "independent rows; a post-hoc view and the run it reads are not, so take the bound as a guide): "
         + ("methods that lift the tail give some of the head back here." if rho_trade < -crit else
@@ -343,7 +348,9 @@ if len(best_df):
     moved = best_df[best_df["rank, last epoch"] != best_df["rank, best on test"]]
     shift = int((best_df["rank, last epoch"] - best_df["rank, best on test"]).abs().max())
     rho_b = float(best_df["rank, last epoch"].corr(best_df["rank, best on test"], method="spearman"))
-    print(f"inflation: mean {best_df['inflation'].mean():.2f} points, largest {best_df['inflation'].max():.2f} "
+    n_best = sorted({len(runs[f][m]) for m in best_df.index})
+    print(f"inflation (means over {n_best[0]}{'' if len(n_best) == 1 else f' to {n_best[-1]}'} seeds a method): "
+          f"mean {best_df['inflation'].mean():.2f} points, largest {best_df['inflation'].max():.2f} "
           f"({best_df['inflation'].idxmax()}); {len(moved)} of {len(best_df)} methods change rank when the epoch is "
           f"picked on the test set, by at most {shift} place{'s' if shift != 1 else ''} "
           f"(Spearman ρ between the two rankings {rho_b:.3f})")
@@ -561,8 +568,10 @@ if len(budgets_shown) >= 2:
     common = L.budget_ranks(bt[[min(budgets_shown), longest]].dropna())  # ranks among the methods run at both
     moved = common[min(budgets_shown)] - common[longest]
     print(f"from {min(budgets_shown)} to {longest} epochs: Spearman ρ = {rc.loc[min(budgets_shown), 'rho']:+.2f} over "
-          f"{int(rc.loc[min(budgets_shown), 'methods'])} methods; the largest climb {moved.idxmax()} "
-          f"({int(moved.max()):+d} places among them), the largest fall {moved.idxmin()} ({int(moved.min()):+d}); "
+          f"{int(rc.loc[min(budgets_shown), 'methods'])} methods; the largest climb "
+          f"{' and '.join(moved[moved == moved.max()].index)} "
+          f"({int(moved.max()):+d} places among them), the largest fall "
+          f"{' and '.join(moved[moved == moved.min()].index)} ({int(moved.min()):+d}); "
           f"{len(changes)} gap{'s' if len(changes) != 1 else ''} to CE change sign (one run a side)")
     # the table's claims at each budget, one seed each, and those whose verdict moves
     cl = CL.of_chapter("leaderboard", "The table")
@@ -614,7 +623,8 @@ if rho == rho:
                  f"(not an order any paper claims): {rho:.2f} (1: the same order, 0: unrelated) over {len(claims)} methods.")
 new = df[df["new"]]
 for name, r in new.iterrows():
-    lines.append(f"New, {name}: {r['accuracy']:.2f}% (no paper reports it).")
+    lines.append(f"New, {name}: {r['accuracy']:.2f}% ({int(r['seeds'])} seed{'s' if int(r['seeds']) != 1 else ''}; "
+                 "no paper reports it).")
 if df["few"].notna().any():
     lines.append(_cap(L.best_beyond_noise(df["few_values"].to_dict(), "on the few classes")) + ".")
 else:
@@ -624,7 +634,7 @@ if df["medium"].notna().any():
     lines.append(_cap(L.best_beyond_noise(df["medium_values"].to_dict(), "on the medium classes")) + ".")
 cheap, dear = df["seconds"].idxmin(), df["seconds"].idxmax()
 ref = f", {df.loc[dear, 'seconds'] / df.loc['CE', 'seconds']:.1f}× CE" if "CE" in df.index else ""
-lines.append(f"Training cost runs from {df.loc[cheap, 'seconds']:,.0f} s ({cheap}) to "
+lines.append(f"Training cost (mean over each method's seeds) runs from {df.loc[cheap, 'seconds']:,.0f} s ({cheap}) to "
              f"{df.loc[dear, 'seconds']:,.0f} s ({dear}{ref}); "
              f"{(df['seconds'] <= df['seconds'].min() * 1.5).sum()} of {len(df)} methods cost within 1.5× the cheapest"
              + ((f". These are wall-clock seconds under a varying load: the same network trained at {lo:,.0f} to "

@@ -228,3 +228,19 @@ def test_no_section_of_a_committed_chapter_mixes_presets(chapter):
     second = set(sections["second"])
     want = {SWEEPS_AT} if head <= set(MAIN_ONLY) else head
     assert second <= want, f"{chapter}: the second section stamps {sorted(second)}, not {sorted(want)}"
+
+
+def test_the_two_schedules_count_a_row_once_whatever_its_seeds():
+    """A "more seeds" group's rows are seeds of the main table's rows: the leaderboard's 27-row table is 27 rows,
+    never its rows times their seeds."""
+    import io
+    import re
+    from contextlib import redirect_stdout
+
+    from ltnb import chapters
+
+    with redirect_stdout(io.StringIO()):
+        ctx, _, plan = door.start("leaderboard", preset="long", verbose=False)
+    table = len(plan.groups["imb 100"].rows)
+    found = re.search(r"over the (\d+) rows of its main tables", chapters.schedules(plan, ctx))
+    assert found and 3 <= int(found.group(1)) <= table

@@ -3,6 +3,7 @@ a reversed one does not hold, too few runs decide nothing, an interval below the
 claimed; the machinery's false-positive rate (A/A) and the power behind "the smallest detectable gap" measured.
 Every random draw comes from a fixed generator: the rates below are the same on every machine."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -174,6 +175,13 @@ def test_the_false_discovery_rate_turns_chance_decisions_back_into_noise():
     assert "false discovery rate over 20 tests" in out[4].number and out[-1].verdict == V.UNTESTABLE
     assert summary["tests"] == 20 and summary["decided"] == 5 and summary["decided after"] == 4
     assert summary["chance uncorrected"] == pytest.approx(1.0) and summary["chance after"] == pytest.approx(0.2)
+    assert "smallest detectable" not in out[4].number  # (a verdict without a power statement gets none made up)
+    # a does-not-hold demoted: its interval below the paper's gap keeps it "smaller than claimed" (the precedence
+    # compare gives that over inside the noise); without a paper's gap it is inside the noise, its power stated
+    below = V.Verdict(V.FAILS, "d", -0.6, -1.1, -0.2, p=0.03, detectable=0.8, paper=3.3)
+    out, _ = V.fdr([below, replace(below, paper=math.nan)] + [at(0.5, V.NOISE)] * 18)
+    assert [v.verdict for v in out[:2]] == [V.SMALLER, V.NOISE]
+    assert "below the paper's gap" in out[0].number and "smallest detectable gap 0.80" in out[1].number
 
 
 def test_spread_across_classes_is_the_sd_over_the_mean():
@@ -186,3 +194,12 @@ def test_counts_count_each_verdict():
     got = V.counts([V.Verdict(V.HOLDS, ""), V.Verdict(V.NOISE, ""), V.HOLDS, V.MISSING, V.TOO_FEW])
     assert got[V.HOLDS] == 2 and got[V.NOISE] == 1 and got[V.MISSING] == 1 and got[V.TOO_FEW] == 1
     assert got[V.FAILS] == got[V.SMALLER] == got[V.UNTESTABLE] == 0
+
+
+def test_a_sweep_inside_the_noise_says_the_gap_its_runs_detect_at_every_point():
+    pts = [(0.1, V.Verdict(V.HOLDS, "Δ = +2.0 (Welch)", 2.0, 1.0, 3.0, p=0.01, detectable=1.4)),
+           (0.3, V.Verdict(V.NOISE, "Δ = +0.5 (Welch)", 0.5, -1.0, 2.0, p=0.4, detectable=2.1))]
+    v = V.at_every(pts)
+    assert v.verdict == V.NOISE and v.detectable == 2.1  # the larger: what the runs detect at each fraction
+    assert v.number.endswith("smallest detectable gap 2.10 (at every point)")
+    assert "smallest detectable" not in V.at_every([pts[0], pts[0]]).number  # decided: no power statement
