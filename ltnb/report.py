@@ -13,6 +13,12 @@ from ltnb.store import Run
 SPLITS = ("accuracy", "many", "medium", "few")
 
 
+def words(names) -> str:
+    """"a", "a and b", "a, b and c": names as a sentence lists them."""
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def mean_sd(values, scale: float = 100.0) -> str:
     """The book's one cell for a number over seeds: the mean of ``values`` times ``scale`` (fractions to %), and
     ± their standard deviation over the seeds (n - 1) when there are several; NaN (an empty split) dropped, "–" for

@@ -569,9 +569,9 @@ if len(budgets_shown) >= 2:
     moved = common[min(budgets_shown)] - common[longest]
     print(f"from {min(budgets_shown)} to {longest} epochs: Spearman ρ = {rc.loc[min(budgets_shown), 'rho']:+.2f} over "
           f"{int(rc.loc[min(budgets_shown), 'methods'])} methods; the largest climb "
-          f"{' and '.join(moved[moved == moved.max()].index)} "
+          f"{report.words(list(moved[moved == moved.max()].index))} "
           f"({int(moved.max()):+d} places among them), the largest fall "
-          f"{' and '.join(moved[moved == moved.min()].index)} ({int(moved.min()):+d}); "
+          f"{report.words(list(moved[moved == moved.min()].index))} ({int(moved.min()):+d}); "
           f"{len(changes)} gap{'s' if len(changes) != 1 else ''} to CE change sign (one run a side)")
     # the table's claims at each budget, one seed each, and those whose verdict moves
     cl = CL.of_chapter("leaderboard", "The table")

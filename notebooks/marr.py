@@ -82,7 +82,7 @@ counts = ctx.counts
 K = len(counts)
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
 print(f"  MARR stage 2: {P.steps} SGD steps at batch {margins.MARR_BATCH_SIZE}, cosine lr {margins.MARR_LR:g} to 0, "
-      f"gamma {P.gamma:g}")
+      f"γ = {P.gamma:g}")
 
 
 # %% [markdown]

@@ -89,8 +89,8 @@ lt = lt_dataset(ctx.dataset, ctx.imb)
 counts = lt.counts
 K = len(counts)
 r_eff = samplers.b3rs_min_ratio(counts, G, r0, alpha, ctx.preset.batch_size)
-print(f"  B3RS: G = {G}, r_0 = {r0:g}, alpha = {alpha:g} -> r_min = {r_eff:.3f} at imb {ctx.imb:g}; "
-      f"BET: T = {T}, T2 = {T2}; channel whitening {'on' if whitening else 'off'}, epsilon = {eps:g}")
+print(f"  B3RS: G = {G}, r_0 = {r0:g}, α = {alpha:g} → r_min = {r_eff:.3f} at imbalance {ctx.imb:g}; "
+      f"BET: T = {T}, T2 = {T2}; channel whitening {'on' if whitening else 'off'}, ε = {eps:g}")
 
 # %% [markdown]
 # ## The runs

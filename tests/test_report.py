@@ -32,3 +32,9 @@ def test_spaced_labels_keep_their_order_and_a_minimum_gap():
 def test_a_number_one_paper_prints_in_several_tables_is_said_once_with_its_tables():
     assert report.literature_cell("gcl", "cifar10", 100) == "82.68 (gcl T1, T3, T4, T5)"
     assert report.literature_cell("ldam_drw", "cifar10", 100) == "77 (lgla T1), 77.03 (gcl T1)"  # two papers: two numbers
+
+
+def test_names_are_listed_as_a_sentence_lists_them():
+    assert report.words(["τ-norm"]) == "τ-norm"
+    assert report.words(["τ-norm", "CW"]) == "τ-norm and CW"
+    assert report.words(["τ-norm", "CW", "CW + L2A"]) == "τ-norm, CW and CW + L2A"

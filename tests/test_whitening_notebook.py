@@ -15,7 +15,7 @@ def test_users_command_runs_the_whitening_chapter(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert not errors(outs)
     assert "ltnb · fmnist-LT imb 200 · preset smoke · seed 0" in text.splitlines()[0]
-    assert "B3RS: G = 1, r_0 = 0.05, alpha = 2" in text and "BET: T = 60, T2 = 10" in text  # Table 6's CIFAR-10 row
+    assert "B3RS: G = 1, r_0 = 0.05, α = 2" in text and "BET: T = 60, T2 = 10" in text  # Table 6's CIFAR-10 row
     for caption in ("Table 1 (measured)", "Table 1, the paper's other rows"):
         assert caption in html
     for row in ROWS + ("CB-CE", "MW-Net", "BBN"):
