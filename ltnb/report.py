@@ -19,6 +19,11 @@ def words(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def n_of(n: int, noun: str) -> str:
+    """"1 seed", "3 seeds": a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def mean_sd(values, scale: float = 100.0) -> str:
     """The book's one cell for a number over seeds: the mean of ``values`` times ``scale`` (fractions to %), and
     ± their standard deviation over the seeds (n - 1) when there are several; NaN (an empty split) dropped, "–" for

@@ -103,7 +103,7 @@ if P.shift_bn != "auto":
 print(f"  ABS: s = {s:g}, {F_form} F · ALAS: τ = {tau:g}, {f_form} f · MiSLAS stage 2: smoothing ε head "
       f"{stage2['las_eps_head']:g} / tail {stage2['las_eps_tail']:g}, {stage2['las_form']} f, classifier lr × "
       f"{stage2['lr_factor']:g}, BN shift {'on' if stage2['shift_bn'] else 'off'}")
-print(f"  pruning: fractions {prune_fractions}, scores from {score_runs} runs of {score_epochs} epoch(s); Figure 6 "
+print(f"  pruning: fractions {prune_fractions}, scores from {report.n_of(score_runs, 'run')} of {report.n_of(score_epochs, 'epoch')}; Figure 6 "
       "draws the paper's five fractions instead where their 3 seeds are recorded, and says so")
 
 
@@ -475,7 +475,7 @@ for m, label in METHODS.items():
     ax.errorbar(xs, [100 * np.mean(a) for a in accs], yerr=[100 * np.std(a) for a in accs],
                 marker="o", ms=3, capsize=2, label=label)
 ax.set(xlabel="fraction of training images pruned", ylabel="test accuracy (%)",
-       title=f"Figure 6: pruning; scores from {score_runs} run(s) of {score_epochs} epoch(s)")
+       title=f"Figure 6: pruning; scores from {report.n_of(score_runs, 'run')} of {report.n_of(score_epochs, 'epoch')}")
 ax.legend()
 fig.tight_layout()
 plots.stamp(fig, at6.stamp)
@@ -536,18 +536,18 @@ notes.append("AEM trains an angular head (no bias: the angle ignores one) on sof
              f"with s = {aem_s:g} ({V.seeds_words(len(aem), len(aem))}; a reading, not a test). Eq. 6 adds H(p) to the loss, "
              "so it *minimises* the entropy, as its name says (the prose speaks of increasing it).")
 prune_note = ("Pruning (Figure 6): the network trained on the pruned set is plain CE (the paper does not name it); "
-              f"scores average {score_runs} CE run(s) of seeds 0..{score_runs - 1} stopped after {score_epochs} "
-              f"epoch(s) of the {at6.preset.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
+              f"scores average {report.n_of(score_runs, 'CE run')} of seeds 0..{score_runs - 1} stopped after "
+              f"{report.n_of(score_epochs, 'epoch')} of the {at6.preset.name} schedule (the paper: ten ResNet-32 trained for ten epochs; EL2N's early "
               "training). Fractions here: " + ", ".join(f"{f:g}" for f in prune_fractions)
-              + f"; {len(at6.seeds)} seed(s) per point (the paper repeats each over 5).")
+              + f"; {report.n_of(len(at6.seeds), 'seed')} per point (the paper repeats each over 5).")
 notes.append(prune_note)
 if PR.name != "paper":
     notes.append(f"What the **{PR.name}** preset leaves out: Figure 6 has "
                  + (f"the paper's five fractions over 3 seeds (recorded at preset {at6.preset.name}), with" if paper6 else
-                    f"{len(prune_fractions)} fraction(s) instead of five (paper preset: 0.15 to 0.75) and")
-                 + f" scores from {score_runs} short run(s) instead of ten runs of ten epochs; Table 1 is trained at this imbalance "
+                    f"{report.n_of(len(prune_fractions), 'fraction')} instead of five (paper preset: 0.15 to 0.75) and")
+                 + f" scores from {report.n_of(score_runs, 'short run')} instead of ten runs of ten epochs; Table 1 is trained at this imbalance "
                  "factor only; its columns at the paper's other factors are shown when recorded (`python -m ltnb.record`).")
-notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))} (the paper: mean of 3); last-epoch accuracy, "
+notes.append(f"{report.n_of(len(ctx.seeds), 'seed')}: {', '.join(map(str, ctx.seeds))} (the paper: mean of 3); last-epoch accuracy, "
              "nothing chosen on the test set; s and τ keep the paper's values.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 

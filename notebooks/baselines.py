@@ -130,7 +130,8 @@ display(Markdown(
     + (f" ({plots.class_names(ctx)[hardest]})" if plots.class_names(ctx) else "")
     + f", at {balanced_acc[hardest]:.1f}%; at imbalance {ctx.imb:g} it has {int(counts[hardest]):,} training "
     f"images, in the {third} of the long tail, so a raw per-class curve reads its difficulty as part of the "
-    "trend. What the imbalance costs CE, class by class (balanced minus long-tailed, points): "
+    "trend. What the imbalance costs CE, class by class (balanced minus long-tailed, points; CE: "
+    f"{report.n_of(len(runs['CE']), 'seed')}, the reference: {len(reference_runs)}, means; a reading, not a test): "
     + ", ".join(f"{c}: {balanced_acc[c] - per_class['CE'][c]:+.1f}" for c in range(len(counts))) + "."))
 E.show(ctx, "baselines", "Per-class accuracy", also=("gcl-9", "whitening-10"))
 
@@ -233,7 +234,7 @@ if ctx.preset.name != "paper":
 notes.append("Stage 2 (cRT, LWS, τ-norm) trains on features of the un-augmented training images, computed "
              f"once from the frozen backbone, for {ctx.preset.stage2_epochs} epochs with class-balanced "
              "sampling and a cosine learning rate; Kang et al. pass augmented images through the backbone.")
-notes.append(f"The tables show {len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}. The verdicts read every "
+notes.append(f"The tables show {report.n_of(len(ctx.seeds), 'seed')}: {', '.join(map(str, ctx.seeds))}. The verdicts read every "
              "recorded seed of the runs they compare and judge each gap by those runs' own seeds (Welch's 95% "
              "interval, paired where both sides read one training run); under 3 seeds a side they say 'too few runs'.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))

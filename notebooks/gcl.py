@@ -326,7 +326,7 @@ if ctx.dataset == "fmnist":
                  "for the ordering of methods, not for their values.")
 if p.name != "paper":
     notes.insert(1, f"The **{p.name}** preset: ResNet-32 at width {p.width:g}, {p.epochs} epochs.")
-notes.append(f"{len(ctx.seeds)} seed(s); last-epoch accuracy.")
+notes.append(f"{report.n_of(len(ctx.seeds), 'seed')}; last-epoch accuracy.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 
 # %% [markdown]

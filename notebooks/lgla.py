@@ -82,7 +82,7 @@ counts = ctx.counts
 C = len(counts)
 S = lgla.SCALE
 lit = ctx.dataset if ctx.dataset.startswith("cifar") else "cifar10"
-print(f"  LGLA: K = {K} experts ({expert_type}), tau = {TAU:g}, RandAugment {'on' if randaugment else 'off'}, "
+print(f"  LGLA: K = {K} experts ({ {'gc': 'GC, one grouped convolution', 'ic': 'IC, independent convolutions'}[expert_type]}), τ = {TAU:g}, RandAugment {'on' if randaugment else 'off'}, "
       f"{'full' if FULL else 'reduced'} sweeps")
 
 
@@ -460,7 +460,7 @@ plt.show()
 for label, (ic, gc) in pairs8.items():
     v = V.compare([100 * r.metrics["accuracy"] for r in EV.every_seed(gc)],
                   [100 * r.metrics["accuracy"] for r in EV.every_seed(ic)])  # every recorded seed, as a verdict reads
-    print(f"{label}: GC − IC = {v.value:+.2f} points ({v.verdict}; {v.number}; every recorded seed)")
+    print(f"{label}, GC − IC: " + ("" if v.verdict == V.TOO_FEW else f"{v.verdict}, ") + f"{v.number} (every recorded seed)")
 n_params = {kind: sum(p.numel() for p in E.multi_expert_resnet32(C, dataset_info(ctx.dataset).shape[0], ctx.preset.width, K8, kind).parameters())
             for kind in ("ic", "gc")}
 print(f"parameters at K = {K8}, width {ctx.preset.width:g}: IC {n_params['ic']:,}, GC {n_params['gc']:,}")
@@ -526,7 +526,7 @@ if not FULL:  # what the page leaves out: the full sweep's rows that are neither
                  + (f", and left out here where not: {'; '.join(left)}" if left else ", and none is left out")
                  + ". A multi-expert network does about (1 + 2K)/3 ResNet-32s' arithmetic (its experts share the "
                  "first stage); the Performance page measures what it costs in time.")
-notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
+notes.append(f"{report.n_of(len(ctx.seeds), 'seed')}: {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 

@@ -414,7 +414,7 @@ if PR.name != "paper":
     notes.append(f"Preset {at7} (Table 7's): the chapter trains the backbones at {', '.join(f'{f:g}' for f in P.factors)} "
                  f"and reads the paper's others where recorded; Table 7 shows {len(runs7)} of the paper's "
                  f"{len(BACKBONE_FACTORS)} backbone factors ({', '.join(f'{f:g}' for f in sorted(runs7, reverse=True))}).")
-notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
+notes.append(f"{report.n_of(len(ctx.seeds), 'seed')}: {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 

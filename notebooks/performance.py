@@ -220,7 +220,7 @@ if cpu_runs:
                         f"{sum(it.config.preset != 'cpu' for it in cpu_items)} runs at presets "
                         f"{', '.join(other_presets)}: not these)" if other_presets else "")
                      + f" took **{secs / 3600:.1f} hours** "
-                     f"of training measured on 2-core machines ({', '.join(map(str, threads))} thread(s) a run), stage 2 "
+                     f"of training measured on 2-core machines ({' or '.join(map(str, threads))} thread{'s' if max(threads) > 1 else ''} a run), stage 2 "
                      "included (the table below counts every recording in the folder, the seed groups' too)."))
 
 # %% [markdown]
@@ -228,7 +228,7 @@ if cpu_runs:
 #
 # Every recording in `results/runs/` (the book's runs and any other recorded there), by preset: the
 # training seconds each run measured (stage 2 included), whether its CPU training step was compiled, and
-# its training rate. The recordings were made two at a time on 2-core machines, one or two threads each (the table says), often
+# its training rate. The recordings were made two at a time on 2-core machines, one or two threads each (the sentence above says which), often
 # beside other work, so a rate here is a loaded machine's; the clean comparison of the compiled and eager
 # step is the benchmark above.
 

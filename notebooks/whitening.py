@@ -439,7 +439,7 @@ notes.append(f"BET: 't₁/T = 0' in Algorithm 1 is read as t₁ mod T = 0, count
              "Table 6's caption calls α 'the epoch interval for B3RS'; it enters only through Eq. 14 here.")
 notes.append(f"Augmentation (pad-and-crop, flip) and the {PR.warmup_epochs}-epoch warm-up are the book's shared "
              "schedule; the paper states neither for CIFAR. ImageNet-LT (Tables 3–5, 7–9, Figures 9–10) is out of scope.")
-notes.append(f"{len(ctx.seeds)} seed(s): {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
+notes.append(f"{report.n_of(len(ctx.seeds), 'seed')}: {', '.join(map(str, ctx.seeds))}; last-epoch accuracy, nothing chosen "
              "on the test set.")
 display(Markdown("\n".join(f"* {n}" for n in notes)))
 

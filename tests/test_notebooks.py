@@ -54,7 +54,7 @@ def test_users_command_runs_the_lgla_chapter(store, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert not errors(outs)
     assert "ltnb · fmnist-LT imb 100 · preset smoke · seed 0" in text.splitlines()[0]
-    assert "LGLA: K = 3 experts (gc), tau = 3" in text
+    assert "LGLA: K = 3 experts (GC, one grouped convolution), τ = 3" in text
     for caption in ("Table 1 (measured)", "Table 1, the paper's other rows", "Table 5: ablation, 3 experts (GC)",
                     "Table 4: RandAugment on and off"):
         assert caption in html

@@ -38,3 +38,7 @@ def test_names_are_listed_as_a_sentence_lists_them():
     assert report.words(["τ-norm"]) == "τ-norm"
     assert report.words(["τ-norm", "CW"]) == "τ-norm and CW"
     assert report.words(["τ-norm", "CW", "CW + L2A"]) == "τ-norm, CW and CW + L2A"
+
+
+def test_a_count_takes_its_noun_in_the_right_number():
+    assert report.n_of(1, "seed") == "1 seed" and report.n_of(3, "seed") == "3 seeds" and report.n_of(0, "run") == "0 runs"
