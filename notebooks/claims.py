@@ -110,11 +110,13 @@ for s in settings:  # every verdict at the setting, the false discovery rate con
     at, chance[s] = E.verdicts_at(s)
     results.update({(i, s): v for i, v in at.items()})
 claimed_at = {(c.id, s): E.where_claimed(c, s.imb) for c in C.CLAIMS for s in settings}
-print(f"{len(C.CLAIMS)} claims of {len(PAPERS)} papers, read at {len(settings)} settings: "
-      + ", ".join(s.label for s in settings) + ". A setting is a preset and an imbalance factor; of the presets, "
-      + ", ".join(f"{p} trains {PRESETS[p].epochs} epochs" for p in dict.fromkeys(s.preset for s in settings))
-      + (", all at half the papers' network width" if all(PRESETS[s.preset].width == 0.5 for s in settings) else "")
-      + f" (the papers' schedule, {PRESETS['paper'].epochs} epochs at full width, is the preset paper, not recorded here).")
+display(Markdown(
+    f"{len(C.CLAIMS)} claims of {len(PAPERS)} papers, read at {len(settings)} settings: "
+    + ", ".join(s.label for s in settings) + ". A setting is a preset and an imbalance factor; of the presets, "
+    + ", ".join(f"`{p}` trains {PRESETS[p].epochs} epochs" for p in dict.fromkeys(s.preset for s in settings))
+    + (", all at half the papers' network width" if all(PRESETS[s.preset].width == 0.5 for s in settings) else "")
+    + f" (the papers' schedule, {PRESETS['paper'].epochs} epochs at full width, is the preset `paper`, not recorded "
+    "here)."))
 
 # %% [markdown]
 # ## How many hold, paper by paper
