@@ -134,7 +134,7 @@ def compare(a, b, paired: bool = False, unit: str = "points", paper: float = mat
         f = f"{{:+.{digits}f}}"
         gap = "" if paper != paper else f"; the paper's {paper_where + ' ' if paper_where else ''}gap {f.format(paper)}"
     det = detectable_gap(se, df)
-    seen = f"; smallest detectable gap {det:.{digits}f}" if verdict in (NOISE, SMALLER) and det == det else ""
+    seen = seen_words("gap", det, digits) if verdict in (NOISE, SMALLER) else ""
     return Verdict(verdict, f"{label} = {f.format(d)}{unit}, 95% interval [{f.format(lo)}, {f.format(hi)}] "
                             f"({how}, {df:.1f} d.o.f.; {seeds_words(len(a), len(b))}){seen}{gap}{side}",
                    d, lo, hi, p, det, paper, (len(a), len(b)))
@@ -173,18 +173,24 @@ def trend_per_seed(values, sizes, direction: str = "head", what: str = "", min_s
                                 f"{min_seeds})", mean_rho, seeds=(len(rhos),))
     lo, hi = float(np.tanh(z.lo)), float(np.tanh(z.hi))
     det = float(np.tanh(z.detectable)) if z.detectable == z.detectable else math.nan
-    seen = f"; smallest detectable ρ {det:.2f}" if z.verdict == NOISE and det == det else ""
+    seen = seen_words("ρ", det, 2) if z.verdict == NOISE else ""
     return Verdict(z.verdict, f"{lead} over {len(s)} classes{what}: mean {mean_rho:+.2f} of {each}, "
                               f"95% interval [{lo:+.2f}, {hi:+.2f}] ({len(rhos)} seeds){seen}",
                    mean_rho, lo, hi, z.p, det, seeds=(len(rhos),), scale="ρ")
 
 
-def detectable_words(v: Verdict) -> str:
-    """"; smallest detectable gap 2.53", for an "inside the noise" whose number does not say it yet ("" if none)."""
-    if v.detectable != v.detectable or f"smallest detectable {v.scale}" in v.number:
+def seen_words(scale: str, det: float, digits: int | None = None) -> str:
+    """"; smallest detectable gap 2.53" ("" where ``det`` is nan); ``digits`` after the point, else two
+    significant below 0.1."""
+    if det != det:
         return ""
-    return f"; smallest detectable {v.scale} {v.detectable:.2f}" if v.detectable >= 0.1 else \
-        f"; smallest detectable {v.scale} {v.detectable:.2g}"
+    value = f"{det:.{digits}f}" if digits is not None else f"{det:.2f}" if det >= 0.1 else f"{det:.2g}"
+    return f"; smallest detectable {scale} {value}"
+
+
+def detectable_words(v: Verdict) -> str:
+    """:func:`seen_words` for a verdict whose number does not say it yet (one demoted to inside the noise)."""
+    return "" if f"smallest detectable {v.scale}" in v.number else seen_words(v.scale, v.detectable)
 
 
 def fdr(verdicts, q: float = ALPHA) -> tuple[list, dict]:

@@ -5,6 +5,7 @@ stored run or its recording (post-hoc views scored as the leaderboard scores the
 from __future__ import annotations
 
 import math
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -254,13 +255,19 @@ def norm_accuracy_rho(run, reference_accuracy) -> float:
                                    - np.asarray(reference_accuracy)) for k in range(v.shape[1])]))
 
 
-# a per-run statistic that a "positive" claim says is above 0: name -> (function of a run, what it is)
-# and whether it reads the balanced reference's per-class accuracy (a run of it per seed: the class's difficulty)
-LEADS = {"own_group_lead": (own_group_lead, "smallest lead of an LLA expert alone over the best other expert on "
-                                            "its own class group", "points", False),
-         "norm_accuracy_rho": (norm_accuracy_rho, "ρ between a class's weight norm and its accuracy against the "
-                                                  "balanced reference's, within an expert, mean over the experts",
-                               "", True)}
+class Lead(NamedTuple):
+    """A per-run statistic that a "positive" claim says is above 0."""
+    fn: Callable  # the statistic, a function of a run (and, where it reads difficulty, the reference's accuracy)
+    label: str  # what it is, in words
+    unit: str
+    reads_difficulty: bool  # reads the balanced reference's per-class accuracy (a run of it per seed)
+
+
+LEADS = {"own_group_lead": Lead(own_group_lead, "smallest lead of an LLA expert alone over the best other expert "
+                                                "on its own class group", "points", False),
+         "norm_accuracy_rho": Lead(norm_accuracy_rho, "ρ between a class's weight norm and its accuracy against the "
+                                                      "balanced reference's, within an expert, mean over the experts",
+                                   "", True)}
 
 
 # the derived arrays (:data:`ltnb.runs.derived.KINDS`) a quantity reads off each run beyond what every recording

@@ -80,7 +80,8 @@ def runs_read(claim, setting: Setting) -> list[tuple[str, tuple]]:
     if claim.kind == "untestable" or claim.quantity in ("tail_sampling_share", "batch_imbalance"):  # exact: no run
         return []
     if claim.kind == "positive":  # (a lead judged against a class's difficulty reads the balanced reference too)
-        return [(claim.method, claim.ka)] + ([(REFERENCE, ())] if LEADS.get(claim.quantity, (0,) * 4)[3] else [])
+        lead = LEADS.get(claim.quantity)
+        return [(claim.method, claim.ka)] + ([(REFERENCE, ())] if lead and lead.reads_difficulty else [])
     if claim.kind == "trend":
         own = [(claim.method, claim.ka)]
         if claim.against or REFERENCE_OF.get(claim.quantity, claim.quantity) is None:

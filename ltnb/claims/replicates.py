@@ -63,8 +63,10 @@ def recorded_kinds(cfg: RunConfig) -> set:
 def reads_off(claim, method: str) -> set:
     """The derived kinds ``claim``'s verdict reads off each run of ``method`` (a trend's balanced reference reads
     the quantity's plain counterpart, a lead's its accuracy)."""
-    if method == REFERENCE and claim.kind in ("trend", "positive"):
-        return kinds_read(REFERENCE_OF.get(claim.quantity, claim.quantity) or "" if claim.kind == "trend" else "")
+    if method == REFERENCE and claim.kind == "positive":
+        return kinds_read("")
+    if method == REFERENCE and claim.kind == "trend":
+        return kinds_read(REFERENCE_OF.get(claim.quantity, claim.quantity) or "")
     return kinds_read(claim.quantity) | kinds_read(claim.quantity_b or "")
 
 
