@@ -37,7 +37,7 @@ from ltnb.claims.replicates import HEADLINE, SEED_TIERS, Item, with_dependencies
 from ltnb.config import RunConfig
 from ltnb.presets import PRESETS, auto_presets, resolve_device
 from ltnb.runs import derived
-from ltnb.runs.budget import estimates, measured_pool, stack_seconds
+from ltnb.runs.budget import estimates, measured_pool, speed_words, stack_seconds
 from ltnb.runs.parallel import Requeueable, default_stack, interrupted, quiet_worker, train_stack, waves
 from ltnb.runs.recordings import check, export, size_of  # noqa: F401 (python -m ltnb.record's API)
 from ltnb.runs.train import get_or_train
@@ -279,10 +279,11 @@ def print_plan(preset: str, dataset: str = "auto", device: str = "auto", tiers=(
     dev = str(resolve_device(device)).split(":")[0]
     workers = max(1, workers)
     done = {it.key for it in items if recorded(it)}
-    est = estimates(items, dev, pool=measured_pool(preset), todo=[it.key for it in items if it.key not in done])
+    pool = measured_pool(preset)
+    est = estimates(items, dev, pool=pool, todo=[it.key for it in items if it.key not in done])
     counts = {}
     print(f"{len(items)} runs for the book at preset {preset} ({PRESETS[preset].epochs} epochs), highest priority "
-          f"first; times estimated for {dev} on this machine, {workers} run{'s' if workers > 1 else ''} at a time")
+          f"first, {workers} run{'s' if workers > 1 else ''} at a time; {speed_words(items, dev, pool)}")
     for tier, title in chapters.TIERS.items():
         its = [it for it in items if it.tier == tier]
         if tier not in tiers or (tier in SEED_TIERS and not its):  # a seed group this preset has none of

@@ -110,3 +110,22 @@ def test_a_stack_takes_its_runs_time_over_the_speed_up_and_an_eager_one_at_least
 
 def test_record_keeps_its_api():
     assert record.estimates is budget.estimates
+
+
+def test_recorded_times_are_scaled_to_this_machine_by_the_runs_it_trained(monkeypatch, capsys):
+    """Machines of one kind differ several times in speed: a network trained here (in the run store) that took twice
+    the recorded median of its kind makes every estimate twice the recordings'; with none trained here, the
+    recordings' times stand and the plan says they are not this machine's."""
+    a, b, c, here, todo = (RunConfig(preset="cpu", seed=s) for s in range(5))
+    runs = {a.key: cpu_run(100.0), b.key: cpu_run(120.0), c.key: cpu_run(140.0), here.key: cpu_run(240.0)}
+    monkeypatch.setattr(budget, "_metrics", lambda cfg: runs.get(cfg.key))
+    where = {k: "recorded" for k in (a.key, b.key, c.key)}
+    monkeypatch.setattr(budget.store, "source", lambda cfg, root=None: where.get(cfg.key))
+    assert budget.here_speed(budget._measured([a, b, c, here], "cpu")) == (1.0, 0)  # nothing trained here
+    assert budget.estimates(items(todo), "cpu", pool=[a, b, c])[todo.key] == pytest.approx(120.0)
+    assert "none trained here" in budget.speed_words(items(todo), "cpu", pool=[a, b, c])
+    where[here.key] = "store"
+    assert budget.here_speed(budget._measured([a, b, c, here], "cpu")) == (pytest.approx(2.0), 1)
+    est = budget.estimates(items(todo), "cpu", pool=[a, b, c, here])
+    assert est[todo.key] == pytest.approx(240.0)  # the recordings' 100, 120, 140 as this machine takes them, and its 240
+    assert "its 1 network in the run store took 2.00×" in budget.speed_words(items(todo), "cpu", pool=[a, b, c, here])

@@ -8,6 +8,10 @@ a run, two at once on 2 cores, and a recorded run retrained alone on both cores 
 313 s against its recording's 343 s for CE, 315 against 311 for CE + CW, 442 against 461 for LGLA), since much of
 a run (loading, augmenting, evaluating) gains little from a second thread. So ``workers`` local runs at once take
 about a ``workers``-th of the time one at a time takes.
+
+Machines of one kind differ: the long preset's recorded stage-1 runs trained at 155 to 1,175 images a second, all
+one thread a run on 2-core CPUs. Runs in the run store were trained on this machine, so where there are some, every
+measured time is scaled by :func:`here_speed`, this machine's time over the recordings' for runs of the same kind.
 """
 from __future__ import annotations
 
@@ -56,7 +60,8 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
     """Seconds each item would take here: from the measured runs of its kind at its preset on this kind of device
     (stored or recorded, among the items and the configs of ``pool``), the median training time per epoch (per
     training image and expert for a network) and the median evaluating time per epoch (the test set, the same for
-    every run); a stage 2 on features per run; a default per preset where none is measured. A stage 2 whose parent
+    every run), scaled to this machine (:func:`here_speed`); a stage 2 on features per run; a default per preset
+    where none is measured. A stage 2 whose parent
     is only recorded includes the parent's time, once per parent, where both are not in ``todo`` and the stage 2 is
     (the keys that will train; default: the items with no run at all): the parent is trained again for its network,
     which a recording lacks."""
@@ -72,18 +77,10 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
                 parents.setdefault(it.key, []).append(d)
     items = list(items) + [SimpleNamespace(config=d, key=d.key) for d in
                            {d.key: d for ds in parents.values() for d in ds if d.key not in planned}.values()]
-    measured: dict = {}
-    for cfg in {c.key: c for c in [it.config for it in items] + list(pool)}.values():
-        m = _metrics(cfg)  # runs trained unstacked (a stacked run's seconds are its share of the stack's)
-        if m is not None and str(m.get("device", "")).split(":")[0] == device and (m.get("stacked") or 1) == 1:
-            kind, hist = _kind(cfg), m.get("history", {})
-            train, ev = m.get("train_seconds", 0), hist.get("eval_seconds", 0)
-            if kind != "stage 2 on features":
-                epochs = len(hist.get("epoch", [])) or 1
-                train, ev = train / epochs, ev / epochs
-            if kind in ("stage 1", "experts"):
-                train /= _experts_factor(cfg) * _images(cfg)
-            measured.setdefault((kind, cfg.preset, eager(cfg)), []).append((train, ev))
+    measured = _measured([it.config for it in items] + list(pool), device)
+    speed, _ = here_speed(measured)
+    measured = {g: [(t * (1 if here else speed), e * (1 if here else speed)) for t, e, here in runs]
+                for g, runs in measured.items()}  # every time as this machine would take it
     out = {}
     for it in items:
         c, p = it.config, PRESETS[it.config.preset]
@@ -104,6 +101,49 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
     for key, ds in parents.items():
         out[key] += sum(out[d.key] for d in ds)
     return {k: v for k, v in out.items() if k in planned}
+
+
+def _measured(cfgs, device: str) -> dict:
+    """The measured runs among ``cfgs`` trained alone on ``device``: (kind, preset, eager) -> a list of (training
+    seconds per epoch, per training image and expert for a network; evaluating seconds per epoch; whether it was
+    trained on this machine, i.e. is in the run store)."""
+    eager = lambda c: device == "cuda" and not graphable(c)  # noqa: E731
+    out: dict = {}
+    for cfg in {c.key: c for c in cfgs}.values():
+        m = _metrics(cfg)  # runs trained unstacked (a stacked run's seconds are its share of the stack's)
+        if m is not None and str(m.get("device", "")).split(":")[0] == device and (m.get("stacked") or 1) == 1:
+            kind, hist = _kind(cfg), m.get("history", {})
+            train, ev = m.get("train_seconds", 0), hist.get("eval_seconds", 0)
+            if kind != "stage 2 on features":
+                epochs = len(hist.get("epoch", [])) or 1
+                train, ev = train / epochs, ev / epochs
+            if kind in ("stage 1", "experts"):
+                train /= _experts_factor(cfg) * _images(cfg)
+            out.setdefault((kind, cfg.preset, eager(cfg)), []).append((train, ev, store.source(cfg) == "store"))
+    return out
+
+
+def here_speed(measured: dict) -> tuple[float, int]:
+    """This machine's time over other machines': the median, over the networks trained here (in the run store), of
+    each one's training time over the median of the recorded runs of its kind and preset; and how many it rests
+    on. (1.0, 0) where none is trained here that a recorded run of its kind can be set against."""
+    ratios = []
+    for (kind, _, _), runs in measured.items():
+        there = [t for t, _, here in runs if not here and t > 0]
+        if kind in ("stage 1", "experts") and there:
+            ratios += [t / float(np.median(there)) for t, _, here in runs if here and t > 0]
+    return (float(np.median(ratios)), len(ratios)) if ratios else (1.0, 0)
+
+
+def speed_words(items, device: str, pool=()) -> str:
+    """Where the plan's times come from, in words: the recorded runs' times, scaled to this machine where runs
+    trained here measure it."""
+    speed, n = here_speed(_measured([it.config for it in items] + list(pool), device))
+    if not n:
+        return (f"times: the recorded runs' on {device} machines, which differ up to several times (none trained "
+                f"here yet to scale them by)")
+    return (f"times: the recorded runs', scaled to this machine (its {n} network{'s' if n != 1 else ''} in the run "
+            f"store took {speed:.2f}× the recorded median of {'its' if n == 1 else 'their'} kind)")
 
 
 def _median(measured: list, scale: float) -> float:
