@@ -127,5 +127,5 @@ def test_recorded_times_are_scaled_to_this_machine_by_the_runs_it_trained(monkey
     where[here.key] = "store"
     assert budget.here_speed(budget._measured([a, b, c, here], "cpu")) == (pytest.approx(2.0), 1)
     est = budget.estimates(items(todo), "cpu", pool=[a, b, c, here])
-    assert est[todo.key] == pytest.approx(240.0)  # the recordings' 100, 120, 140 as this machine takes them, and its 240
+    assert est[todo.key] == pytest.approx(240.0)  # the recordings' 100, 120, 140 as this machine takes them; its 240
     assert "its 1 network in the run store took 2.00×" in budget.speed_words(items(todo), "cpu", pool=[a, b, c, here])

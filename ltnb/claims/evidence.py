@@ -215,7 +215,7 @@ def _evaluate(c, s: Setting) -> Verdict:
         for v, b in zip(values.values(), base):
             log = PER_CLASS[q][1] and (v > 0).all() and (b > 0).all()  # a class at 0: the difference instead
             rows.append(against_reference(v, b, log=log))
-        raw = trend_per_seed(list(values.values()), sizes, c.direction, min_seeds=1).value
+        raw = trend_per_seed(list(values.values())[:len(rows)], sizes, c.direction, min_seeds=1).value  # same runs
         return trend_per_seed(rows, sizes, c.direction, what=f", against the balanced reference (raw mean {raw:+.2f})")
     if kind == "beats" and dict(c.ka).get("fraction") == "each":
         return _at_each_fraction(c, s)
