@@ -296,8 +296,9 @@ rates = {r.config.key: (L.parameters(r.config), r.metrics.get("train_images_per_
 lo, hi, n_rate = L.throughput_spread(rates)
 if n_rate >= 2 and hi > 1.5 * lo:
     print(f"these are wall-clock seconds: {n_rate} stage-1 runs of the same network trained at {lo:,.0f} to "
-          f"{hi:,.0f} images/s ({hi / lo:.1f}×), as the load beside them varied while they were recorded, so a cost "
-          f"gap under {hi / lo:.1f}× between two methods says more about the machine than about the methods")
+          f"{hi:,.0f} images/s ({hi / lo:.1f}×), on 2-core machines that differ and under a load beside them that "
+          f"varied while they were recorded, so a cost gap under {hi / lo:.1f}× between two methods says more about "
+          "the machine than about the methods")
 
 # %% [markdown]
 # ## What picking the epoch on the test set adds
