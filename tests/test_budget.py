@@ -1,4 +1,5 @@
 """The recorder's time budget: estimates per run on a GPU, and a stack's time from its runs' times alone."""
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -112,7 +113,7 @@ def test_record_keeps_its_api():
     assert record.estimates is budget.estimates
 
 
-def test_recorded_times_are_scaled_to_this_machine_by_the_runs_it_trained(monkeypatch, capsys):
+def test_recorded_times_are_scaled_to_this_machine_by_the_runs_it_trained(monkeypatch, tmp_store):
     """Machines of one kind differ several times in speed: a network trained here (in the run store) that took twice
     the recorded median of its kind makes every estimate twice the recordings'; with none trained here, the
     recordings' times stand and the plan says they are not this machine's."""
@@ -129,3 +130,10 @@ def test_recorded_times_are_scaled_to_this_machine_by_the_runs_it_trained(monkey
     est = budget.estimates(items(todo), "cpu", pool=[a, b, c, here])
     assert est[todo.key] == pytest.approx(240.0)  # the recordings' 100, 120, 140 as this machine takes them; its 240
     assert "its 1 network in the run store took 2.00×" in budget.speed_words(items(todo), "cpu", pool=[a, b, c, here])
+    # a run at another preset (80 epochs) is scaled by what the store's runs at 10 say of this machine
+    (tmp_store / here.key).mkdir(parents=True)
+    (tmp_store / here.key / "config.json").write_text(json.dumps({"preset": "cpu"}))
+    monkeypatch.setattr(budget, "measured_pool", lambda preset: [a, b, c, here] if preset == "cpu" else [])
+    longer = RunConfig(preset="cpu80", seed=9)
+    assert budget.estimates(items(longer), "cpu")[longer.key] == pytest.approx(
+        2.0 * budget.DEFAULT_SECONDS["cpu"]["cpu80"])

@@ -78,7 +78,7 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
     items = list(items) + [SimpleNamespace(config=d, key=d.key) for d in
                            {d.key: d for ds in parents.values() for d in ds if d.key not in planned}.values()]
     measured = _measured([it.config for it in items] + list(pool), device)
-    speed, _ = here_speed(measured)
+    speed, _ = machine_speed(measured, device)
     measured = {g: [(t * (1 if here else speed), e * (1 if here else speed)) for t, e, here in runs]
                 for g, runs in measured.items()}  # every time as this machine would take it
     out = {}
@@ -90,7 +90,8 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
         base = measured.get(("stage 1", c.preset, eager(c)))
         if not per and network:  # a budget preset: the same network measured at another
             per = _same_network(measured, _kind(c), c.preset, eager(c), device)
-        default = DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs * (CUDA_EAGER if eager(c) else 1)
+        default = (DEFAULT_SECONDS.get(device, DEFAULT_SECONDS["cpu"])[c.preset] / p.epochs * speed
+                   * (CUDA_EAGER if eager(c) else 1))  # measured on other machines too: scaled like the recordings
         if per:
             unit = _median(per, _experts_factor(c) * _images(c) if network else 1)
         elif network:
@@ -135,10 +136,25 @@ def here_speed(measured: dict) -> tuple[float, int]:
     return (float(np.median(ratios)), len(ratios)) if ratios else (1.0, 0)
 
 
+def machine_speed(measured: dict, device: str) -> tuple[float, int]:
+    """:func:`here_speed` over ``measured``, else over every network in the run store at any preset set against the
+    recordings of its preset (a machine that trained 40-epoch runs is as slow at 80 epochs)."""
+    speed, n = here_speed(measured)
+    if n:
+        return speed, n
+    presets = set()
+    for f in store.store_root().glob("*/config.json"):
+        try:
+            presets.add(json.loads(f.read_text())["preset"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return here_speed(_measured([c for p in sorted(presets & set(PRESETS)) for c in measured_pool(p)], device))
+
+
 def speed_words(items, device: str, pool=()) -> str:
     """Where the plan's times come from, in words: the recorded runs' times, scaled to this machine where runs
     trained here measure it."""
-    speed, n = here_speed(_measured([it.config for it in items] + list(pool), device))
+    speed, n = machine_speed(_measured([it.config for it in items] + list(pool), device), device)
     if not n:
         return (f"times: the recorded runs' on {device} machines, which differ up to several times (none trained "
                 f"here yet to scale them by)")
