@@ -11,7 +11,7 @@ about a ``workers``-th of the time one at a time takes.
 
 Machines of one kind differ: the long preset's recorded stage-1 runs trained at 155 to 1,175 images a second, all
 one thread a run on 2-core CPUs. Runs in the run store were trained on this machine, so where there are some, every
-measured time is scaled by :func:`here_speed`, this machine's time over the recordings' for runs of the same kind.
+measured time is scaled by :func:`machine_speed`, this machine's time over the recordings' for runs of the same kind.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def estimates(items, device: str, pool=(), todo=None) -> dict[str, float]:
     """Seconds each item would take here: from the measured runs of its kind at its preset on this kind of device
     (stored or recorded, among the items and the configs of ``pool``), the median training time per epoch (per
     training image and expert for a network) and the median evaluating time per epoch (the test set, the same for
-    every run), scaled to this machine (:func:`here_speed`); a stage 2 on features per run; a default per preset
+    every run), scaled to this machine (:func:`machine_speed`); a stage 2 on features per run; a default per preset
     where none is measured. A stage 2 whose parent
     is only recorded includes the parent's time, once per parent, where both are not in ``todo`` and the stage 2 is
     (the keys that will train; default: the items with no run at all): the parent is trained again for its network,
